@@ -1,0 +1,38 @@
+# Two commands on a fresh clone: `make demo` and `make test`.  Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PP     := $(VENV)/bin/pretty-printer
+STAMP  := $(VENV)/.installed
+DEMO   := out/demo
+SEED   ?= 0
+
+.PHONY: setup demo test bench gallery clean
+
+# torch comes in first as the pinned CPU build (an unpinned torch pulls GBs of CUDA wheels);
+# the project's range for torch is satisfied by it, so pip installs nothing more.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(PP) generate --preset tiny --out $(DEMO) --seed $(SEED) --force
+	$(PP) reconstruct $(DEMO) --method baseline --modality em --out $(DEMO)/submission-em --force
+	$(PP) score $(DEMO) $(DEMO)/submission-em --json $(DEMO)/score-em.json
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+gallery: setup
+	@for g in gallery/plot_*.py; do echo "== $$g"; (cd gallery && ../$(PY) $$(basename $$g)) || exit 1; done
+
+clean:
+	rm -rf out .pytest_cache
