@@ -67,7 +67,9 @@ def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_n
     synapses = metrics.synapse_scores(
         t_pre, t_post, np.asarray(tsyn["pre_cell"], np.int64), np.asarray(tsyn["post_cell"], np.int64),
         sub.pre_nm, sub.post_nm, p_pre_cell, p_post_cell, threshold_nm=threshold_nm,
+        pred_pre_segment=p_pre_seg, pred_post_segment=p_post_seg,
     )
+    nri = {k: synapses.pop(k) for k in ("nri", "nri_precision", "nri_recall") if k in synapses}
     matched = synapses.pop("matches", None)
 
     from .rebuild import synapse_strength_nS
@@ -84,8 +86,7 @@ def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_n
         pred[(a, b)] = (w + float(strength[i]), votes + ([float(sign[i])] if sign is not None else []))
     pred_edges = {k: (w, (1 if np.sum(v) >= 0 else -1) if v else None) for k, (w, v) in pred.items()}
     connectome = metrics.connectome_scores(true_edges, pred_edges)
-    connectome["nri"] = metrics.nri(np.asarray(tsyn["pre_cell"], np.int64), np.asarray(tsyn["post_cell"], np.int64),
-                                    p_pre_cell, p_post_cell) if hasattr(metrics, "nri") else connectome.get("nri")
+    connectome.update(nri)  # NRI (Reilly et al.) from synapse terminals, reported with the connectome
 
     card = {"segmentation": segmentation, "synapses": synapses, "connectome": connectome}
     receptor_cols = [c for c in ("n_AMPA", "n_NMDA", "n_GABA_A") if c in sub.synapses]
