@@ -1,0 +1,151 @@
+"""Growth settings: one frozen dataclass, every default written once here.
+
+Scale
+-----
+The phantom grows *scaled-down* cortical neurons so that a circuit of ~10-60 cells fits in a
+few cubic micrometres that can be rasterized at EM voxel sizes.  Relative to a layer-2/3
+pyramidal cell (soma radius ~8 um, proximal dendrite radius ~1 um, axon radius ~0.25 um,
+dendritic field radius ~150 um) the defaults scale the soma by ~1/17, dendrite calibre by
+~1/5, axon calibre by ~1/5 and arbor extent by ~1/60-1/100.  Synapses (cleft, PSD, spine,
+bouton, vesicles) keep their real size: those are what scanners must resolve.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+
+class GrowthError(RuntimeError):
+    """The phantom could not realize the circuit (block too small or too crowded).
+
+    The message names the connection (``pre -> post``) that could not be realized.
+    """
+
+
+def _positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+
+
+def _non_negative(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: expected a non-negative number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class GrowthConfig:
+    """How a circuit grows into a tissue block.  Lengths in nm, (z, y, x) order."""
+
+    # --- the block and the somata
+    block_nm: tuple[float, float, float] = (2000.0, 5000.0, 5000.0)
+    block_margin_nm: float = 60.0  # neurites keep this far from the block faces
+    layer_axis: int = 2  # layers (input -> output) are laid out along this axis (2 = x)
+    soma_radius_nm: float = 450.0
+    soma_radius_jitter: float = 0.1  # relative spread of soma radii
+    min_soma_spacing_nm: float = 1100.0  # centre to centre
+    # --- dendrites (tapering, branching, tortuous)
+    dendrites_min: int = 3
+    dendrites_max: int = 5
+    dendrite_radius_nm: float = 180.0  # at the soma
+    dendrite_min_radius_nm: float = 100.0
+    dendrite_taper_nm_per_um: float = 40.0
+    dendrite_length_nm: float = 1800.0  # longest soma-to-tip path
+    dendrite_branch_per_um: float = 0.5  # branching probability per um of path
+    dendrite_max_branch_order: int = 3
+    step_nm: float = 150.0  # skeleton node spacing
+    tortuosity: float = 0.6  # weight of Perlin noise against persistence
+    noise_scale_nm: float = 1500.0  # spatial period of the Perlin noise
+    # --- axons and synapses
+    axon_radius_nm: float = 50.0
+    bouton_radius_nm: float = 110.0  # smallest bouton; grows with the PSD it faces
+    spine_neck_radius_nm: float = 45.0
+    spine_neck_length_nm: float = 220.0
+    spine_head_radius_nm: float = 110.0  # smallest head; grows with its PSD
+    cleft_nm: float = 22.0  # bouton-to-PSD membrane distance (at most 30 nm on tapering shafts)
+    psd_thickness_nm: float = 40.0
+    extracellular_gap_nm: float = 20.0  # least membrane-to-membrane distance between cells
+    membrane_nm: float = 8.0  # plasma-membrane shell thickness (rasterized inside the surface)
+    synapse_unit_nS: float = 2.0  # one synapse per this much connection conductance
+    max_synapses_per_connection: int = 3
+    psd_area_per_nS_nm2: float = 6000.0
+    psd_area_min_nm2: float = 3000.0
+    psd_area_max_nm2: float = 40000.0
+    receptor_size_correlation: float = 0.8  # how predictable receptor counts are from PSD area
+    vesicle_radius_nm: float = 20.0
+    vesicles_per_bouton: int = 24
+    synapse_attempts: int = 24  # sites tried per synapse before the connection fails
+    # --- molecules
+    barcode_proteins: int = 12  # N
+    barcode_k: int = 4  # each cell expresses k of N
+
+    def __post_init__(self) -> None:
+        block = tuple(self.block_nm) if isinstance(self.block_nm, (list, tuple)) else self.block_nm
+        if not (isinstance(block, tuple) and len(block) == 3):
+            raise ValueError(f"block_nm: expected 3 lengths (z, y, x) in nm, got {self.block_nm!r}")
+        for v in block:
+            _positive("block_nm", v)
+        object.__setattr__(self, "block_nm", tuple(float(v) for v in block))
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type in ("float", float):
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise ValueError(f"{f.name}: expected a number, got {v!r}")
+                object.__setattr__(self, f.name, float(v))
+            elif f.type in ("int", int):
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise ValueError(f"{f.name}: expected an integer, got {v!r}")
+        for name in ("soma_radius_nm", "min_soma_spacing_nm", "dendrite_radius_nm",
+                     "dendrite_min_radius_nm", "dendrite_length_nm", "step_nm", "noise_scale_nm",
+                     "axon_radius_nm", "bouton_radius_nm", "spine_neck_radius_nm",
+                     "spine_neck_length_nm", "spine_head_radius_nm", "cleft_nm",
+                     "psd_thickness_nm", "membrane_nm", "synapse_unit_nS", "psd_area_per_nS_nm2",
+                     "psd_area_min_nm2", "psd_area_max_nm2", "vesicle_radius_nm"):
+            _positive(name, getattr(self, name))
+        for name in ("block_margin_nm", "soma_radius_jitter", "dendrite_taper_nm_per_um",
+                     "dendrite_branch_per_um", "tortuosity", "extracellular_gap_nm"):
+            _non_negative(name, getattr(self, name))
+        if self.layer_axis not in (0, 1, 2):
+            raise ValueError(f"layer_axis: expected 0, 1 or 2, got {self.layer_axis!r}")
+        if not 0.0 <= self.receptor_size_correlation <= 1.0:
+            raise ValueError("receptor_size_correlation: expected a number in [0, 1], "
+                             f"got {self.receptor_size_correlation!r}")
+        if not 0.0 <= self.soma_radius_jitter < 0.5:
+            raise ValueError(f"soma_radius_jitter: expected a number in [0, 0.5), got {self.soma_radius_jitter!r}")
+        if self.cleft_nm > 30.0:
+            raise ValueError(f"cleft_nm: expected <= 30 nm (synaptic clefts are 10-30 nm), got {self.cleft_nm!r}")
+        if self.cleft_nm < self.extracellular_gap_nm:
+            raise ValueError(f"cleft_nm: expected >= extracellular_gap_nm ({self.extracellular_gap_nm}), "
+                             f"got {self.cleft_nm!r}")
+        if self.dendrite_min_radius_nm > self.dendrite_radius_nm:
+            raise ValueError(f"dendrite_min_radius_nm: expected <= dendrite_radius_nm "
+                             f"({self.dendrite_radius_nm}), got {self.dendrite_min_radius_nm!r}")
+        if self.psd_area_min_nm2 > self.psd_area_max_nm2:
+            raise ValueError(f"psd_area_min_nm2: expected <= psd_area_max_nm2 ({self.psd_area_max_nm2}), "
+                             f"got {self.psd_area_min_nm2!r}")
+        for name in ("dendrites_min", "dendrites_max", "max_synapses_per_connection",
+                     "synapse_attempts", "barcode_proteins", "barcode_k"):
+            if getattr(self, name) < (0 if name == "dendrites_min" else 1):
+                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        if self.dendrites_max < self.dendrites_min:
+            raise ValueError(f"dendrites_max: expected >= dendrites_min ({self.dendrites_min}), "
+                             f"got {self.dendrites_max!r}")
+        if self.dendrite_max_branch_order < 0:
+            raise ValueError(f"dendrite_max_branch_order: expected >= 0, got {self.dendrite_max_branch_order!r}")
+        if self.vesicles_per_bouton < 0:
+            raise ValueError(f"vesicles_per_bouton: expected >= 0, got {self.vesicles_per_bouton!r}")
+        if self.barcode_k > self.barcode_proteins:
+            raise ValueError(f"barcode_k: expected <= barcode_proteins ({self.barcode_proteins}), "
+                             f"got {self.barcode_k!r}")
+        if self.membrane_nm >= self.axon_radius_nm:
+            raise ValueError(f"membrane_nm: expected < axon_radius_nm ({self.axon_radius_nm}), "
+                             f"got {self.membrane_nm!r}")
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """Names of all settings (the keys a preset's ``[tissue]`` table may use)."""
+        return tuple(f.name for f in fields(cls))
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(getattr(self, f.name)) if f.name == "block_nm" else getattr(self, f.name))
+                for f in fields(self)}
