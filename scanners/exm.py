@@ -1,0 +1,212 @@
+"""Expansion microscopy read out by a light-sheet microscope.
+
+The tissue is expanded ``expansion_factor`` times in a hydrogel (with a smooth non-uniform
+distortion), stained in rounds, and imaged with an anisotropic light-sheet PSF.  Channels: one per
+barcode protein (cytosolic, per-cell combinatorial expression) and one antibody stain per receptor
+type (punctate at synapses, brightness proportional to receptor count).
+
+Stages per chunk: rasterize the molecular fields (chunk + halo) -> warp by the expansion
+distortion plus the channel's round jitter -> light-sheet PSF -> photons (signal, bleached by
+round, plus background) -> Poisson shot noise -> read noise -> gain and offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from . import validation as v
+from .artifacts import SmoothDeformation, draw_deformation
+from .base import Scanner, to_dtype
+from .chunking import gaussian_halo
+from .noise import child_rng, poisson_from_normal, tiled_normal
+from .psf import blur, sigma_vox
+from .registry import SCANNERS
+from .tissue import TissueFunction
+
+RECEPTOR_TYPES = ("AMPA", "NMDA", "GABA_A")
+DTYPES = ("uint16", "float32")
+
+
+@dataclass(frozen=True)
+class ExMConfig:
+    """Settings of an expansion + light-sheet scan.
+
+    ``voxel_nm`` is the output grid in tissue (pre-expansion) nm; ``psf_fwhm_nm`` is the light-sheet
+    PSF in the expanded sample, so the resolution in tissue nm is ``psf_fwhm_nm / expansion_factor``.
+    """
+
+    voxel_nm: tuple[float, float, float] = (60.0, 20.0, 20.0)
+    expansion_factor: float = 8.0
+    psf_fwhm_nm: tuple[float, float, float] = (1000.0, 320.0, 320.0)
+    n_barcode_proteins: int = 8
+    receptors: tuple[str, ...] = RECEPTOR_TYPES
+    channels_per_round: int = 4
+    barcode_photons: float = 300.0  # photons per voxel of a fully expressing cell
+    receptor_photons: float = 30.0  # photons per receptor
+    background_photons: float = 20.0  # per voxel
+    read_noise_e: float = 1.5
+    gain_adu_per_e: float = 1.0
+    offset_adu: float = 100.0
+    bleach_per_round: float = 0.03  # signal lost per imaging round
+    distortion_rms_nm: float = 0.0  # per component, tissue nm
+    distortion_length_nm: float = 3000.0
+    jitter_nm: float = 0.0  # round-to-round registration error (std per axis, tissue nm)
+    noise: bool = True
+    dtype: str = "uint16"
+
+    def __post_init__(self) -> None:
+        v.set_field(self, "voxel_nm", v.triple("voxel_nm", self.voxel_nm))
+        v.set_field(self, "psf_fwhm_nm", v.triple("psf_fwhm_nm", self.psf_fwhm_nm))
+        v.set_field(self, "expansion_factor", v.number("expansion_factor", self.expansion_factor, low=1))
+        v.set_field(self, "n_barcode_proteins", v.number("n_barcode_proteins", self.n_barcode_proteins, low=0, integer=True))
+        v.set_field(self, "channels_per_round", v.number("channels_per_round", self.channels_per_round, low=1, integer=True))
+        recs = tuple(self.receptors) if isinstance(self.receptors, (list, tuple)) else None
+        if recs is None or any(r not in RECEPTOR_TYPES for r in recs) or len(set(recs)) != len(recs):
+            raise ValueError(f"receptors: expected distinct names from {', '.join(RECEPTOR_TYPES)}, got {self.receptors!r}")
+        v.set_field(self, "receptors", recs)
+        for name in ("barcode_photons", "receptor_photons", "gain_adu_per_e", "distortion_length_nm"):
+            v.set_field(self, name, v.number(name, getattr(self, name), low=0, low_open=True))
+        for name in ("background_photons", "read_noise_e", "offset_adu", "distortion_rms_nm", "jitter_nm"):
+            v.set_field(self, name, v.number(name, getattr(self, name), low=0))
+        v.set_field(self, "bleach_per_round", v.number("bleach_per_round", self.bleach_per_round, low=0, high=0.99))
+        v.set_field(self, "noise", v.boolean("noise", self.noise))
+        v.choice("dtype", self.dtype, DTYPES)
+
+    @property
+    def resolution_nm(self) -> np.ndarray:
+        """Resolution (FWHM, z, y, x) in tissue nm."""
+        return np.asarray(self.psf_fwhm_nm) / self.expansion_factor
+
+
+@dataclass(frozen=True)
+class _Plan:
+    origin: np.ndarray
+    shape: tuple[int, int, int]
+    seed: np.random.SeedSequence
+    deformation: SmoothDeformation
+    round_shift_nm: np.ndarray  # (n_rounds, 3)
+
+
+@SCANNERS.register("exm")
+class ExMScanner(Scanner):
+    """Expansion microscopy with light-sheet readout: barcode and receptor channels."""
+
+    modality = "exm"
+    config_cls = ExMConfig
+
+    @property
+    def channel_names(self) -> list[str]:
+        c = self.config
+        return [f"barcode:{i}" for i in range(c.n_barcode_proteins)] + [f"receptor:{r}" for r in c.receptors]
+
+    @property
+    def n_rounds(self) -> int:
+        return -(-len(self.channel_names) // self.config.channels_per_round)
+
+    def channel_round(self, channel: int) -> int:
+        """The staining round in which a channel is imaged (channels fill rounds in order)."""
+        return channel // self.config.channels_per_round
+
+    def channel_gain(self, channel: int) -> float:
+        """Signal left after bleaching in earlier rounds (1 in round 0)."""
+        return (1.0 - self.config.bleach_per_round) ** self.channel_round(channel)
+
+    def _check_tissue(self, tissue: TissueFunction) -> None:
+        n = int(getattr(tissue, "n_barcode_proteins", -1))
+        if self.config.n_barcode_proteins and n != self.config.n_barcode_proteins:
+            raise ValueError(f"n_barcode_proteins: expected the tissue's {n}, got {self.config.n_barcode_proteins}")
+
+    def _draws(self, seed):
+        c = self.config
+        deform = draw_deformation(seed, c.distortion_rms_nm, c.distortion_length_nm)
+        shifts = child_rng(seed, "artifacts", "round_jitter").normal(0.0, 1.0, (self.n_rounds, 3)) * c.jitter_nm
+        shifts[0] = 0.0  # round 0 is the reference the others are registered to
+        return deform, shifts
+
+    def _plan(self, tissue, origin, shape, seed) -> _Plan:
+        deform, shifts = self._draws(seed)
+        return _Plan(origin, shape, seed, deform, shifts)
+
+    def _truth(self, origin, shape, seed) -> dict[str, np.ndarray]:
+        deform, shifts = self._draws(seed)
+        # the field on a coarse grid (smooth by construction; trilinear interpolation restores it)
+        step = max(1, int(self.config.distortion_length_nm / 8 / self.voxel_nm.max()))
+        axes = tuple(origin[d] + (np.arange(0, shape[d] + step, step) + 0.5) * self.voxel_nm[d] for d in range(3))
+        return {
+            "deformation_nm": deform.displacement(axes),
+            "deformation_grid_origin_nm": np.array([a[0] for a in axes]),
+            "deformation_grid_step_nm": step * self.voxel_nm,
+            "deformation_wavevector_per_nm": deform.wavevector_per_nm,
+            "deformation_amplitude_nm": deform.amplitude_nm,
+            "deformation_phase": deform.phase,
+            "round_shift_nm": shifts,
+            "channel_round": np.array([self.channel_round(i) for i in range(len(self.channel_names))]),
+        }
+
+    def _render_chunk(self, tissue: TissueFunction, plan: _Plan, zyx) -> np.ndarray:
+        c = self.config
+        vox = self.voxel_nm
+        starts = np.array([s.start for s in zyx])
+        n = np.array([s.stop - s.start for s in zyx])
+        sig = sigma_vox(c.resolution_nm, vox)
+        hb = np.array(gaussian_halo(sig))
+        warped = c.distortion_rms_nm > 0 or c.jitter_nm > 0
+        # extra halo for the warp: the largest displacement any voxel can see, plus interpolation
+        max_disp = plan.deformation.max_displacement_nm + (np.abs(plan.round_shift_nm).max(axis=0) if warped else 0)
+        hw = (np.ceil(max_disp / vox).astype(int) + 2) if warped else np.zeros(3, int)
+        h = hb + hw
+        fields = ["barcode"] if c.n_barcode_proteins else []
+        fields += [f"receptor:{r}" for r in c.receptors]
+        corner = plan.origin + (starts - h) * vox
+        raw = tissue(corner, tuple(n + 2 * h), vox, fields)
+        density = []
+        if c.n_barcode_proteins:
+            density += [np.asarray(raw["barcode"][i], np.float32) * np.float32(c.barcode_photons)
+                        for i in range(c.n_barcode_proteins)]
+        density += [np.asarray(raw[f"receptor:{r}"], np.float32) * np.float32(c.receptor_photons) for r in c.receptors]
+        del raw
+        if warped:
+            density = self._warp(density, plan, corner, starts, n, hb, hw)
+        else:
+            density = [d for d in density]
+        out = np.empty((len(density),) + tuple(n), np.float32)
+        inner = tuple(slice(a, a + m) for a, m in zip(hb, n))
+        for ch, d in enumerate(density):
+            img = blur(d, sig)[inner]
+            img *= np.float32(self.channel_gain(ch))
+            img += np.float32(c.background_photons)
+            if c.noise:
+                z = tiled_normal(plan.seed, f"exm:photon:{ch}", tuple(starts), tuple(n))
+                img = poisson_from_normal(img, z)
+                img += np.float32(c.read_noise_e) * tiled_normal(plan.seed, f"exm:read:{ch}", tuple(starts), tuple(n))
+            out[ch] = img * np.float32(c.gain_adu_per_e) + np.float32(c.offset_adu)
+        return to_dtype(out, self.dtype)
+
+    def _warp(self, density, plan: _Plan, corner, starts, n, hb, hw):
+        """Resample each channel at ``p + u(p) + round shift`` on the (chunk + blur halo) grid.
+
+        Coordinates are an exact integer grid index plus a float32 displacement that depends only
+        on the global voxel; in float64 their sum and its fractional part are exact, so
+        interpolation weights do not depend on where the chunk starts (byte-identical chunks).
+        """
+        vox = self.voxel_nm.astype(np.float32)
+        m = n + 2 * hb
+        axes = tuple(plan.origin[d] + (starts[d] - hb[d] + np.arange(m[d]) + 0.5) * self.voxel_nm[d] for d in range(3))
+        u = plan.deformation.displacement(axes)
+        out = [None] * len(density)
+        for r in sorted({self.channel_round(ch) for ch in range(len(density))}):
+            s = plan.round_shift_nm[r].astype(np.float32)
+            coords = np.empty((3,) + tuple(m), np.float64)
+            for d in range(3):
+                shape = [1, 1, 1]
+                shape[d] = -1
+                coords[d] = (u[d] / vox[d] + s[d] / vox[d]).astype(np.float64)
+                coords[d] += (np.arange(m[d], dtype=np.float64) + hw[d]).reshape(shape)
+            for ch in range(len(density)):
+                if self.channel_round(ch) == r:
+                    out[ch] = ndimage.map_coordinates(density[ch], coords, order=1, mode="nearest",
+                                                      output=np.float32, prefilter=False)
+        return out
