@@ -210,7 +210,10 @@ class Dataset:
         return phantoms.load_phantom(self.truth / "phantom")
 
     def task_data(self):
-        from .tasks import load_task_data
+        """The task's data, regenerated from the seed tree (the same draw ``generate`` used)."""
+        from .seeds import stage_rng
+        from .tasks import make_task
 
         self.require_truth()
-        return load_task_data(self.truth / "task.npz")
+        seed = read_json(self.truth / "seed.json")["seed"]
+        return make_task(self.manifest["task"]["name"], stage_rng(seed, "task"))

@@ -6,6 +6,7 @@ Every stage draws from its own branch of the seed tree (:mod:`pretty_printer.see
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from . import __version__, dataset, stages
 from .circuit import Circuit
+from .errors import GrowthError
 from .presets import Preset
 from .progress import Progress
 from .seeds import stage_rng, stage_seed
@@ -82,12 +84,24 @@ def _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth,
     return {
         "path": f"{modality}.zarr",
         "voxel_nm": [float(v) for v in scanner.voxel_nm],
+        "origin_nm": [float(v) for v in origin],
         "shape": list(shape),
         "axes": ["c", "z", "y", "x"],
         "channels": list(scanner.channel_names),
         "dtype": str(np.dtype(scanner.dtype)),
         "scanner": preset.scan[modality],
+        "settings": _public_settings(scanner),
     }
+
+
+def _public_settings(scanner) -> dict:
+    """The scanner's resolved physical settings (no seed): what an experimenter knows of the instrument."""
+    import dataclasses
+
+    cfg = getattr(scanner, "config", None)
+    if cfg is None or not dataclasses.is_dataclass(cfg):
+        return {}
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=lambda o: list(o) if isinstance(o, tuple) else str(o)))
 
 
 def scanner_chunk(scanner, chunk, shape):
@@ -102,7 +116,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
     import phantoms
 
     from .compiler import compile_task, save_ann
-    from .neuroml_export import export_neuroml
+    from .neuroml_export import write_neuroml
 
     scanners = {m: stages.make_scanner(preset, m) for m in preset.scan}
     cfg = stages.growth_config(preset)
@@ -118,12 +132,15 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             circuit = renumber_cells(result.circuit)
             save_ann(result.ann, truth / "ann.npz")
             circuit.save(truth / "circuit.json")
-            export_neuroml(circuit, truth / "circuit.net.nml")
+            write_neuroml(circuit, truth / "circuit.net.nml")
             td = result.task_data
             np.savez(truth / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
 
         with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
-            phantom = phantoms.grow(stages.circuit_to_spec(circuit), cfg, stage_rng(seed, "growth"))
+            try:
+                phantom = phantoms.grow(stages.circuit_to_spec(circuit), cfg, stage_rng(seed, "growth"))
+            except phantoms.GrowthError as e:
+                raise GrowthError(f"growing the {preset.task!r} circuit in preset {preset.name!r}: {e}") from e
             phantom.save(truth / "phantom")
             phantoms.write_exports(phantom, truth)
             tissue = phantoms.tissue_function(phantom)

@@ -4,11 +4,13 @@ The rules, stated once (they appear in the scorecard):
 
 * A synapse's partners are its ``pre_id``/``post_id`` columns if given, else the segment under
   each position (the most common non-zero label within one voxel if the position itself is 0).
-* Connection strength: the sum of the synapses' ``conductance_nS`` if given; else PSD area times
-  :data:`SPECIFIC_CONDUCTANCE_NS_PER_UM2` if ``psd_area_nm2`` is given; else synapse count times
-  :data:`DEFAULT_SYNAPSE_NS`.
+* Connection strength: the sum of the synapses' ``conductance_nS`` if given; else PSD area
+  divided by the tissue's mean PSD area per nS (``psd_area_per_nS_nm2``, a property of the
+  simulated biology, like a known receptor density) if ``psd_area_nm2`` is given; else synapse
+  count times :data:`DEFAULT_SYNAPSE_NS`.
 * Sign: the majority ``sign`` of a pre segment's synapses if given, else excitatory.
 * Bias current: ``cells.csv`` ``bias_nA`` if given, else 0 nA.
+* Only cells upstream of an output port are simulated (the others cannot change an output).
 * Input and output ports: the segment covering most of each true input/output soma (the scorer
   knows where the sensory and motor cells are, as an experimenter would); -1 if none.
 * Cell model, encoding and read-out: those of the ground-truth circuit (the emulation's chosen
@@ -25,7 +27,6 @@ import numpy as np
 from .circuit import Cell, Circuit, Connection
 
 DEFAULT_SYNAPSE_NS = 1.0
-SPECIFIC_CONDUCTANCE_NS_PER_UM2 = 10.0
 
 
 def voxel_index(positions_nm: np.ndarray, origin_nm, voxel_nm, shape) -> np.ndarray:
@@ -70,20 +71,20 @@ def synapse_partners(sub, origin_nm, voxel_nm) -> tuple[np.ndarray, np.ndarray]:
     return pre, post
 
 
-def synapse_strength_nS(sub) -> tuple[np.ndarray, str]:
+def synapse_strength_nS(sub, psd_area_per_nS_nm2: float) -> tuple[np.ndarray, str]:
     s = sub.synapses
     if "conductance_nS" in s:
         return s["conductance_nS"].astype(float), "submitted conductance_nS"
     if "psd_area_nm2" in s:
-        return (s["psd_area_nm2"] * 1e-6 * SPECIFIC_CONDUCTANCE_NS_PER_UM2,
-                f"PSD area x {SPECIFIC_CONDUCTANCE_NS_PER_UM2} nS/um^2")
+        return (s["psd_area_nm2"] / psd_area_per_nS_nm2,
+                f"PSD area / {psd_area_per_nS_nm2:g} nm^2 per nS")
     return np.full(sub.n_synapses, DEFAULT_SYNAPSE_NS), f"synapse count x {DEFAULT_SYNAPSE_NS} nS"
 
 
 def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[Circuit, dict]:
     """The circuit a submission describes, simulated with the truth's cell model and protocol."""
     pre, post = synapse_partners(sub, origin_nm, voxel_nm)
-    strength, rule = synapse_strength_nS(sub)
+    strength, rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
     sign = sub.synapses.get("sign")
 
     ports_in = [port_segment(sub.segmentation, phantom.soma_center_nm(c), phantom.soma_radius_nm(c), origin_nm, voxel_nm)
@@ -105,6 +106,7 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
     if sub.cells is not None and "bias_nA" in sub.cells:
         biases = dict(zip(sub.cells["segment_id"].astype(np.int64).tolist(), sub.cells["bias_nA"].tolist()))
 
+    weights = _upstream_of_outputs(weights, [p for p in ports_out if p > 0])
     ids = sorted({i for pair in weights for i in pair} | {p for p in ports_in + ports_out if p > 0})
     model = truth.cells[0].model
     input_ids = set(p for p in ports_in if p > 0)
@@ -134,6 +136,24 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
             "input_ports_found": int(sum(p > 0 for p in ports_in)),
             "output_ports_found": int(sum(p > 0 for p in ports_out))}
     return circuit, info
+
+
+def _upstream_of_outputs(weights: dict, outputs: list[int]) -> dict:
+    """Keep only connections onto cells that can reach an output port.
+
+    Exact: a cell with no path to an output cannot change any output rate, so dropping it (and
+    everything that only feeds it) changes nothing but the simulation time.
+    """
+    parents: dict[int, list[int]] = defaultdict(list)
+    for a, b in weights:
+        parents[b].append(a)
+    keep, stack = set(outputs), list(outputs)
+    while stack:
+        for a in parents.get(stack.pop(), ()):
+            if a not in keep:
+                keep.add(a)
+                stack.append(a)
+    return {(a, b): w for (a, b), w in weights.items() if b in keep}
 
 
 def _truth_delay(truth: Circuit) -> float:

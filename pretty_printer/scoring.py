@@ -76,7 +76,7 @@ def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_n
 
     sign_of = {c.id: (1 if c.transmitter == "glutamate" else -1) for c in circuit.cells}
     true_edges = {(k.pre, k.post): (k.weight_uS * 1000.0, sign_of[k.pre]) for k in circuit.connections if k.weight_uS > 0}
-    strength, _rule = synapse_strength_nS(sub)
+    strength, _rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
     sign = sub.synapses.get("sign")
     pred: dict = {}
     for i, (a, b) in enumerate(zip(p_pre_cell.tolist(), p_post_cell.tolist())):

@@ -1,0 +1,29 @@
+"""Shared fixtures: one `tiny` dataset per test session (generated once, read by many tests)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+TINY_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    from pretty_printer.generate import generate
+    from pretty_printer.presets import load_preset
+
+    out = tmp_path_factory.mktemp("tiny") / "ds"
+    generate(load_preset("tiny"), out, TINY_SEED, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def truth_submission(tiny_dataset, tmp_path_factory):
+    from pretty_printer.cli import main
+
+    sub = tmp_path_factory.mktemp("sub") / "truth-em"
+    assert main([ "reconstruct", str(tiny_dataset), "--method", "truth", "--modality", "em", "--out", str(sub)]) == 0
+    return sub

@@ -1,0 +1,91 @@
+"""The spine, end to end on `tiny`: generate -> reconstruct -> score, with known answers."""
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+import zarr
+
+from pretty_printer.cli import main
+from pretty_printer.scoring import score
+
+from conftest import TINY_SEED
+
+
+def test_public_layout_and_ome_metadata(tiny_dataset):
+    manifest = json.loads((tiny_dataset / "public" / "manifest.json").read_text())
+    assert set(manifest["modalities"]) == {"em", "exm", "xray"}
+    for modality, info in manifest["modalities"].items():
+        group = zarr.open_group(str(tiny_dataset / "public" / info["path"]), mode="r")
+        ms = group.attrs["multiscales"][0]
+        scale = ms["datasets"][0]["coordinateTransformations"][0]["scale"]
+        assert scale[1:] == info["voxel_nm"]
+        assert [a["name"] for a in ms["axes"]] == ["c", "z", "y", "x"]
+        assert ms["axes"][1]["unit"] == "nanometer"
+        assert list(group["0"].shape) == info["shape"]
+    # blindness: no seed, no cell ids in public metadata
+    text = (tiny_dataset / "public" / "manifest.json").read_text()
+    assert "seed" not in text and "cell_id" not in text
+
+
+def test_truth_layout(tiny_dataset):
+    t = tiny_dataset / "truth"
+    circuit = json.loads((t / "circuit.json").read_text())
+    n_cells = len(circuit["cells"])
+    assert (t / "ann.npz").is_file() and (t / "synapses.csv").is_file()
+    assert len(list((t / "swc").glob("*.swc"))) == n_cells
+    labels = zarr.open_group(str(t / "labels" / "em.zarr"), mode="r")["0"][...]
+    ids = set(np.unique(labels).tolist()) - {0}
+    assert ids == {c["id"] for c in circuit["cells"]}
+
+
+def test_perfect_submission_scores_perfectly(tiny_dataset, truth_submission):
+    card = score(tiny_dataset, truth_submission)
+    seg, syn, con, fn = card["segmentation"], card["synapses"], card["connectome"], card["function"]
+    assert seg["vi_split"] == 0 and seg["vi_merge"] == 0 and seg["arand"] == 0
+    assert syn["f1"] == 1 and con["edge_f1"] == 1 and con["sign_accuracy"] == 1
+    assert fn["accuracy"] == fn["reference_accuracy"]
+    assert fn["output_correlation"] > 0.999
+
+
+def test_same_seed_byte_identical_public(tiny_dataset, tmp_path):
+    from pretty_printer.generate import generate
+    from pretty_printer.presets import load_preset
+
+    again = generate(load_preset("tiny"), tmp_path / "again", TINY_SEED, progress=False)
+
+    def digest(root):
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert digest(tiny_dataset / "public") == digest(again / "public")
+
+
+def test_wrong_shape_submission_exit_2(tiny_dataset, truth_submission, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(truth_submission, bad)
+    seg = zarr.open_group(str(bad / "segmentation.zarr"), mode="r")["0"][...]
+    np.save(bad / "seg.npy", seg[0, :, :-1, :])
+    meta = json.loads((bad / "submission.json").read_text())
+    meta["segmentation"] = "seg.npy"
+    (bad / "submission.json").write_text(json.dumps(meta))
+    rc = main(["score", str(tiny_dataset), str(bad), "--json", str(tmp_path / "s.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "expected shape" in err
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_baseline_em_runs_and_scores(tiny_dataset, tmp_path, capsys):
+    sub = tmp_path / "base"
+    assert main(["reconstruct", str(tiny_dataset), "--method", "baseline", "--modality", "em", "--out", str(sub)]) == 0
+    assert main(["score", str(tiny_dataset), str(sub), "--json", str(tmp_path / "s.json"), "--html", str(tmp_path / "r.html")]) == 0
+    card = json.loads((tmp_path / "s.json").read_text())
+    for section, keys in {"segmentation": ("vi_split", "vi_merge", "arand", "erl_nm"),
+                          "synapses": ("precision", "recall", "f1"),
+                          "connectome": ("edge_precision", "edge_recall", "edge_f1", "sign_accuracy", "weight_spearman"),
+                          "function": ("accuracy", "reference_accuracy", "output_correlation")}.items():
+        for k in keys:
+            assert k in card[section]
+    assert "<img" in (tmp_path / "r.html").read_text()
