@@ -35,6 +35,15 @@ def renumber_cells(circuit: Circuit, first_id: int = 1) -> Circuit:
     )
 
 
+def write_reference_activity(circuit: Circuit, task_data, path: Path) -> None:
+    """The ground-truth circuit's output rates on the held-out inputs (what scoring compares to)."""
+    from .neuron_backend import evaluate_circuit
+
+    ref = evaluate_circuit(circuit, task_data)
+    np.savez(path, output_rates=np.asarray(ref.output_rates, float), predictions=np.asarray(ref.predictions),
+             accuracy=np.float64(ref.accuracy))
+
+
 def scan_region(phantom) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(phantom.block_origin_nm, float), np.asarray(phantom.block_size_nm, float)
 
@@ -135,6 +144,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             write_neuroml(circuit, truth / "circuit.net.nml")
             td = result.task_data
             np.savez(truth / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
+            write_reference_activity(circuit, td, truth / "reference_activity.npz")
 
         with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
             try:

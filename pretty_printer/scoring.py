@@ -99,13 +99,26 @@ def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_n
     return card
 
 
+def _reference(ds: Dataset, circuit, task):
+    """The truth circuit's activity, saved by ``generate`` (simulated here if it is missing)."""
+    from types import SimpleNamespace
+
+    from .neuron_backend import evaluate_circuit
+
+    path = ds.truth / "reference_activity.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return SimpleNamespace(accuracy=float(z["accuracy"]), output_rates=z["output_rates"])
+    return evaluate_circuit(circuit, task)
+
+
 def function_scores(ds: Dataset, sub: Submission, phantom, circuit) -> dict:
     from .neuron_backend import evaluate_circuit
 
     origin, voxel = _grid(ds, sub.modality, phantom)
     task = ds.task_data()
     rebuilt, info = rebuild_circuit(sub, circuit, phantom, origin, voxel)
-    ref = evaluate_circuit(circuit, task)
+    ref = _reference(ds, circuit, task)
     got = evaluate_circuit(rebuilt, task)
     a, b = np.asarray(got.output_rates, float).ravel(), np.asarray(ref.output_rates, float).ravel()
     corr = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
@@ -135,6 +148,14 @@ def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, f
     return card
 
 
+def _flatten(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flatten(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
 def format_scorecard(card: dict) -> str:
     """A terminal table of the scorecard."""
     lines = [f"scorecard  modality={card.get('modality')}  method={card.get('method')}"]
@@ -142,10 +163,10 @@ def format_scorecard(card: dict) -> str:
         if section not in card:
             continue
         lines.append(f"  {section}")
-        for k, v in card[section].items():
+        for k, v in _flatten(card[section]):
             if isinstance(v, float):
                 v = f"{v:.4g}"
             elif v is None:
                 v = "n/a"
-            lines.append(f"    {k:<24} {v}")
+            lines.append(f"    {k:<28} {v}")
     return "\n".join(lines)

@@ -11,6 +11,11 @@ TINY_SEED = 7
 
 
 @pytest.fixture(scope="session")
+def tiny_seed():
+    return TINY_SEED
+
+
+@pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     from pretty_printer.generate import generate
     from pretty_printer.presets import load_preset

@@ -11,8 +11,6 @@ import zarr
 from pretty_printer.cli import main
 from pretty_printer.scoring import score
 
-from conftest import TINY_SEED
-
 
 def test_public_layout_and_ome_metadata(tiny_dataset):
     manifest = json.loads((tiny_dataset / "public" / "manifest.json").read_text())
@@ -50,11 +48,11 @@ def test_perfect_submission_scores_perfectly(tiny_dataset, truth_submission):
     assert fn["output_correlation"] > 0.999
 
 
-def test_same_seed_byte_identical_public(tiny_dataset, tmp_path):
+def test_same_seed_byte_identical_public(tiny_dataset, tiny_seed, tmp_path):
     from pretty_printer.generate import generate
     from pretty_printer.presets import load_preset
 
-    again = generate(load_preset("tiny"), tmp_path / "again", TINY_SEED, progress=False)
+    again = generate(load_preset("tiny"), tmp_path / "again", tiny_seed, progress=False)
 
     def digest(root):
         return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
