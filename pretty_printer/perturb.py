@@ -87,20 +87,20 @@ def _merge(sub: Submission, level: float, rng):
     if len(ids) < 2 or k == 0:
         return sub
     cents = _centroids(seg, ids)
-    target: dict[int, int] = {}
-    for j in order[:k]:
-        a = ids[j]
-        others = [b for b in ids if b != a]
-        target[a] = min(others, key=lambda b: float(np.sum((cents[a] - cents[b]) ** 2)))
+    parent = {i: i for i in ids}
 
-    def resolve(x: int) -> int:
-        seen = set()
-        while x in target and x not in seen:
-            seen.add(x)
-            x = target[x]
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
         return x
 
-    lut = {a: resolve(a) for a in target}
+    for j in order[:k]:  # union each chosen cell with its nearest other cell
+        a = ids[j]
+        b = min((c for c in ids if c != a), key=lambda c: float(np.sum((cents[a] - cents[c]) ** 2)))
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    lut = {a: find(a) for a in ids if find(a) != a}
     syn = {c: v.copy() for c, v in sub.synapses.items()}
     for a, b in lut.items():
         if a != b:

@@ -1,0 +1,54 @@
+"""Benchmark: compile every task (or the ones named) and print the acceptance figures.
+
+Run:  PYTHONPATH=. python benchmarks/bench_compile.py [--cell NAME] [--seed N] [TASK ...]
+
+For each task it prints training time, total compile time (training + calibration + test
+simulation), the ANN and circuit test accuracies, the ANN/circuit rate correlation, and whether
+the acceptance criteria hold (circuit >= ANN - 0.02, correlation >= 0.95).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from pretty_printer.cellmodels import DEFAULT_CELL, fi_curve
+from pretty_printer.compiler import compile_task
+from pretty_printer.tasks import TASKS
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("tasks", nargs="*", default=TASKS.names())
+    ap.add_argument("--cell", default=DEFAULT_CELL)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", help="also write all figures to this file")
+    args = ap.parse_args()
+    fi_curve(args.cell)  # measure (or load) the f-I curve outside the timings
+    rows, ok_all = [], True
+    print(f"{'task':10s} {'cells':>5s} {'syn':>4s} {'train_s':>7s} {'time_s':>7s} {'ann':>6s} "
+          f"{'circuit':>7s} {'corr':>6s}  ok")
+    for name in args.tasks:
+        t0 = time.perf_counter()
+        res = compile_task(name, cell=args.cell, seed=args.seed)
+        dt = time.perf_counter() - t0
+        d = res.to_json_dict()
+        ok = (d["circuit_accuracy"] >= d["ann_accuracy"] - 0.02
+              and d["rate_correlation"] >= 0.95)
+        ok_all &= ok
+        rows.append(dict(d, time_s=dt, timings_s=res.timings_s, n_cells=len(res.circuit.cells),
+                         n_connections=len(res.circuit.connections), ok=ok))
+        print(f"{name:10s} {len(res.circuit.cells):5d} {len(res.circuit.connections):4d} "
+              f"{res.timings_s['training']:7.1f} {dt:7.1f} {d['ann_accuracy']:6.3f} "
+              f"{d['circuit_accuracy']:7.3f} "
+              f"{d['rate_correlation']:6.3f}  {'yes' if ok else 'NO'}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    print("all acceptance criteria met" if ok_all else "SOME TASKS FAIL ACCEPTANCE")
+    return 0 if ok_all else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
