@@ -14,7 +14,7 @@ import sys
 from . import __version__
 from .errors import PrettyPrinterError
 
-COMMANDS = ("generate", "reconstruct", "score", "compile", "presets", "sweep", "show")
+COMMANDS = ("generate", "reconstruct", "score", "compile", "presets", "sweep", "show", "export")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -87,3 +87,17 @@ def test_baseline_em_runs_and_scores(tiny_dataset, tmp_path, capsys):
         for k in keys:
             assert k in card[section]
     assert "<img" in (tmp_path / "r.html").read_text()
+
+
+def test_export_cremi_layout(tiny_dataset, tmp_path):
+    import h5py
+
+    out = tmp_path / "tiny.hdf"
+    assert main(["export", str(tiny_dataset), "--modality", "em", "--out", str(out)]) == 0
+    manifest = json.loads((tiny_dataset / "public" / "manifest.json").read_text())
+    n_syn = len((tiny_dataset / "truth" / "synapses.csv").read_text().strip().splitlines()) - 1
+    with h5py.File(out, "r") as f:
+        assert list(f["volumes/raw"].shape) == manifest["modalities"]["em"]["shape"][1:]
+        assert list(f["volumes/raw"].attrs["resolution"]) == manifest["modalities"]["em"]["voxel_nm"]
+        assert f["volumes/labels/neuron_ids"].shape == f["volumes/raw"].shape
+        assert f["annotations/presynaptic_site/partners"].shape == (n_syn, 2)
