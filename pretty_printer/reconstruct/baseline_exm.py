@@ -1,9 +1,13 @@
 """ExM baseline: barcode decoding for segmentation; receptor puncta for synapses.
 
-1. Each barcode channel is denoised and thresholded (Otsu) into on/off; a voxel's bit string is
-   its barcode.  Cells express exactly ``k`` of ``N`` proteins, so bit strings with the most
-   common popcount are kept as segment ids; other non-background voxels (blurred boundaries)
-   take the nearest decoded label within ~2 voxels.
+1. Each barcode channel is denoised and thresholded into on/off (Otsu, but at least ``ON_SNR``
+   robust noise deviations above the channel's median); a voxel's bit string is its barcode.
+   Cells express exactly ``k`` of ``N`` proteins, so bit strings with the most
+   common popcount are kept as segment ids.  The cell mask is where the summed barcode signal
+   exceeds ``MASK_FRACTION`` of its Otsu threshold (low, so that blurred boundaries and thin
+   processes are in); every mask voxel that did not decode takes the nearest decoded label
+   within ``FILL_NM`` (anisotropic distance): an unassigned voxel inside a cell costs more than
+   a boundary voxel given to a neighbour.
 2. Each receptor-stain channel is denoised; local maxima well above background are puncta.
    Puncta of different receptor channels closer than ``MERGE_PUNCTA_NM`` are one synapse.
 3. The postsynaptic segment is the one under the punctum (receptors sit in the PSD); the
@@ -27,6 +31,9 @@ from . import METHODS
 MERGE_PUNCTA_NM = 150.0
 PARTNER_RADIUS_NM = 200.0
 PUNCTA_SNR = 5.0
+MASK_FRACTION = 0.5
+ON_SNR = 5.0
+FILL_NM = 400.0
 
 
 def _channel_signal(img: np.ndarray, settings: dict, sigma_vox) -> np.ndarray:
@@ -37,26 +44,39 @@ def _channel_signal(img: np.ndarray, settings: dict, sigma_vox) -> np.ndarray:
     return ndimage.gaussian_filter(photons, sigma_vox)
 
 
-def decode_barcodes(sig: np.ndarray) -> np.ndarray:
-    """(N, z, y, x) denoised barcode signal -> uint64 labels (0 = no cell)."""
+def decode_barcodes(sig: np.ndarray, voxel_nm=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """(N, z, y, x) denoised barcode signal -> uint64 labels (0 = no cell).
+
+    ``voxel_nm`` scales the fill distance ``FILL_NM`` (rule 1 of the module docstring).
+    """
     from skimage.filters import threshold_otsu
 
     n = sig.shape[0]
+    voxel_nm = np.asarray(voxel_nm, float)
     bits = np.zeros(sig.shape[1:], np.uint64)
     popcount = np.zeros(sig.shape[1:], np.int32)
     for i in range(n):
-        on = sig[i] > threshold_otsu(sig[i][:: max(1, sig.shape[1] // 8)])
+        sample = sig[i][:: max(1, sig.shape[1] // 8)]
+        if float(np.ptp(sample)) <= 0:
+            continue  # a blank channel is "off" everywhere
+        # Otsu splits "on" from "off"; a protein no cell here expresses has only noise, which
+        # Otsu would split in half, so "on" must also clear ON_SNR robust noise deviations
+        med = float(np.median(sample))
+        noise = float(np.median(np.abs(sample - med))) * 1.4826
+        on = sig[i] > max(float(threshold_otsu(sample)), med + ON_SNR * noise)
         bits |= on.astype(np.uint64) << np.uint64(i)
         popcount += on
     counts = np.bincount(popcount.ravel(), minlength=n + 1)
     k = int(np.argmax(counts[1:]) + 1) if counts[1:].any() else 1
     valid = popcount == k
     labels = np.where(valid, bits, 0).astype(np.uint64)
-    # blurred boundaries: some voxels are on but decode to a wrong popcount -> nearest valid label
-    fill = (popcount > 0) & ~valid
+    total = sig.sum(axis=0)
+    sample = total[:: max(1, total.shape[0] // 8)]
+    mask = total > MASK_FRACTION * threshold_otsu(sample) if float(np.ptp(sample)) > 0 else popcount > 0
+    fill = mask & ~valid
     if fill.any() and valid.any():
-        dist, idx = ndimage.distance_transform_edt(~valid, return_indices=True)
-        near = fill & (dist <= 2.0)
+        dist, idx = ndimage.distance_transform_edt(~valid, sampling=voxel_nm, return_indices=True)
+        near = fill & (dist <= FILL_NM)
         labels[near] = labels[tuple(i[near] for i in idx)]
     # relabel codes to compact ids 1..n (a segment id need not reveal the barcode)
     codes, inverse = np.unique(labels, return_inverse=True)
@@ -109,7 +129,7 @@ def reconstruct_exm(ds, modality: str = "exm", *, rng=None) -> Submission:
     bar = [i for i, c in enumerate(names) if c.startswith("barcode:")]
     rec = [(i, c.split(":", 1)[1]) for i, c in enumerate(names) if c.startswith("receptor:")]
     sig = np.stack([_channel_signal(np.asarray(arr[i]), settings, sigma) for i in bar])
-    seg = decode_barcodes(sig)
+    seg = decode_barcodes(sig, voxel_nm)
     del sig
 
     photons_per_receptor = float(settings.get("receptor_photons", 1.0)) or 1.0

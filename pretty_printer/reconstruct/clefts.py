@@ -1,0 +1,128 @@
+"""Synaptic clefts in stain-density images (EM, X-ray) and their partners, by morphology alone.
+
+Rules, stated once:
+
+1. Calibrate on the image itself: the membrane class (lightness below ``t_mem``) has a median
+   ``m`` and a robust spread ``s`` (1.4826 x MAD).  A cleft (pre- plus post-synaptic density on
+   two apposed membranes) takes far more stain than a membrane, so a *cleft core* is a voxel
+   darker than ``m - CORE_SPREADS * s``; the cleft's extent is the connected region darker than
+   ``m - EXTENT_SPREADS * s`` around at least ``MIN_CORE_VOXELS`` core voxels.
+2. A cleft lies between two cells: the two segments most frequent within ``RING_NM`` of it are
+   its partners; a cleft with fewer than two flanking segments, or whose second partner covers
+   less than ``MIN_PARTNER_SHARE`` of the flanking voxels, is dropped.
+3. The presynaptic side holds the vesicle cloud, which darkens the cytoplasm: of the two
+   partners, the one whose cytoplasm-class voxels within ``VESICLE_NM`` of the cleft are darker
+   on average is presynaptic.
+4. Positions: the centroid of each partner's flanking voxels (so pre and post sit on their own
+   sides of the cleft).  PSD area = the cleft's volume / ``PSD_THICKNESS_NM`` (morphology only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+CORE_SPREADS = 5.5
+EXTENT_SPREADS = 3.0
+MIN_CORE_VOXELS = 2
+RING_NM = 60.0
+MIN_PARTNER_SHARE = 0.1
+VESICLE_NM = 200.0
+PSD_THICKNESS_NM = 40.0
+
+
+@dataclass(frozen=True)
+class Cleft:
+    """One detected synapse: partner segment ids, positions (nm) and PSD area (nm^2)."""
+
+    pre_id: int
+    post_id: int
+    pre_nm: np.ndarray
+    post_nm: np.ndarray
+    psd_area_nm2: float
+
+
+def cleft_thresholds(r: np.ndarray, t_mem: float) -> tuple[float, float] | None:
+    """(core, extent) lightness thresholds from the membrane class statistics (rule 1)."""
+    mem = r[r < t_mem]
+    if mem.size < 10:
+        return None
+    m = float(np.median(mem))
+    s = float(np.median(np.abs(mem - m))) * 1.4826
+    if s <= 0:
+        return None
+    return m - CORE_SPREADS * s, m - EXTENT_SPREADS * s
+
+
+def _box(sl, pad, shape):
+    lo = [max(0, s.start - p) for s, p in zip(sl, pad)]
+    hi = [min(n, s.stop + p) for s, p, n in zip(sl, pad, shape)]
+    return lo, tuple(slice(a, b) for a, b in zip(lo, hi))
+
+
+def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, voxel_nm, origin_nm) -> list[Cleft]:
+    """Clefts and partners (rules 1-4) in lightness image ``r`` segmented as ``seg``.
+
+    ``t_mem`` and ``t_ecs`` are the segmentation's class thresholds: cytoplasm lies between them.
+    """
+    voxel_nm = np.asarray(voxel_nm, float)
+    origin_nm = np.asarray(origin_nm, float)
+    thr = cleft_thresholds(r, t_mem)
+    if thr is None or not (seg > 0).any():
+        return []
+    t_core, t_extent = thr
+    comps, n = ndimage.label(r < t_extent)
+    if n == 0:
+        return []
+    n_core = np.bincount(comps[r < t_core].ravel(), minlength=n + 1)
+    ring = [max(1, int(round(RING_NM / v))) for v in voxel_nm]
+    ves = [max(1, int(round(VESICLE_NM / v))) for v in voxel_nm]
+    ring_fp = np.ones([2 * p + 1 for p in ring], bool)
+    out = []
+    for k, sl in enumerate(ndimage.find_objects(comps), start=1):
+        if sl is None or n_core[k] < MIN_CORE_VOXELS:
+            continue
+        lo, box = _box(sl, ring, seg.shape)
+        comp = comps[box] == k
+        near = ndimage.binary_dilation(comp, ring_fp) & ~comp
+        labels = seg[box][near]
+        labels = labels[labels > 0]
+        if labels.size == 0:
+            continue
+        ids, counts = np.unique(labels, return_counts=True)
+        order = np.argsort(-counts)
+        if len(ids) < 2 or counts[order[1]] < MIN_PARTNER_SHARE * labels.size:
+            continue
+        a, b = int(ids[order[0]]), int(ids[order[1]])
+        vlo, vbox = _box(sl, ves, seg.shape)
+        vseg, vr = seg[vbox], r[vbox]
+        cyto = (vr >= t_mem) & (vr < t_ecs)
+        darkness = {}
+        for s_ in (a, b):
+            sel = cyto & (vseg == s_)
+            darkness[s_] = float(vr[sel].mean()) if sel.any() else np.inf
+        pre, post = (a, b) if darkness[a] <= darkness[b] else (b, a)
+        pos = {}
+        for s_ in (pre, post):
+            pts = np.argwhere(near & (seg[box] == s_))
+            pos[s_] = (pts.mean(axis=0) + np.asarray(lo) + 0.5) * voxel_nm + origin_nm
+        area = float(comp.sum()) * float(np.prod(voxel_nm)) / PSD_THICKNESS_NM
+        out.append(Cleft(pre, post, pos[pre], pos[post], area))
+    return out
+
+
+def cleft_table(clefts: list[Cleft]) -> dict[str, np.ndarray]:
+    """Submission columns (positions, partner ids, ``psd_area_nm2``) for a list of clefts."""
+    cols: dict[str, np.ndarray] = {}
+    pre = np.array([c.pre_nm for c in clefts], float).reshape(-1, 3)
+    post = np.array([c.post_nm for c in clefts], float).reshape(-1, 3)
+    for d, a in enumerate("zyx"):
+        cols[f"pre_{a}_nm"] = pre[:, d]
+    for d, a in enumerate("zyx"):
+        cols[f"post_{a}_nm"] = post[:, d]
+    cols["pre_id"] = np.array([c.pre_id for c in clefts], dtype=np.int64)
+    cols["post_id"] = np.array([c.post_id for c in clefts], dtype=np.int64)
+    cols["psd_area_nm2"] = np.array([c.psd_area_nm2 for c in clefts], dtype=float)
+    return cols

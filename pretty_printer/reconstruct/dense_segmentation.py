@@ -1,0 +1,166 @@
+"""Segmentation of stain-density images (EM, X-ray): membranes enclose cells, section by section.
+
+The rule, stated once (used by the EM and X-ray baselines):
+
+1. The caller hands in a *lightness* image ``r`` (float, 3-D): extracellular space is the
+   lightest class, cytoplasm is darker, stained membranes (and clefts, vesicle clouds) darkest.
+   Three intensity classes are split with multi-Otsu: membrane ``< t_mem <=`` cytoplasm
+   ``< t_ecs <=`` extracellular space.
+2. In each section, the non-membrane pixels fall into 4-connected regions; membranes close
+   every cell's outline, so a region whose mean lightness is in the cytoplasm class is a cell's
+   interior and the (big, light) rest is extracellular space.  Regions smaller than
+   ``MIN_REGION_NM2`` are noise.  Working per section avoids the leak through membranes that
+   lie parallel to the sections (they are blurred over a thick section and look grey).
+3. Interiors are linked across sections by overlap (3-D connected components); components
+   smaller than ``MIN_SEGMENT_NM3`` are dropped.
+4. Every membrane voxel within ``GROW_NM`` in-plane of a segment takes the label of the
+   nearest segment voxel (anisotropic distance): membranes belong to the cell they enclose.
+   Nearest-label, not a flood over intensities, so a label cannot run along a membrane network
+   into its neighbours.
+5. Everything that is not extracellular belongs to some cell: the foreground is the lightness
+   smoothed by ``FOREGROUND_NM`` in-plane below ``t_ecs``.  Foreground voxels still unlabelled
+   take the nearest label within their 3-D foreground component; a component with no label at
+   all (a process too thin to show an interior, typical at X-ray resolution) becomes a segment
+   of its own if it is at least ``MIN_SEGMENT_NM3``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+MIN_REGION_NM2 = 6 * 16.0 ** 2  # a cell cross-section below ~40 nm across is not resolved
+MIN_SEGMENT_NM3 = 80.0 ** 3  # fragments smaller than this are noise
+GROW_NM = 40.0  # membranes (and their blur) reach this far outside a cell's interior
+FOREGROUND_NM = 32.0  # smoothing for the foreground mask: single noisy voxels are not cells
+
+_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Lightness thresholds: membrane below ``t_mem``, extracellular at or above ``t_ecs``."""
+
+    t_mem: float
+    t_ecs: float
+
+
+def fill_blank_sections(img: np.ndarray) -> np.ndarray:
+    """Replace blank (constant) sections with the nearest non-blank one (missing sections)."""
+    img = np.array(img, dtype=np.float32, copy=True)
+    valid = img.reshape(img.shape[0], -1).std(axis=1) > 0
+    if valid.any() and not valid.all():
+        good = np.flatnonzero(valid)
+        for z in np.flatnonzero(~valid):
+            img[z] = img[good[np.argmin(np.abs(good - z))]]
+    return img
+
+
+def classify(r: np.ndarray) -> Classes | None:
+    """Three-class multi-Otsu thresholds of the lightness image; ``None`` if it has no structure."""
+    from skimage.filters import threshold_multiotsu
+
+    sample = r[:: max(1, r.shape[0] // 16)].ravel()
+    sample = sample[np.isfinite(sample)]
+    if sample.size < 27 or float(np.ptp(sample)) <= 1e-6 * max(1.0, float(np.abs(sample).max())):
+        return None
+    try:
+        t_mem, t_ecs = threshold_multiotsu(sample, classes=3)
+    except ValueError:  # fewer than three distinct grey levels
+        return None
+    if not t_mem < t_ecs:
+        return None
+    return Classes(float(t_mem), float(t_ecs))
+
+
+def cell_interiors(r: np.ndarray, classes: Classes, voxel_nm) -> np.ndarray:
+    """Per section: non-membrane regions whose mean lightness is cytoplasm (rule 2)."""
+    voxel_nm = np.asarray(voxel_nm, float)
+    min_px = max(1, int(np.ceil(MIN_REGION_NM2 / (voxel_nm[1] * voxel_nm[2]))))
+    membrane = r < classes.t_mem
+    out = np.zeros(r.shape, bool)
+    for z in range(r.shape[0]):
+        lab, n = ndimage.label(~membrane[z], _CROSS)
+        if n == 0:
+            continue
+        idx = np.arange(1, n + 1)
+        mean = np.asarray(ndimage.mean(r[z], lab, idx))
+        size = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+        keep = np.zeros(n + 1, bool)
+        keep[1:] = (mean < classes.t_ecs) & (size >= min_px)
+        out[z] = keep[lab]
+    return out
+
+
+def link_sections(interiors: np.ndarray, voxel_nm) -> np.ndarray:
+    """3-D connected components of the interiors, small ones dropped (rule 3); int64 labels."""
+    lab, n = ndimage.label(interiors)
+    if n == 0:
+        return lab.astype(np.int64)
+    sizes = np.bincount(lab.ravel()) * float(np.prod(voxel_nm))
+    keep = sizes >= MIN_SEGMENT_NM3
+    keep[0] = False
+    _, compact = np.unique(np.where(keep, np.arange(len(keep)), 0), return_inverse=True)
+    return compact[lab].astype(np.int64)
+
+
+def grow_over_membranes(seg: np.ndarray, membrane: np.ndarray, voxel_nm) -> np.ndarray:
+    """Membrane voxels near a segment take the nearest segment's label (rule 4)."""
+    voxel_nm = np.asarray(voxel_nm, float)
+    if not (seg > 0).any():
+        return seg.astype(np.uint64)
+    reach = max(1, int(round(GROW_NM / voxel_nm[1])))
+    band = ndimage.binary_dilation(seg > 0, np.ones((1, 2 * reach + 1, 2 * reach + 1), bool))
+    band &= membrane | (seg > 0)
+    _, idx = ndimage.distance_transform_edt(seg == 0, sampling=voxel_nm, return_indices=True)
+    return np.where(band, seg[tuple(idx)], 0).astype(np.uint64)
+
+
+def foreground(r: np.ndarray, classes: Classes, voxel_nm) -> np.ndarray:
+    """Non-extracellular voxels (rule 5), holes filled section by section."""
+    voxel_nm = np.asarray(voxel_nm, float)
+    sigma = (0.0, FOREGROUND_NM / voxel_nm[1], FOREGROUND_NM / voxel_nm[2])
+    fg = ndimage.gaussian_filter(np.asarray(r, np.float32), sigma) < classes.t_ecs
+    return np.stack([ndimage.binary_fill_holes(f) for f in fg]) if fg.size else fg
+
+
+def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm) -> np.ndarray:
+    """Unlabelled foreground voxels: nearest label in their component, or a new segment (rule 5)."""
+    voxel_nm = np.asarray(voxel_nm, float)
+    seg = np.asarray(seg, np.int64)
+    comps, n = ndimage.label(fg | (seg > 0))
+    if n == 0:
+        return seg.astype(np.uint64)
+    has_label = np.zeros(n + 1, bool)
+    has_label[np.unique(comps[seg > 0])] = True
+    has_label[0] = False
+    out = seg.copy()
+    todo = (seg == 0) & has_label[comps]
+    if todo.any():
+        _, idx = ndimage.distance_transform_edt(seg == 0, sampling=voxel_nm, return_indices=True)
+        nearest = seg[tuple(idx)]
+        # the nearest label must lie in the same foreground component (no jumps across space)
+        ok = todo & (comps[tuple(idx)] == comps)
+        out[ok] = nearest[ok]
+    sizes = np.bincount(comps.ravel(), minlength=n + 1) * float(np.prod(voxel_nm))
+    new = ~has_label & (sizes >= MIN_SEGMENT_NM3)
+    new[0] = False
+    if new.any():
+        ids = np.zeros(n + 1, np.int64)
+        ids[new] = int(out.max()) + 1 + np.arange(int(new.sum()))
+        fresh = (out == 0) & new[comps]
+        out[fresh] = ids[comps[fresh]]
+    return out.astype(np.uint64)
+
+
+def segment_dense(r: np.ndarray, voxel_nm) -> tuple[np.ndarray, Classes | None]:
+    """The whole rule (1-5) on a lightness image: uint64 labels (0 = unassigned) and classes."""
+    r = np.asarray(r, np.float32)
+    classes = classify(r)
+    if classes is None:
+        return np.zeros(r.shape, np.uint64), None
+    seg = link_sections(cell_interiors(r, classes, voxel_nm), voxel_nm)
+    seg = grow_over_membranes(seg, r < classes.t_mem, voxel_nm)
+    return assign_foreground(seg, foreground(r, classes, voxel_nm), voxel_nm), classes
