@@ -101,3 +101,60 @@ def test_export_cremi_layout(tiny_dataset, tmp_path):
         assert list(f["volumes/raw"].attrs["resolution"]) == manifest["modalities"]["em"]["voxel_nm"]
         assert f["volumes/labels/neuron_ids"].shape == f["volumes/raw"].shape
         assert f["annotations/presynaptic_site/partners"].shape == (n_syn, 2)
+
+
+def _bad_copy(truth_submission, tmp_path, name):
+    bad = tmp_path / name
+    shutil.copytree(truth_submission, bad)
+    return bad
+
+
+def _set_segmentation(bad, array):
+    np.save(bad / "seg.npy", array)
+    meta = json.loads((bad / "submission.json").read_text())
+    meta["segmentation"] = "seg.npy"
+    (bad / "submission.json").write_text(json.dumps(meta))
+
+
+def _edit_csv(bad, old, new):
+    path = bad / "synapses.csv"
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+@pytest.mark.parametrize("case,expect", [
+    ("float labels", "floating-point"),
+    ("nan labels", "NaN"),
+    ("negative ids", ">= 0"),
+    ("missing column", "missing column 'post_x_nm'"),
+    ("unknown unit", "unknown unit 'um'"),
+    ("nan position", "NaN"),
+])
+def test_malformed_submissions_exit_2(case, expect, tiny_dataset, truth_submission, tmp_path, capsys):
+    bad = _bad_copy(truth_submission, tmp_path, case.replace(" ", "-"))
+    seg = zarr.open_group(str(bad / "segmentation.zarr"), mode="r")["0"][0]
+    if case == "float labels":
+        _set_segmentation(bad, seg.astype(np.float32))
+    elif case == "nan labels":
+        f = seg.astype(np.float32)
+        f[0, 0, 0] = np.nan
+        _set_segmentation(bad, f)
+    elif case == "negative ids":
+        _set_segmentation(bad, seg.astype(np.int64) - 1)
+    elif case == "missing column":
+        lines = (bad / "synapses.csv").read_text().splitlines()
+        header = lines[0].split(",")
+        j = header.index("post_x_nm")
+        (bad / "synapses.csv").write_text("\n".join(",".join(x for i, x in enumerate(l.split(",")) if i != j) for l in lines) + "\n")
+    elif case == "unknown unit":
+        _edit_csv(bad, "pre_z_nm", "pre_z_um")
+    elif case == "nan position":
+        lines = (bad / "synapses.csv").read_text().splitlines()
+        header = lines[0].split(",")
+        row = lines[1].split(",")
+        row[header.index("pre_y_nm")] = "nan"
+        lines[1] = ",".join(row)
+        (bad / "synapses.csv").write_text("\n".join(lines) + "\n")
+    rc = main(["score", str(tiny_dataset), str(bad), "--json", str(tmp_path / "s.json")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and expect in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "s.json").exists()

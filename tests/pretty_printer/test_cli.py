@@ -50,3 +50,16 @@ def test_bad_scanner_value_exit_2(tmp_path, capsys):
 def test_presets_lists_tiny(capsys):
     rc, out = _run(capsys, ["presets"])
     assert rc == 0 and out.out.startswith("tiny") or "\ntiny\t" in out.out
+
+
+@pytest.mark.parametrize("override,key", [
+    ("scan.em.colour=1", "colour"),
+    ("scan.em.voxel_nm=[-40,16,16]", "voxel_nm"),
+    ("scan.em.dose_e_per_nm2=0", "dose_e_per_nm2"),
+    ("scan.xray.n_angles=-3", "n_angles"),
+    ("scan.exm.expansion_factor=0", "expansion_factor"),
+])
+def test_bad_scanner_preset_names_the_key(override, key, tmp_path, capsys):
+    rc, out = _run(capsys, ["generate", "--preset", "tiny", "--out", str(tmp_path / "d"), "--set", override])
+    assert rc == 2 and key in out.err and len(out.err.strip().splitlines()) == 1, out.err
+    assert not (tmp_path / "d").exists()
