@@ -129,7 +129,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
 
     scanners = {m: stages.make_scanner(preset, m) for m in preset.scan}
     cfg = stages.growth_config(preset)
-    prog = Progress(4 + len(scanners), enabled=progress)
+    prog = Progress(4 + len(scanners), enabled=progress)  # compile, grow, scans, morphology, write
     out = Path(out)
     with dataset.atomic_directory(out, force=force) as tmp:
         public, truth = tmp / "public", tmp / "truth"
@@ -160,11 +160,18 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             with prog.stage(f"scan with {modality}"):
                 modalities[modality] = _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth, prog)
 
+        with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"):
+            from .morphology_calibration import morphology_fidelity
+
+            # grown cells, recalibrated on training inputs (truth/circuit_morphology.json)
+            morph = morphology_fidelity(circuit, phantom, td, truth / "circuit_morphology.json")
+
         with prog.stage("write fidelity and manifest"):
             dataset.write_json(truth / "fidelity.json", {
                 "ann_accuracy": float(result.ann_accuracy),
                 "circuit_accuracy": float(result.circuit_accuracy),
                 "rate_correlation": float(result.rate_correlation),
+                **morph,
             })
             dataset.write_json(truth / "seed.json", {"seed": int(seed), "preset": preset.name,
                                                      "config": preset.to_dict(), "version": __version__})
