@@ -12,6 +12,9 @@ gate needs a standard form, so ``m_inf`` is written as the sigmoid that best fit
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from functools import lru_cache
 from pathlib import Path
 
@@ -182,5 +185,6 @@ def write_neuroml(circuit: Circuit, path: str | Path, x: np.ndarray | None = Non
 
     path = Path(path)
     NeuroMLWriter.write(circuit_to_neuroml(circuit, x), str(path))
-    validate_neuroml2(str(path))
+    with contextlib.redirect_stdout(io.StringIO()):  # the validator prints "It's valid!"
+        validate_neuroml2(str(path))
     return path
