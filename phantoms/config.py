@@ -68,8 +68,11 @@ class GrowthConfig:
     membrane_nm: float = 8.0  # plasma-membrane shell thickness (rasterized inside the surface)
     synapse_unit_nS: float = 2.0  # one synapse per this much connection conductance
     max_synapses_per_connection: int = 3
-    psd_area_per_nS_nm2: float = 6000.0
-    psd_area_min_nm2: float = 3000.0
+    # mean PSD area per nS of conductance; the compiled circuits' synapses span ~0.02-2 nS, so this
+    # law keeps them between the clip limits (a floor of 3000 nm^2 once flattened nearly all of them
+    # to one size, and PSD area then said nothing about receptors whatever the correlation knob)
+    psd_area_per_nS_nm2: float = 18000.0
+    psd_area_min_nm2: float = 250.0
     psd_area_max_nm2: float = 40000.0
     receptor_size_correlation: float = 0.8  # how predictable receptor counts are from PSD area
     vesicle_radius_nm: float = 20.0

@@ -4,6 +4,8 @@
 
 * ``<modality>_slices.png``: z, y and x mid-planes of each scan (channel 0 for EM and X-ray),
   over the ground-truth labels on the same grid when ``truth/`` is present;
+* ``exm_receptor_slices.png``: maximum-intensity projections of the ExM receptor stains (up to
+  three, as R, G, B), since synapses are puncta that a single plane would miss;
 * ``exm_barcodes.png``: an RGB composite of the ExM barcode channels (the first three principal
   components when there are more than three), so each cell shows as its own colour;
 * ``tissue_3d.png``: the morphologies as tubes (``truth/swc``) and the synapses as spheres
@@ -61,6 +63,54 @@ def mid_planes(arr, channels: Sequence[int] | int = 0) -> dict[str, np.ndarray]:
     return planes
 
 
+def max_projections(arr, channels: Sequence[int], smooth_voxels: float = 0.0) -> dict[str, np.ndarray]:
+    """Maximum-intensity projections of a (c, z, y, x) array along z, y and x for the channels.
+
+    Returns (len(channels), a, b) arrays keyed like :func:`mid_planes`.  Read one z-plane at a
+    time, so memory stays at one plane per channel whatever the volume.  ``smooth_voxels`` > 0
+    first blurs each plane in y and x with a Gaussian of that sigma: shot noise is independent
+    per voxel while a punctum spans the point-spread function, so the maximum then picks puncta
+    rather than the brightest noise voxel along the ray.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    _, nz, ny, nx = arr.shape
+    chans = list(channels)
+    along_z = None
+    along_y = np.empty((len(chans), nz, nx), float)
+    along_x = np.empty((len(chans), nz, ny), float)
+    for z in range(nz):
+        plane = np.stack([np.asarray(arr[c, z, :, :], float) for c in chans])  # (c, y, x)
+        if smooth_voxels > 0:
+            plane = gaussian_filter(plane, (0, smooth_voxels, smooth_voxels))
+        along_z = plane if along_z is None else np.maximum(along_z, plane)
+        along_y[:, z, :] = plane.max(axis=1)
+        along_x[:, z, :] = plane.max(axis=2)
+    return {"z": along_z, "y": along_y, "x": along_x}
+
+
+def stain_rgb(stack: np.ndarray, *, noise_sds: float = 3.0, span_sds: float = 30.0) -> np.ndarray:
+    """Up to three sparse stains (n, a, b) as R, G, B, black wherever a stain is within noise.
+
+    Each channel's background level and noise come from its median and median absolute deviation
+    (puncta are too few to move either); black is ``noise_sds`` noise deviations above the
+    background, full colour is the brightest value but at least ``span_sds`` deviations above
+    black, so a channel with no puncta stays dark instead of stretching its noise to full scale.
+    A square root brings up weak puncta next to a strong one.
+    """
+    stack = np.asarray(stack, float)
+    channels = []
+    for c in stack[:3]:
+        med = float(np.median(c))
+        sd = 1.4826 * float(np.median(np.abs(c - med))) or float(c.std()) or 1.0
+        lo = med + noise_sds * sd
+        hi = max(float(c.max()), lo + span_sds * sd)
+        channels.append(np.sqrt(np.clip((c - lo) / (hi - lo), 0.0, 1.0)))
+    while len(channels) < 3:
+        channels.append(np.zeros_like(channels[0]))
+    return np.stack(channels, axis=-1)
+
+
 def contrast(img: np.ndarray, lo_pct: float = 1.0, hi_pct: float = 99.5) -> np.ndarray:
     """Scale to [0, 1] between two percentiles (robust to hot pixels)."""
     img = np.asarray(img, float)
@@ -92,8 +142,11 @@ def label_colors(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+MIP_TITLES = {"z": "max along z", "y": "max along y", "x": "max along x"}
+
+
 def plot_slices(planes: dict, voxel_nm, shape_zyx, path: Path, *, title: str,
-                label_planes: dict | None = None, rgb: bool = False) -> Path:
+                label_planes: dict | None = None, rgb: bool = False, plane_titles: dict | None = None) -> Path:
     """Three orthogonal planes side by side (and the truth labels below, if given)."""
     plt = _plt()
     ext = _extents_um(shape_zyx, voxel_nm)
@@ -105,7 +158,7 @@ def plot_slices(planes: dict, voxel_nm, shape_zyx, path: Path, *, title: str,
         img = planes[k]
         ax.imshow(img if rgb else contrast(img), cmap=None if rgb else "gray", extent=ext[k],
                   interpolation="nearest", aspect="equal")
-        ax.set_title(f"{k} mid-plane", fontsize=9)
+        ax.set_title((plane_titles or {}).get(k, f"{k} mid-plane"), fontsize=9)
         ax.set_xlabel(_AXES[k][0], fontsize=8)
         ax.set_ylabel(_AXES[k][1], fontsize=8)
         ax.tick_params(labelsize=7)
@@ -132,6 +185,7 @@ def barcode_rgb(stack: np.ndarray) -> np.ndarray:
     n = stack.shape[0]
     if n == 0:
         raise DatasetError("barcode composite: expected at least one barcode channel, got none")
+    total = stack.sum(axis=0)
     if n > 3:
         flat = stack.reshape(n, -1)
         flat = flat - flat.mean(axis=1, keepdims=True)
@@ -144,7 +198,13 @@ def barcode_rgb(stack: np.ndarray) -> np.ndarray:
     channels = [contrast(c, 2.0, 99.8) for c in stack]
     while len(channels) < 3:
         channels.append(np.zeros_like(channels[0]))
-    return np.stack(channels, axis=-1)
+    rgb = np.stack(channels, axis=-1)
+    if n > 3:
+        # principal components are signed, so the unstained background gets a colour of its own;
+        # dim each pixel by the total stain so the background goes dark and cells keep their hue
+        brightness = np.sqrt(contrast(total, 10.0, 99.0))
+        rgb = rgb * brightness[..., None]
+    return rgb
 
 
 def barcode_channels(channel_names: Sequence[str]) -> list[int]:
@@ -374,11 +434,17 @@ def show_modality(ds: Dataset, modality: str, out_dir: Path) -> list[Path]:
             made.append(plot_slices(rgb, voxel, arr.shape[1:], out_dir / "exm_barcodes.png", rgb=True,
                                     title=f"ExM barcode composite ({how}): one colour per cell",
                                     label_planes=labels))
-        if non_bc:  # a receptor stain shows synapses
-            made.append(plot_slices(mid_planes(arr, non_bc[0]), voxel, arr.shape[1:],
-                                    out_dir / "exm_receptor_slices.png",
-                                    title=f"exm: {names[non_bc[0]] if names else non_bc[0]} stain",
-                                    label_planes=labels))
+        if non_bc:  # receptor stains show synapses
+            # synapses are puncta a few voxels wide: a mid-plane misses nearly all of them, so
+            # project the maximum through the block instead (up to three stains as R, G, B)
+            stains = non_bc[:3]
+            proj = max_projections(arr, stains, smooth_voxels=1.0)
+            rgb = {k: stain_rgb(v) for k, v in proj.items()}
+            stain_names = [str(names[i]).split(":")[-1] if names else str(i) for i in stains]
+            colours = ", ".join(f"{n} {c}" for n, c in zip(stain_names, ("red", "green", "blue")))
+            made.append(plot_slices(rgb, voxel, arr.shape[1:], out_dir / "exm_receptor_slices.png", rgb=True,
+                                    title=f"ExM receptor stains, maximum-intensity projections ({colours})",
+                                    plane_titles=MIP_TITLES))  # no labels: a projection has no one plane
     else:
         title = f"{modality}: channel {names[0] if names else 0}, voxel {tuple(voxel)} nm"
     made.insert(0, plot_slices(mid_planes(arr, channel), voxel, arr.shape[1:], out_dir / f"{modality}_slices.png",

@@ -11,6 +11,7 @@ own directory::
     DIR/points/<...>/done                  written last, by atomic rename
     DIR/results.csv, DIR/results.json      one row per (point, arm), rebuilt every run
     DIR/plots/<score>_vs_<key>.png         every score against every varied key
+    DIR/plots/overview_vs_<key>.png        the headline scores on one page
 
 Resuming is the same command again: points whose ``done`` marker exists are not recomputed, and
 inside an unfinished point every stage whose output exists (datasets and submissions are only
@@ -26,6 +27,7 @@ or, for built-in studies (:mod:`pretty_printer.studies`), a function
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -37,9 +39,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -54,6 +57,9 @@ HEADLINE_SCORES = (
     "connectome.weight_spearman", "synapses.f1", "segmentation.vi_split",
     "segmentation.vi_merge", "segmentation.arand", "segmentation.erl_nm",
 )
+
+# Table columns that are counts or settings rather than scores: kept in the table, not plotted.
+NOT_PLOTTED = frozenset({"threshold_nm", "total_length_nm", "input_ports_found", "output_ports_found"})
 
 ArmFunction = Callable[..., Any]  # (Dataset, modality, *, rng) -> Submission
 
@@ -297,6 +303,20 @@ def reconstruct_arm(cfg: SweepConfig, arm: Arm, dataset_dir: Path, sub_dir: Path
     write_submission(sub_dir, sub, voxel_nm=ds.modality(cfg.modality)["voxel_nm"], force=True)
 
 
+@contextlib.contextmanager
+def _stage(what: str, enabled: bool) -> Iterator[None]:
+    """One ``sweep: what ... done (t s)`` line pair on stderr (reconstructing and scoring take
+    seconds to minutes, and a silent terminal looks hung)."""
+    t0 = time.perf_counter()
+    if enabled:
+        sys.stderr.write(f"sweep: {what} ...\n")
+        sys.stderr.flush()
+    yield
+    if enabled:
+        sys.stderr.write(f"sweep: {what}: done ({time.perf_counter() - t0:.1f} s)\n")
+        sys.stderr.flush()
+
+
 def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], point_dir: Path,
               *, progress: bool = True) -> dict[str, dict]:
     """Generate, reconstruct (each arm) and score one point, reusing whatever already exists.
@@ -318,13 +338,16 @@ def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], p
     for arm in arms:
         sub_dir = point_dir / f"submission{arm.suffix()}"
         score_path = point_dir / f"score{arm.suffix()}.json"
+        label = arm.name or arm.label
         if not (sub_dir / "submission.json").is_file():
-            reconstruct_arm(cfg, arm, dataset_dir, sub_dir, seed)
+            with _stage(f"reconstruct with {label}", progress):
+                reconstruct_arm(cfg, arm, dataset_dir, sub_dir, seed)
             score_path.unlink(missing_ok=True)  # a score of an older submission is stale
         if score_path.is_file():
             cards[arm.name] = json.loads(score_path.read_text())
         else:
-            cards[arm.name] = score(dataset_dir, sub_dir, function=cfg.function)
+            with _stage(f"score {label}" + (" (simulating the rebuilt circuit)" if cfg.function else ""), progress):
+                cards[arm.name] = score(dataset_dir, sub_dir, function=cfg.function)
             _atomic_write_json(score_path, cards[arm.name])
     _atomic_write_json(point_dir / DONE, {"arms": [a.name for a in arms]})
     return cards
@@ -384,8 +407,8 @@ def run_sweep(cfg: SweepConfig, out: Path, *, arms: Sequence[Arm] | None = None,
     _check_sweep_file(out, cfg, arms)
 
     result = SweepResult(out=out)
-    bar = tqdm(points, desc="sweep", unit="point", file=sys.stderr, disable=not progress or None,
-               dynamic_ncols=True)
+    # the bar also shows when stderr is a log file: a sweep is long and usually run unattended
+    bar = tqdm(points, desc="sweep", unit="point", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     for point in bar:
         name = point_name(point)
         bar.set_postfix_str(name[-60:])
@@ -393,6 +416,8 @@ def run_sweep(cfg: SweepConfig, out: Path, *, arms: Sequence[Arm] | None = None,
         if (point_dir / DONE).is_file():
             result.reused.append(name)
             continue
+        if progress:
+            bar.write(f"sweep: point {name}", file=sys.stderr)
         run_point(cfg, arms, point, point_dir, progress=progress)
         result.computed.append(name)
     bar.close()
@@ -527,31 +552,60 @@ def series(rows: Sequence[Mapping[str, Any]], x_key: str, score: str, keys: Sequ
     return lines
 
 
-def plot_score(rows, x_key: str, score: str, keys: Sequence[str], path: Path, *, title: str | None = None) -> Path | None:
-    """Draw one score against one key; ``None`` if no finished point has that score."""
+def log_scale(xs: Sequence[float]) -> bool:
+    """A log axis for positive values spanning a factor of 10 or more (doses, voxel sizes)."""
+    xs = np.asarray([float(x) for x in xs])
+    return bool(xs.size and np.all(xs > 0) and xs.max() / xs.min() >= 10.0)
+
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def draw_score(ax, rows, x_key: str, score: str, keys: Sequence[str], *, title: str | None = None,
+               fontsize: int = 10) -> bool:
+    """Draw one score against one key into ``ax`` (one line per arm and other key, mean +- sd over
+    seeds); False if no finished point has that score."""
     lines = series(rows, x_key, score, keys)
     if not lines:
-        return None
+        return False
     all_x = [x for _, xs, *_ in lines for x in xs]
     numeric = _numeric(all_x)
     categories = list(dict.fromkeys(format_value(x) for x in all_x))
-    fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=100)
     for label, xs, mean, std, n in lines:
         pos = [float(x) for x in xs] if numeric else [categories.index(format_value(x)) for x in xs]
         ax.errorbar(pos, mean, yerr=std if np.any(n > 1) else None, marker="o", capsize=3, label=label or None)
     if not numeric:
         ax.set_xticks(range(len(categories)), categories, rotation=20)
-    ax.set_xlabel(x_key)
-    ax.set_ylabel(score)
-    ax.set_title(title or f"{score} vs {x_key}", fontsize=10)
+    elif log_scale(all_x):
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xscale("log")
+        # tick the swept values themselves: a decade axis labels few of them, minor labels collide
+        ticks = sorted({float(x) for x in all_x})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(x_key, fontsize=fontsize - 1)
+    ax.set_ylabel(score, fontsize=fontsize - 1)
+    ax.set_title(title or f"{score} vs {x_key}", fontsize=fontsize)
     ax.grid(alpha=0.3)
     if any(label for label, *_ in lines):
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=fontsize - 2)
+    return True
+
+
+def plot_score(rows, x_key: str, score: str, keys: Sequence[str], path: Path, *, title: str | None = None) -> Path | None:
+    """Draw one score against one key into a PNG; ``None`` if no finished point has that score."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=100)
+    if not draw_score(ax, rows, x_key, score, keys, title=title):
+        plt.close(fig)
+        return None
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
@@ -559,8 +613,38 @@ def plot_score(rows, x_key: str, score: str, keys: Sequence[str], path: Path, *,
     return path
 
 
+def plot_overview(rows, x_key: str, keys: Sequence[str], path: Path) -> Path | None:
+    """The headline scores present (up to nine) against one key, on one page."""
+    scores = [c for c in HEADLINE_SCORES if any(not _isnan(r.get(c, math.nan)) for r in rows)]
+    if not scores:
+        return None
+    plt = _pyplot()
+    ncol = min(3, len(scores))
+    nrow = math.ceil(len(scores) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), dpi=90, squeeze=False)
+    for ax, score in zip(axes.ravel(), scores):
+        draw_score(ax, rows, x_key, score, keys, title=score, fontsize=9)
+        ax.set_ylabel("")
+    for ax in axes.ravel()[len(scores):]:
+        ax.axis("off")
+    fig.suptitle(f"headline scores vs {x_key}", fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def is_plotted(column: str) -> bool:
+    """Whether a table column is a score worth a plot (counts such as ``n_cells`` and settings
+    such as ``threshold_nm`` stay in the table only)."""
+    name = column.rsplit(".", 1)[-1]
+    return not name.startswith("n_") and name not in NOT_PLOTTED
+
+
 def plot_results(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], plot_dir: Path) -> list[Path]:
-    """Plot every score against every varied key into ``plot_dir`` (old plots are replaced)."""
+    """Plot every score against every varied key into ``plot_dir`` (old plots are replaced):
+    ``<score>_vs_<key>.png`` each, and ``overview_vs_<key>.png`` with the headline scores."""
     plot_dir = Path(plot_dir)
     if plot_dir.exists():
         for p in plot_dir.glob("*_vs_*.png"):
@@ -568,7 +652,10 @@ def plot_results(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], plot_di
     made = []
     x_keys = [k for k in keys if k != SEED_KEY] or list(keys)
     for key in x_keys:
-        for score in score_columns(rows, keys):
+        p = plot_overview(rows, key, keys, plot_dir / _UNSAFE.sub("_", f"overview_vs_{key}.png"))
+        if p is not None:
+            made.append(p)
+        for score in filter(is_plotted, score_columns(rows, keys)):
             safe = _UNSAFE.sub("_", f"{score}_vs_{key}")
             p = plot_score(rows, key, score, keys, plot_dir / f"{safe}.png")
             if p is not None:

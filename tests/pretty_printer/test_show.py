@@ -10,7 +10,7 @@ from pretty_printer.circuit import Cell, Circuit, Connection
 from pretty_printer.cli import main
 from pretty_printer.errors import DatasetError
 from pretty_printer.show import (
-    barcode_rgb, circuit_layout, contrast, mid_planes, read_swc, render_3d, show,
+    barcode_rgb, circuit_layout, contrast, max_projections, mid_planes, read_swc, render_3d, show, stain_rgb,
 )
 
 SHAPE = (6, 40, 48)  # z, y, x
@@ -75,6 +75,30 @@ def test_mid_planes_pick_the_middle():
     p = mid_planes(arr, 1)
     assert np.array_equal(p["z"], arr[1, 1]) and np.array_equal(p["y"], arr[1, :, 2]) and np.array_equal(p["x"], arr[1, :, :, 2])
     assert mid_planes(arr, [0, 1])["z"].shape == (2, 4, 5)
+
+
+def test_max_projections_match_numpy():
+    rng = np.random.default_rng(1)
+    arr = rng.normal(size=(3, 4, 5, 6))
+    p = max_projections(arr, [2, 0])
+    assert np.allclose(p["z"], arr[[2, 0]].max(axis=1)) and np.allclose(p["y"], arr[[2, 0]].max(axis=2))
+    assert np.allclose(p["x"], arr[[2, 0]].max(axis=3))
+    # smoothing keeps a punctum spanning the PSF and suppresses a single-voxel noise spike
+    vol = np.zeros((1, 3, 21, 21))
+    vol[0, 1, 4:7, 4:7] = 10.0
+    vol[0, 2, 15, 15] = 10.0
+    s = max_projections(vol, [0], smooth_voxels=1.0)["z"][0]
+    assert s[5, 5] > 2 * s[15, 15]
+
+
+def test_stain_rgb_keeps_noise_black_and_shows_puncta():
+    rng = np.random.default_rng(2)
+    noise = rng.normal(100, 3, size=(2, 64, 64))
+    noise[0, 10, 10] = 300  # a punctum in the first stain; the second has none
+    rgb = stain_rgb(noise)
+    assert rgb.shape == (64, 64, 3) and rgb[10, 10, 0] == 1.0
+    assert np.mean(rgb[..., 0] > 0.2) < 0.01 and np.mean(rgb[..., 1] > 0.2) < 0.01  # noise stays dark
+    assert np.all(rgb[..., 2] == 0)  # missing third stain
 
 
 def test_contrast_is_robust_and_bounded():

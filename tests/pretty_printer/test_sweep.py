@@ -95,9 +95,19 @@ def test_table_and_plots_from_rows(tmp_path):
     assert list(table[0])[4] == "function.accuracy"  # headline scores first
     back = read_table(tmp_path)
     assert back[3]["function.accuracy"] == rows[3]["function.accuracy"]
+    for r in rows:  # counts stay in the table but get no plot
+        r["synapses.n_true"] = 24.0
     plots = plot_results(rows, ["rho", "seed"], tmp_path / "plots")
-    assert {p.name for p in plots} == {"function.accuracy_vs_rho.png", "synapses.f1_vs_rho.png"}
+    assert {p.name for p in plots} == {"function.accuracy_vs_rho.png", "synapses.f1_vs_rho.png", "overview_vs_rho.png"}
     assert all(p.stat().st_size > 5000 for p in plots)
+
+
+def test_plotting_rules():
+    from pretty_printer.sweep import is_plotted, log_scale
+
+    assert is_plotted("function.accuracy") and is_plotted("segmentation.erl_nm")
+    assert not is_plotted("synapses.n_true") and not is_plotted("synapses.threshold_nm")
+    assert log_scale([5, 20, 80]) and not log_scale([0, 0.5, 1]) and not log_scale([2, 3])
 
 
 def test_format_value_round_trips_through_overrides():
@@ -181,3 +191,16 @@ def test_study_strength_rules():
     assert np.allclose(morphology_strength_nS(np.array([12000.0, 24000.0]), 12000.0), [1.0, 2.0])
     counts = {"n_AMPA": np.array([100, 0]), "n_NMDA": np.array([0, 0]), "n_GABA_A": np.array([0, 50])}
     assert np.allclose(receptor_strength_nS(counts), [0.6, 0.6])  # 6 pS AMPA, 12 pS GABA_A
+
+
+def test_study_area_law_keeps_tiny_synapses_off_the_clip():
+    """The receptor study's size law must map a compiled circuit's synapse range (0.02-2 nS)
+    inside the PSD-area clip range, or the correlation knob never reaches the morphology."""
+    from pretty_printer import stages
+    from pretty_printer.presets import load_preset
+    from pretty_printer.studies import STUDIES
+
+    study = STUDIES.get("receptor_predictability")
+    cfg = stages.growth_config(load_preset(study.preset, list(study.overrides)))
+    areas = cfg.psd_area_per_nS_nm2 * np.array([0.02, 2.0])
+    assert cfg.psd_area_min_nm2 < areas[0] and areas[1] < cfg.psd_area_max_nm2
