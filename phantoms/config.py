@@ -70,9 +70,10 @@ class GrowthConfig:
     max_synapses_per_connection: int = 3
     # mean PSD area per nS of conductance; the compiled circuits' synapses span ~0.02-2 nS, so this
     # law keeps them between the clip limits (a floor of 3000 nm^2 once flattened nearly all of them
-    # to one size, and PSD area then said nothing about receptors whatever the correlation knob)
-    psd_area_per_nS_nm2: float = 18000.0
-    psd_area_min_nm2: float = 250.0
+    # to one size, and PSD area then said nothing about receptors whatever the correlation knob;
+    # floors below ~1000 nm^2 expose a growth-collision miss at tiny PSDs, see tests/phantoms)
+    psd_area_per_nS_nm2: float = 12000.0
+    psd_area_min_nm2: float = 1000.0
     psd_area_max_nm2: float = 40000.0
     receptor_size_correlation: float = 0.8  # how predictable receptor counts are from PSD area
     vesicle_radius_nm: float = 20.0
