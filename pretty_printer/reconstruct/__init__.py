@@ -29,8 +29,3 @@ def get_method(method: str, modality: str):
         return METHODS.get(f"baseline:{modality}")
     return METHODS.get(method)
 
-
-def method_names() -> list[str]:
-    _load_all()
-    names = {n.split(":")[0] for n in METHODS.names()}
-    return sorted(names)
