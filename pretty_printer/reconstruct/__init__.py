@@ -7,6 +7,7 @@ A method is a function ``(dataset: Dataset, modality: str, *, rng) -> Submission
 
 from __future__ import annotations
 
+from ..errors import UnknownNameError
 from ..registry import Registry
 
 METHODS: Registry = Registry("reconstruction method")
@@ -25,6 +26,9 @@ def _load_all() -> None:
 
 def get_method(method: str, modality: str):
     _load_all()
+    names = sorted({n.split(":")[0] for n in METHODS.names()})  # what a user types: baseline, truth
+    if method not in names:
+        raise UnknownNameError(f"--method: unknown reconstruction method {method!r}; expected one of: {', '.join(names)}")
     if method == "baseline":
         return METHODS.get(f"baseline:{modality}")
     return METHODS.get(method)
