@@ -21,8 +21,8 @@ TARGET_S = 120.0
 def _dataset(path: str | None, seed: int) -> Path:
     if path:
         return Path(path)
-    from pretty_printer.generate import generate
-    from pretty_printer.presets import load_preset
+    from pretty_printer.dataset.generate import generate
+    from pretty_printer.dataset.presets import load_preset
 
     out = Path(tempfile.mkdtemp(prefix="bench-baselines-")) / "tiny"
     generate(load_preset("tiny"), out, seed, progress=False)
@@ -30,9 +30,9 @@ def _dataset(path: str | None, seed: int) -> Path:
 
 
 def main(argv=None) -> int:
-    from pretty_printer.dataset import Dataset
-    from pretty_printer.reconstruct import get_method
-    from pretty_printer.scoring import SYNAPSE_THRESHOLD_NM, structure_scores
+    from pretty_printer.dataset.layout import Dataset
+    from pretty_printer.reconstruct.methods import get_method
+    from pretty_printer.scoring.score import SYNAPSE_THRESHOLD_NM, structure_scores
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset", nargs="?")

@@ -13,9 +13,10 @@ import argparse
 import json
 import time
 
-from pretty_printer.cellmodels import DEFAULT_CELL, fi_curve
-from pretty_printer.compiler import compile_task
-from pretty_printer.tasks import TASKS
+from pretty_printer.circuit.cellmodels import DEFAULT_CELL
+from pretty_printer.sim.fi import fi_curve
+from pretty_printer.circuit.compiler import compile_task
+from pretty_printer.task.tasks import TASKS
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""Benchmark: VI + ARAND of ``pretty_printer.metrics`` vs scikit-image on a 256^3 pair.
+"""Benchmark: VI + ARAND of ``pretty_printer.scoring.metrics`` vs scikit-image on a 256^3 pair.
 
 Run: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_metrics.py [--size 256] [--repeats 3]``
 
@@ -52,7 +52,7 @@ def make_pair(size: int, n_cells: int, rng: np.random.Generator) -> tuple[np.nda
 def main() -> None:
     from skimage.metrics import adapted_rand_error, variation_of_information
 
-    from pretty_printer.metrics.segmentation import contingency, scores_from_contingency, segmentation_scores
+    from pretty_printer.scoring.metrics.segmentation import contingency, scores_from_contingency, segmentation_scores
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=256)

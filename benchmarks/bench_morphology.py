@@ -16,14 +16,14 @@ import time
 
 def main(argv=None) -> int:
     import phantoms
-    from pretty_printer import stages
-    from pretty_printer.compiler import compile_task
-    from pretty_printer.generate import renumber_cells
-    from pretty_printer.morphology import morphology_from_phantom
-    from pretty_printer.morphology_calibration import RecalibrationConfig, recalibrate
-    from pretty_printer.neuron_backend import evaluate_morphological, simulate
+    from pretty_printer.dataset import stages
+    from pretty_printer.circuit.compiler import compile_task
+    from pretty_printer.dataset.generate import renumber_cells
+    from pretty_printer.sim.morphology import morphology_from_phantom
+    from pretty_printer.sim.morphology_calibration import RecalibrationConfig, recalibrate
+    from pretty_printer.sim.neuron_backend import evaluate_morphological, simulate
     from pretty_printer.seeds import stage_rng
-    from pretty_printer.tasks import accuracy
+    from pretty_printer.task.tasks import accuracy
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", default="glyphs")

@@ -19,9 +19,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from pretty_printer.cellmodels import fi_curve
-from pretty_printer.compiler import compile_task
-from pretty_printer.show import draw_circuit
+from pretty_printer.sim.fi import fi_curve
+from pretty_printer.circuit.compiler import compile_task
+from pretty_printer.viz.show import draw_circuit
 
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))

@@ -20,13 +20,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from pretty_printer.dataset import Dataset
-from pretty_printer.generate import generate
-from pretty_printer.perturb import perturb
-from pretty_printer.presets import load_preset
-from pretty_printer.reconstruct import get_method
-from pretty_printer.scoring import score
-from pretty_printer.submission import write_submission
+from pretty_printer.dataset.layout import Dataset
+from pretty_printer.dataset.generate import generate
+from pretty_printer.submission.perturb import perturb
+from pretty_printer.dataset.presets import load_preset
+from pretty_printer.reconstruct.methods import get_method
+from pretty_printer.scoring.score import score
+from pretty_printer.submission.format import write_submission
 
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))

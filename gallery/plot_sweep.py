@@ -23,7 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from pretty_printer.sweep import SweepConfig, draw_score, run_sweep
+from pretty_printer.studies.sweep import SweepConfig, draw_score, run_sweep
 
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))

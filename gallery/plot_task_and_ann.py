@@ -20,9 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from pretty_printer.cellmodels import fi_curve
-from pretty_printer.tasks import make_task
-from pretty_printer.training import TrainConfig, forward, train
+from pretty_printer.sim.fi import fi_curve
+from pretty_printer.task.tasks import make_task
+from pretty_printer.task.training import TrainConfig, forward, train
 
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))

@@ -23,9 +23,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import phantoms
-from pretty_printer import stages
-from pretty_printer.presets import load_preset
-from pretty_printer.show import barcode_channels, barcode_rgb, contrast, label_colors
+from pretty_printer.dataset import stages
+from pretty_printer.dataset.presets import load_preset
+from pretty_printer.viz.show import barcode_channels, barcode_rgb, contrast, label_colors
 
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import phantoms
-from pretty_printer.show import render_3d_matplotlib, render_3d_pyvista
+from pretty_printer.viz.show import render_3d_matplotlib, render_3d_pyvista
 
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))

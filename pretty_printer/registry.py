@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
-from .errors import ConfigError, UnknownNameError
+from pretty_printer.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 

@@ -17,8 +17,8 @@ def tiny_seed():
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
-    from pretty_printer.generate import generate
-    from pretty_printer.presets import load_preset
+    from pretty_printer.dataset.generate import generate
+    from pretty_printer.dataset.presets import load_preset
 
     out = tmp_path_factory.mktemp("tiny") / "ds"
     generate(load_preset("tiny"), out, TINY_SEED, progress=False)
@@ -27,7 +27,7 @@ def tiny_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def truth_submission(tiny_dataset, tmp_path_factory):
-    from pretty_printer.cli import main
+    from pretty_printer.cli.main import main
 
     sub = tmp_path_factory.mktemp("sub") / "truth-em"
     assert main([ "reconstruct", str(tiny_dataset), "--method", "truth", "--modality", "em", "--out", str(sub)]) == 0

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import zarr
 
-from pretty_printer.cli import main
-from pretty_printer.scoring import score
+from pretty_printer.cli.main import main
+from pretty_printer.scoring.score import score
 
 
 def test_public_layout_and_ome_metadata(tiny_dataset):
@@ -49,8 +49,8 @@ def test_perfect_submission_scores_perfectly(tiny_dataset, truth_submission):
 
 
 def test_same_seed_byte_identical_public(tiny_dataset, tiny_seed, tmp_path):
-    from pretty_printer.generate import generate
-    from pretty_printer.presets import load_preset
+    from pretty_printer.dataset.generate import generate
+    from pretty_printer.dataset.presets import load_preset
 
     again = generate(load_preset("tiny"), tmp_path / "again", tiny_seed, progress=False)
 

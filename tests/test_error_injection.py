@@ -3,8 +3,8 @@ on the real `tiny` dataset; dropping half the synapses lowers the function score
 
 import pytest
 
-from pretty_printer.cli import main
-from pretty_printer.scoring import score
+from pretty_printer.cli.main import main
+from pretty_printer.scoring.score import score
 
 LEVELS = {
     # kind: (levels, section, metric, direction)

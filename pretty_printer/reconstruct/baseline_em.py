@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..submission import Submission
-from . import METHODS
-from .clefts import cleft_table, detect_clefts
-from .dense_segmentation import fill_blank_sections, segment_dense
-from .flatfield import background, smooth
+from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.registry import METHODS
+from pretty_printer.reconstruct.clefts import cleft_table, detect_clefts
+from pretty_printer.reconstruct.dense_segmentation import fill_blank_sections, segment_dense
+from pretty_printer.reconstruct.flatfield import background, smooth
 
 SMOOTH_NM = 16.0  # ~ the probe FWHM: shot noise down, 2-3 voxel membranes kept
 

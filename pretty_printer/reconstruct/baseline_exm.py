@@ -25,8 +25,8 @@ from collections import Counter
 import numpy as np
 from scipy import ndimage
 
-from ..submission import Submission
-from . import METHODS
+from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.registry import METHODS
 
 MERGE_PUNCTA_NM = 150.0
 PARTNER_RADIUS_NM = 200.0

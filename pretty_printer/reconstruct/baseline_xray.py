@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..submission import Submission
-from . import METHODS
-from .baseline_em import reconstruct_lightness
-from .dense_segmentation import fill_blank_sections
-from .flatfield import smooth
+from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.registry import METHODS
+from pretty_printer.reconstruct.baseline_em import reconstruct_lightness
+from pretty_printer.reconstruct.dense_segmentation import fill_blank_sections
+from pretty_printer.reconstruct.flatfield import smooth
 
 SMOOTH_NM = 20.0  # half a voxel: the tomogram is already band-limited to ~100 nm
 

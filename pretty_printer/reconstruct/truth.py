@@ -1,12 +1,12 @@
 """The perfect submission, built from the truth: for tests, for teaching, and as the base that
-error injection (:mod:`pretty_printer.perturb`) degrades."""
+error injection (:mod:`pretty_printer.submission.perturb`) degrades."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..submission import Submission
-from . import METHODS
+from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.registry import METHODS
 
 
 def truth_synapse_table(phantom, circuit) -> dict[str, np.ndarray]:

@@ -1,0 +1,295 @@
+"""The compiler: task -> trained ANN -> Hodgkin-Huxley Circuit, then checked in NEURON.
+
+Every ANN unit becomes one cell of the chosen model; input units become input cells driven by
+the encoded current.  A weight ``w`` (nA per Hz of presynaptic rate, at the reference potential
+``ann.v_ref_mV``) becomes a conductance-based synapse whose mean current matches it in the rate
+limit (mean field)::
+
+    I_mean = g_peak * rate * kernel_integral * (E_rev - V_mean)
+    =>  g_peak = w / (kernel_integral * (E_rev - v_ref))
+
+The ANN already models how the driving force ``E_rev - V_mean`` changes with the postsynaptic
+cell's measured mean potential (see :mod:`pretty_printer.task.training`), so no fudge factor is
+needed.  An optional measure-and-rescale step (:func:`calibrate`, off by default) fits per-cell
+gains from a NEURON run on training inputs.  Compiling never touches NEURON directly; it calls
+the backend.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from pretty_printer.sim.fi import fi_curve
+from pretty_printer.circuit.cellmodels import DEFAULT_CELL, RECEPTOR_KINETICS, FICurve, get_cell_model
+from pretty_printer.circuit.cellmodels import nA_per_uA_cm2
+from pretty_printer.circuit.description import Cell, Circuit, Connection, Encoding, Readout
+from pretty_printer.errors import ConfigError
+from pretty_printer.seeds import stage_int, stage_rng
+from pretty_printer.task.tasks import TaskData, accuracy, make_task
+from pretty_printer.task.training import ANN, TrainConfig, forward, load_ann, save_ann, train
+
+__all__ = ["CompileResult", "compile_task", "ann_to_circuit", "save_ann", "load_ann",
+           "rate_correlation", "TASK_TRAINING", "check_dale", "calibrate",
+           "CalibrationConfig"]
+
+#: Per-task network sizes and training lengths (everything else from TrainConfig defaults).
+TASK_TRAINING: dict[str, dict[str, Any]] = {
+    "xor": dict(n_excitatory=4, n_inhibitory=2),
+    "parity3": dict(n_excitatory=6, n_inhibitory=3),
+    "moons": dict(n_excitatory=12, n_inhibitory=4, epochs=800),
+    "glyphs": dict(n_excitatory=12, n_inhibitory=4, epochs=800),
+    "flipflop": dict(n_excitatory=6, n_inhibitory=2, epochs=250, n_relax=8, relax=0.5,
+                     n_restarts=1, rate_cap=0.5, load_penalty=0.02, bias_penalty=0.02),
+}
+
+SYNAPTIC_DELAY_MS = 1.0
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    task_data: TaskData
+    ann: ANN
+    circuit: Circuit
+    ann_accuracy: float
+    circuit_accuracy: float
+    rate_correlation: float
+    ann_rates: dict = field(repr=False, default_factory=dict)  # unit group -> Hz (test set)
+    circuit_rates: np.ndarray | None = field(repr=False, default=None)  # Hz, ordered like cells
+    timings_s: dict = field(default_factory=dict)  # wall-clock seconds per stage
+
+    def to_json_dict(self) -> dict:
+        """The three headline figures, as fractions in [0, 1]."""
+        return {"task": self.circuit.task, "cell": self.ann.cell,
+                "ann_accuracy": float(self.ann_accuracy),
+                "circuit_accuracy": float(self.circuit_accuracy),
+                "rate_correlation": float(max(0.0, self.rate_correlation))}
+
+
+def _cell_ids(ann: ANN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n_in, n_h, n_out = ann.n_inputs, ann.n_hidden, ann.n_outputs
+    return (np.arange(n_in), n_in + np.arange(n_h), n_in + n_h + np.arange(n_out))
+
+
+def ann_to_circuit(ann: ANN, task: str, *, drive_mV: dict[str, float] | None = None,
+                   readout: Readout = Readout(), temperature_C: float = 6.3,
+                   meta: dict | None = None) -> Circuit:
+    """Turn a trained ANN into a Circuit (one cell per unit, one connection per weight).
+
+    Parameters
+    ----------
+    ann : ANN
+    task : str
+    drive_mV : dict, optional
+        Driving force per receptor (mV, signed) at which the ANN's weights are currents;
+        defaults to ``E_rev - ann.v_ref_mV`` (the ANN rescales it with the cell's mean potential).
+    """
+    drive = dict(drive_mV or {r: k.e_rev_mV - ann.v_ref_mV for r, k in
+                              RECEPTOR_KINETICS.items()})
+    ids_in, ids_h, ids_out = _cell_ids(ann)
+    cells = [Cell(int(i), "input", 0, ann.cell, "glutamate") for i in ids_in]
+    hidden_layer = 1
+    for j, cid in enumerate(ids_h):
+        cells.append(Cell(int(cid), "hidden", hidden_layer, ann.cell,
+                          "glutamate" if ann.hidden_sign[j] > 0 else "gaba",
+                          float(ann.b_h_nA[j])))
+    for j, cid in enumerate(ids_out):
+        cells.append(Cell(int(cid), "output", 2, ann.cell, "glutamate", float(ann.b_o_nA[j])))
+
+    def conn(pre, post, w):
+        receptor = "AMPA" if w > 0 else "GABA_A"
+        area_s = RECEPTOR_KINETICS[receptor].kernel_integral_ms * 1e-3  # rate (Hz) * s
+        g_uS = abs(w) / (area_s * abs(drive[receptor]))  # nA/Hz / (s * mV) = uS
+        return Connection(int(pre), int(post), receptor, float(g_uS), SYNAPTIC_DELAY_MS)
+
+    conns = []
+    for W, pres, posts in ((ann.w_ih, ids_in, ids_h), (ann.w_hh, ids_h, ids_h),
+                           (ann.w_ho, ids_h, ids_out)):
+        for a, post in enumerate(posts):
+            for b, pre in enumerate(pres):
+                if W[a, b] != 0.0:
+                    conns.append(conn(pre, post, W[a, b]))
+    return Circuit(task=task, cells=tuple(cells), connections=tuple(conns),
+                   input_cells=tuple(int(i) for i in ids_in),
+                   output_cells=tuple(int(i) for i in ids_out),
+                   encoding=Encoding(scale_nA=ann.enc_scale_nA, offset_nA=ann.enc_offset_nA),
+                   readout=readout, soma_area_um2=ann.area_um2, temperature_C=temperature_C,
+                   meta=dict(meta or {}, drive_mV=drive))
+
+
+def check_dale(circuit: Circuit) -> None:
+    """Raise ConfigError unless every cell's outgoing synapses match its transmitter."""
+    tx = {c.id: c.transmitter for c in circuit.cells}
+    for con in circuit.connections:
+        want = ("GABA_A",) if tx[con.pre] == "gaba" else ("AMPA", "NMDA")
+        if con.receptor not in want:
+            raise ConfigError(f"connection {con.pre}->{con.post}: receptor {con.receptor} "
+                              f"breaks Dale's law for a {tx[con.pre]} cell")
+
+
+def _unit_rates(ann_rates: dict) -> np.ndarray:
+    """Hidden then output rates, flattened per sample: (n_samples, n_units)."""
+    h, o = ann_rates["hidden"], ann_rates["output"]
+    return np.concatenate([h.reshape(-1, h.shape[-1]), o.reshape(-1, o.shape[-1])], axis=1)
+
+
+def rate_correlation(ann_rates: dict, circuit_rates: np.ndarray, ann: ANN) -> float:
+    """Pearson correlation of ANN and circuit rates over all hidden and output units/samples."""
+    n_in = ann.n_inputs
+    a = _unit_rates(ann_rates).ravel()
+    c = circuit_rates.reshape(-1, circuit_rates.shape[-1])[:, n_in:].ravel()
+    if a.std() == 0 or c.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, c)[0, 1])
+
+
+def _signed_weights(ann: ANN) -> np.ndarray:
+    """The ANN as one (n_units, n_units) signed matrix [post, pre] over inputs, hidden, outputs."""
+    n_in, n_h, n_out = ann.n_inputs, ann.n_hidden, ann.n_outputs
+    n = n_in + n_h + n_out
+    W = np.zeros((n, n))
+    W[n_in:n_in + n_h, :n_in] = ann.w_ih
+    W[n_in:n_in + n_h, n_in:n_in + n_h] = ann.w_hh
+    W[n_in + n_h:, n_in:n_in + n_h] = ann.w_ho
+    return W
+
+
+def _inverse_fi(fi: FICurve, rate_Hz: np.ndarray, area_um2: float) -> np.ndarray:
+    th = fi.threshold_uA_cm2
+    keep = fi.current_uA_cm2 >= th
+    cur = np.interp(rate_Hz, fi.rate_Hz[keep], fi.current_uA_cm2[keep])
+    return cur * nA_per_uA_cm2(area_um2)
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """Measure-and-rescale settings (see :func:`calibrate`)."""
+
+    rounds: int = 0  # off by default: the fit helps correlation but can destabilise recurrent nets
+    n_samples: int = 100  # training samples (sequences for temporal tasks) per round
+    ridge: float = 1.0  # pull towards the mean-field answer, in units of one sample's residual
+    min_gain: float = 0.3
+    max_gain: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.rounds < 0 or self.n_samples < 1:
+            raise ConfigError(f"rounds/n_samples: expected >= 0 / >= 1, got "
+                              f"{self.rounds}/{self.n_samples}")
+        if not 0 < self.min_gain <= 1 <= self.max_gain:
+            raise ConfigError(f"min_gain/max_gain: expected 0 < min <= 1 <= max, got "
+                              f"{self.min_gain}/{self.max_gain}")
+
+
+def calibrate(circuit: Circuit, ann: ANN, fi: FICurve, X: np.ndarray,
+              cfg: CalibrationConfig = CalibrationConfig()) -> Circuit:
+    """Measure every cell's effective synaptic drive in NEURON and rescale it to the ANN's.
+
+    For each non-input cell the effective input current ``f^-1(rate)`` (where the rate is in the
+    invertible part of the f-I curve) is regressed on the excitatory and inhibitory currents the
+    ANN weights predict from the *measured* presynaptic rates, plus an offset.  The cell's AMPA
+    and GABA_A conductances are divided by the fitted gains and its bias is corrected by the
+    offset, so its measured transfer matches the ANN unit's.  A ridge term keeps cells with few
+    usable samples near the mean-field mapping.
+    """
+    from pretty_printer.sim.neuron_backend import simulate
+
+    sim = simulate(circuit, X)
+    R = sim.rates_Hz.reshape(-1, sim.rates_Hz.shape[-1])  # cells ordered like the ANN units
+    W = _signed_weights(ann)
+    bias = np.array([c.bias_nA for c in circuit.cells])
+    r_max = fi.rate_Hz.max()
+    e_gain, i_gain, new_bias = {}, {}, {}
+    k = nA_per_uA_cm2(ann.area_um2)
+    e_exc = RECEPTOR_KINETICS["AMPA"].e_rev_mV
+    e_inh = RECEPTOR_KINETICS["GABA_A"].e_rev_mV
+    for j in range(ann.n_inputs, W.shape[0]):
+        ok = (R[:, j] > 0.05 * r_max) & (R[:, j] < 0.9 * r_max)
+        cid = circuit.cells[j].id
+        if ok.sum() < 3:  # too few usable samples: keep the mean-field mapping
+            e_gain[cid], i_gain[cid], new_bias[cid] = 1.0, 1.0, float(bias[j])
+            continue
+        i_eff = _inverse_fi(fi, R[ok, j], ann.area_um2)
+        v_mean = fi.v_mean(i_eff / k)  # the cell's mean potential sets its driving forces
+        e = R[ok] @ np.clip(W[j], 0, None) * (e_exc - v_mean) / (e_exc - ann.v_ref_mV)
+        i = R[ok] @ np.clip(-W[j], 0, None) * (e_inh - v_mean) / (e_inh - ann.v_ref_mV)
+        target = i_eff - bias[j]
+        A = np.stack([e, -i, np.ones(ok.sum())], axis=1)
+        scale = np.abs(A).max(axis=0) + 1e-12  # ridge in relative units per column
+        prior = np.array([1.0, 1.0, 0.0])
+        # ridge weight: a parameter change that moves the cell's current by q nA costs as much
+        # as `ridge` samples off by q nA
+        lam = cfg.ridge
+        M = (A / scale).T @ (A / scale) + lam * np.eye(3)
+        rhs = (A / scale).T @ target + lam * prior * scale
+        p = np.linalg.solve(M, rhs) / scale
+        a_e = float(np.clip(p[0], cfg.min_gain, cfg.max_gain))
+        a_i = float(np.clip(p[1], cfg.min_gain, cfg.max_gain))
+        e_gain[circuit.cells[j].id], i_gain[circuit.cells[j].id] = a_e, a_i
+        new_bias[circuit.cells[j].id] = float(bias[j] - p[2])
+    conns = [replace(c, weight_uS=c.weight_uS / (e_gain[c.post] if c.receptor == "AMPA"
+                                                  else i_gain[c.post]))
+             for c in circuit.connections]
+    cells = [replace(c, bias_nA=new_bias.get(c.id, c.bias_nA)) for c in circuit.cells]
+    rounds = circuit.meta.get("calibration_rounds", 0) + 1
+    return replace(circuit, cells=tuple(cells), connections=tuple(conns),
+                   meta=dict(circuit.meta, calibration_rounds=rounds))
+
+
+def compile_task(task: str, *, cell: str = DEFAULT_CELL, seed: int = 0,
+                 epochs: int | None = None, n_excitatory: int | None = None,
+                 n_inhibitory: int | None = None,
+                 calibration: CalibrationConfig = CalibrationConfig()) -> CompileResult:
+    """Train an ANN for a task, compile it to an HH circuit and test both.
+
+    Parameters
+    ----------
+    task : str
+        Registered task name.
+    cell : str
+        Registered cell-model name.
+    seed : int
+        Root seed; the task data use ``stage_rng(seed, "task")``, training
+        ``stage_int(seed, "training")``.
+    epochs, n_excitatory, n_inhibitory : int, optional
+        Override the per-task training defaults in :data:`TASK_TRAINING`.
+    calibration : CalibrationConfig
+        Measure-and-rescale rounds on training inputs (``rounds=0``: pure mean-field mapping).
+
+    Returns
+    -------
+    CompileResult
+    """
+    from pretty_printer.sim.neuron_backend import simulate
+
+    get_cell_model(cell)
+    td = make_task(task, stage_rng(seed, "task"))
+    knobs = dict(TASK_TRAINING.get(task, {}))
+    for key, val in (("epochs", epochs), ("n_excitatory", n_excitatory),
+                     ("n_inhibitory", n_inhibitory)):
+        if val is not None:
+            knobs[key] = val
+    fi = fi_curve(cell)
+    t0 = time.perf_counter()
+    ann = train(td, fi, TrainConfig(**knobs), seed=stage_int(seed, "training"))
+    t1 = time.perf_counter()
+    ann.check_dale()
+    circuit = ann_to_circuit(ann, task, meta={"seed": int(seed), "cell": cell})
+    X_cal = td.X_train[:calibration.n_samples]
+    for _ in range(calibration.rounds):
+        circuit = calibrate(circuit, ann, fi, X_cal, calibration)
+    check_dale(circuit)
+    ann_rates = forward(ann, fi, td.X_test)
+    t2 = time.perf_counter()
+    sim = simulate(circuit, td.X_test)
+    out = sim.rates_of(circuit.output_cells)
+    timings = {"training": t1 - t0, "calibration": t2 - t1,
+               "test_simulation": time.perf_counter() - t2}
+    return CompileResult(
+        task_data=td, ann=ann, circuit=circuit,
+        ann_accuracy=accuracy(td.y_test, ann_rates["output"]),
+        circuit_accuracy=accuracy(td.y_test, out),
+        rate_correlation=rate_correlation(ann_rates, sim.rates_Hz, ann),
+        ann_rates=ann_rates, circuit_rates=sim.rates_Hz, timings_s=timings)

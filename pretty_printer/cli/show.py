@@ -1,0 +1,28 @@
+"""``pretty-printer show``: PNG previews of a dataset (slices, barcodes, 3D, circuit)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("show", help="write PNG previews of a dataset",
+                       description="Orthogonal slices per modality, an ExM barcode composite, a 3D render "
+                                   "of the morphologies and synapses, and the circuit diagram.")
+    p.add_argument("dataset", type=Path, help="dataset directory written by `generate`")
+    p.add_argument("--out", required=True, type=Path, help="directory for the PNG files")
+    p.add_argument("--modality", action="append", default=None,
+                   help="show only this modality (repeatable; default: all)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pretty_printer.viz.show import show
+
+    made = show(args.dataset, args.out, progress=not args.quiet, modalities=args.modality)
+    for p in made:
+        print(p)
+    print(f"wrote {len(made)} PNG files to {args.out}", file=sys.stderr)
+    return 0

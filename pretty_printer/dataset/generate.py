@@ -1,0 +1,209 @@
+"""The generate stage: preset + seed -> dataset directory (public/ + truth/).
+
+Task -> ANN -> Circuit (compile) -> Phantom (grow) -> scans (one per modality) -> files.
+Every stage draws from its own branch of the seed tree (:mod:`pretty_printer.seeds`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from pretty_printer import __version__
+from pretty_printer.dataset import layout, stages
+from pretty_printer.circuit.description import Circuit
+from pretty_printer.errors import GrowthError
+from pretty_printer.dataset.presets import Preset
+from pretty_printer.progress import Progress
+from pretty_printer.seeds import stage_rng, stage_seed
+
+
+def renumber_cells(circuit: Circuit, first_id: int = 1) -> Circuit:
+    """Shift cell ids so that none is 0 (label 0 is extracellular space in every volume)."""
+    ids = sorted(c.id for c in circuit.cells)
+    if ids and ids[0] >= first_id:
+        return circuit
+    shift = first_id - ids[0]
+    return replace(
+        circuit,
+        cells=tuple(replace(c, id=c.id + shift) for c in circuit.cells),
+        connections=tuple(replace(k, pre=k.pre + shift, post=k.post + shift) for k in circuit.connections),
+        input_cells=tuple(i + shift for i in circuit.input_cells),
+        output_cells=tuple(i + shift for i in circuit.output_cells),
+    )
+
+
+def write_reference_activity(circuit: Circuit, task_data, path: Path) -> None:
+    """The ground-truth circuit's output rates on the held-out inputs (what scoring compares to)."""
+    from pretty_printer.sim.neuron_backend import evaluate_circuit
+
+    ref = evaluate_circuit(circuit, task_data)
+    np.savez(path, output_rates=np.asarray(ref.output_rates, float), predictions=np.asarray(ref.predictions),
+             accuracy=np.float64(ref.accuracy))
+
+
+def scan_region(phantom) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(phantom.block_origin_nm, float), np.asarray(phantom.block_size_nm, float)
+
+
+def rasterize_labels_to_zarr(tissue, path: Path, *, origin_nm, shape, voxel_nm, chunk, progress: Progress) -> None:
+    """Rasterize cell labels on a scan's grid, chunk by chunk, straight into OME-Zarr."""
+    arr = layout.create_ome_zarr(path, shape=(1, *shape), chunks=chunk, dtype="uint32",
+                                  voxel_nm=voxel_nm, name="labels")
+    blocks = list(chunk_boxes(shape, chunk))
+    for sl in progress.bar(blocks, "labels", total=len(blocks)):
+        start = np.array([s.start for s in sl])
+        size = [s.stop - s.start for s in sl]
+        out = tissue(np.asarray(origin_nm) + start * np.asarray(voxel_nm), size, voxel_nm, ["labels"])
+        arr[(0, *sl)] = out["labels"].astype(np.uint32)
+
+
+def chunk_boxes(shape, chunk):
+    """Slices tiling ``shape`` with blocks of ``chunk`` (the last ones clipped)."""
+    import itertools
+
+    ranges = [range(0, s, c) for s, c in zip(shape, chunk)]
+    for starts in itertools.product(*ranges):
+        yield tuple(slice(a, min(a + c, s)) for a, c, s in zip(starts, chunk, shape))
+
+
+def _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth, progress):
+    origin, size = scan_region(phantom)
+    shape = tuple(int(s) for s in scanner.output_shape(size))
+    arr = layout.create_ome_zarr(
+        public / f"{modality}.zarr", shape=shape, chunks=preset.chunk, dtype=scanner.dtype,
+        voxel_nm=scanner.voxel_nm, name=modality, channel_names=list(scanner.channel_names),
+    )
+    sseed = stage_seed(seed, "scan", modality)
+    n_chunks = len(list(chunk_boxes(shape[1:], scanner_chunk(scanner, preset.chunk, shape))))
+    for sl, block in progress.bar(
+        scanner.render(tissue, origin, size, seed=sseed, chunk_shape=scanner_chunk(scanner, preset.chunk, shape)),
+        modality, total=n_chunks,
+    ):
+        sl = tuple(sl)
+        if len(sl) == 3:
+            sl = (slice(None),) + sl
+        arr[sl] = block
+    rasterize_labels_to_zarr(tissue, truth / "labels" / f"{modality}.zarr", origin_nm=origin,
+                             shape=shape[1:], voxel_nm=scanner.voxel_nm, chunk=preset.chunk, progress=progress)
+    art = scanner.artifact_truth(origin, size, seed=sseed)
+    np.savez(truth / "artifacts" / f"{modality}.npz", **{k: np.asarray(v) for k, v in sorted(art.items())})
+    return {
+        "path": f"{modality}.zarr",
+        "voxel_nm": [float(v) for v in scanner.voxel_nm],
+        "origin_nm": [float(v) for v in origin],
+        "shape": list(shape),
+        "axes": ["c", "z", "y", "x"],
+        "channels": list(scanner.channel_names),
+        "dtype": str(np.dtype(scanner.dtype)),
+        "scanner": preset.scan[modality],
+        "settings": _public_settings(scanner),
+    }
+
+
+def _public_settings(scanner) -> dict:
+    """The scanner's resolved physical settings (no seed): what an experimenter knows of the instrument."""
+    import dataclasses
+
+    cfg = getattr(scanner, "config", None)
+    if cfg is None or not dataclasses.is_dataclass(cfg):
+        return {}
+    return json.loads(json.dumps(dataclasses.asdict(cfg), default=lambda o: list(o) if isinstance(o, tuple) else str(o)))
+
+
+def scanner_chunk(scanner, chunk, shape):
+    """X-ray reconstructs whole slices: its chunks span full (y, x) planes."""
+    if scanner.modality == "xray":
+        return (chunk[0], shape[2], shape[3])
+    return tuple(chunk)
+
+
+def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progress: bool = True) -> Path:
+    """Generate a dataset for ``preset`` and ``seed`` into ``out`` (written atomically)."""
+    import phantoms
+
+    from pretty_printer.circuit.compiler import compile_task, save_ann
+    from pretty_printer.export.neuroml import write_neuroml
+
+    scanners = {m: stages.make_scanner(preset, m) for m in preset.scan}
+    cfg = stages.growth_config(preset)
+    prog = Progress(4 + len(scanners), enabled=progress)  # compile, grow, scans, morphology, write
+    out = Path(out)
+    with layout.atomic_directory(out, force=force) as tmp:
+        public, truth = tmp / "public", tmp / "truth"
+        for d in (public, truth / "artifacts", truth / "labels"):
+            d.mkdir(parents=True, exist_ok=True)
+
+        with prog.stage(f"train and compile task {preset.task!r}"):
+            result = compile_task(preset.task, seed=seed, **preset.compile)
+            circuit = renumber_cells(result.circuit)
+            save_ann(result.ann, truth / "ann.npz")
+            circuit.save(truth / "circuit.json")
+            write_neuroml(circuit, truth / "circuit.net.nml")
+            td = result.task_data
+            np.savez(truth / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
+            write_reference_activity(circuit, td, truth / "reference_activity.npz")
+
+        with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
+            try:
+                phantom = phantoms.grow(stages.circuit_to_spec(circuit), cfg, stage_rng(seed, "growth"))
+            except phantoms.GrowthError as e:
+                raise GrowthError(f"growing the {preset.task!r} circuit in preset {preset.name!r}: {e}") from e
+            phantom.save(truth / "phantom")
+            phantoms.write_exports(phantom, truth)
+            tissue = phantoms.tissue_function(phantom)
+
+        modalities = {}
+        for modality, scanner in scanners.items():
+            with prog.stage(f"scan with {modality}"):
+                modalities[modality] = _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth, prog)
+
+        with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"):
+            from pretty_printer.sim.morphology_calibration import morphology_fidelity
+
+            # grown cells, recalibrated on training inputs (truth/circuit_morphology.json)
+            morph = morphology_fidelity(circuit, phantom, td, truth / "circuit_morphology.json")
+
+        with prog.stage("write fidelity and manifest"):
+            layout.write_json(truth / "fidelity.json", {
+                "ann_accuracy": float(result.ann_accuracy),
+                "circuit_accuracy": float(result.circuit_accuracy),
+                "rate_correlation": float(result.rate_correlation),
+                **morph,
+            })
+            layout.write_json(truth / "seed.json", {"seed": int(seed), "preset": preset.name,
+                                                     "config": preset.to_dict(), "version": __version__})
+            layout.write_json(public / "manifest.json", _manifest(preset, result.task_data, phantom, modalities, truth))
+    return out
+
+
+def _manifest(preset, task_data, phantom, modalities, truth) -> dict:
+    from pretty_printer.task.tasks import TASKS
+
+    _origin, size = scan_region(phantom)
+    return {
+        "format": layout.MANIFEST_FORMAT,
+        "generator": f"neural-pretty-printer {__version__}",
+        "preset": preset.name,
+        "description": preset.description,
+        "task": {
+            "name": task_data.name,
+            "kind": task_data.kind,
+            "n_inputs": int(task_data.n_inputs),
+            "n_outputs": int(task_data.n_outputs),
+            "summary": _task_summary(TASKS, task_data.name),
+        },
+        "block_size_nm": [float(s) for s in size],
+        "modalities": modalities,
+        "truth_sha256": layout.truth_commitment(truth),
+        "submission": "see README.md, section 'Submission format'",
+    }
+
+
+def _task_summary(registry, name) -> str:
+    obj = registry.get(name)
+    doc = getattr(obj, "summary", None) or getattr(obj, "__doc__", None) or ""
+    return str(doc).strip().splitlines()[0] if doc else name

@@ -1,0 +1,2 @@
+"""Outside formats: NeuroML2 (:mod:`.neuroml`) and CREMI HDF5 (:mod:`.cremi`).
+"""

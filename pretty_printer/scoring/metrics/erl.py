@@ -1,0 +1,151 @@
+"""Expected run length (ERL) of a segmentation along ground-truth skeletons.
+
+Conventions (pinned)
+--------------------
+* Each skeleton node (nm, (z, y, x)) is looked up in the submission: voxel index
+  ``floor((node - origin_nm) / voxel_nm)``, i.e. voxel ``i`` covers
+  ``[origin + i * voxel, origin + (i + 1) * voxel)``.  Nodes outside the volume read label 0.
+* An edge is *correct* when both end nodes lie in the same non-zero segment.  Runs are the
+  connected components of correct edges within one skeleton; a run's length is the summed
+  Euclidean length (nm) of its edges.
+* ``erl_nm = sum over skeletons and runs of run_length^2 / total skeleton length``: the expected
+  length of the correct run containing a point drawn uniformly along all skeletons.
+* Merge-aware ERL: a segment found at the nodes of two or more skeletons earns nothing; every
+  run inside it counts as length 0.
+* ``erl_max_nm`` is what a perfect submission earns: every edge correct, i.e. each connected
+  component of a skeleton is one run.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from pretty_printer.errors import DatasetError
+
+__all__ = ["erl_scores", "sample_labels"]
+
+
+def sample_labels(seg, points_nm: np.ndarray, voxel_nm: Sequence[float],
+                  origin_nm: Sequence[float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """Labels of ``seg`` at points given in nm; 0 for points outside the volume.
+
+    ``seg`` may be a numpy array or any array with zarr-style ``vindex`` point indexing, so
+    large volumes need not be loaded whole.
+    """
+    pts = np.asarray(points_nm, dtype=np.float64).reshape(-1, 3)
+    idx = np.floor((pts - np.asarray(origin_nm, np.float64)) / np.asarray(voxel_nm, np.float64))
+    idx = idx.astype(np.int64)
+    shape = np.asarray(seg.shape[:3])
+    inside = np.all((idx >= 0) & (idx < shape), axis=1)
+    out = np.zeros(len(pts), dtype=np.int64)
+    if inside.any():
+        z, y, x = idx[inside].T
+        vals = seg.vindex[z, y, x] if hasattr(seg, "vindex") else np.asarray(seg)[z, y, x]
+        out[inside] = np.asarray(vals).astype(np.int64)
+    return out
+
+
+def _runs(n_nodes: int, edges: np.ndarray, lengths: np.ndarray, correct: np.ndarray):
+    """(run id of each correct edge, run lengths) for the graph of correct edges."""
+    e = edges[correct]
+    graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n_nodes, n_nodes))
+    _, comp = connected_components(graph, directed=False)
+    run_of_edge = comp[e[:, 0]]
+    run_len = np.bincount(run_of_edge, weights=lengths[correct], minlength=n_nodes)
+    return run_of_edge, run_len
+
+
+def _check_skeleton(gt_id, nodes, edges) -> tuple[np.ndarray, np.ndarray]:
+    nodes = np.asarray(nodes, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    if nodes.ndim != 2 or nodes.shape[1] != 3:
+        raise DatasetError(f"skeleton {gt_id} nodes_nm: expected shape (N, 3), got {nodes.shape}")
+    if edges.size and (edges.min() < 0 or edges.max() >= len(nodes)):
+        raise DatasetError(
+            f"skeleton {gt_id} edges: expected node indices in [0, {len(nodes)}), "
+            f"got range [{edges.min()}, {edges.max()}]"
+        )
+    return nodes, edges
+
+
+def erl_scores(
+    skeletons: Mapping[int, tuple[np.ndarray, np.ndarray]],
+    seg,
+    voxel_nm: Sequence[float],
+    origin_nm: Sequence[float] = (0.0, 0.0, 0.0),
+) -> dict:
+    """ERL and merge-aware ERL of a segmentation on ground-truth skeletons.
+
+    Parameters
+    ----------
+    skeletons : mapping of GT cell id -> (nodes_nm (N, 3), edges (E, 2))
+        Node positions in nm, (z, y, x); edges index into the nodes.
+    seg : ndarray (or zarr array) of int
+        Submitted segmentation, (z, y, x).
+    voxel_nm : sequence of 3 floats
+        Voxel size of ``seg`` in nm, (z, y, x).
+    origin_nm : sequence of 3 floats
+        Position of the corner of voxel (0, 0, 0) in nm.
+
+    Returns
+    -------
+    dict
+        ``erl_nm``, ``erl_merge_aware_nm``, ``erl_max_nm`` (floats, nm), ``total_length_nm``,
+        ``n_skeletons``, ``n_merged_segments`` (segments touching two or more skeletons).
+        With no skeleton length at all, the three ERLs are ``None``.
+    """
+    items = []
+    for gt_id, (nodes, edges) in skeletons.items():
+        nodes, edges = _check_skeleton(gt_id, nodes, edges)
+        items.append((int(gt_id), nodes, edges))
+
+    # Sample every node once, and find segments that touch more than one skeleton.
+    labels = [sample_labels(seg, nodes, voxel_nm, origin_nm) for _, nodes, _ in items]
+    if items:
+        all_lab = np.concatenate(labels)
+        all_skel = np.concatenate([np.full(len(l), k) for k, l in enumerate(labels)])
+        pairs = np.unique(np.stack([all_lab, all_skel], 1)[all_lab != 0], axis=0)
+        segs, n_skel = np.unique(pairs[:, 0], return_counts=True) if len(pairs) else ([], [])
+        merged = np.asarray(segs)[np.asarray(n_skel) >= 2]
+    else:
+        merged = np.zeros(0, np.int64)
+
+    total = 0.0
+    sum_sq = 0.0
+    sum_sq_merge = 0.0
+    sum_sq_max = 0.0
+    for (gt_id, nodes, edges), lab in zip(items, labels):
+        if len(edges) == 0:
+            continue
+        lengths = np.linalg.norm(nodes[edges[:, 0]] - nodes[edges[:, 1]], axis=1)
+        total += float(lengths.sum())
+        all_ok = np.ones(len(edges), bool)
+        _, max_len = _runs(len(nodes), edges, lengths, all_ok)
+        sum_sq_max += float(np.dot(max_len, max_len))
+
+        l0, l1 = lab[edges[:, 0]], lab[edges[:, 1]]
+        correct = (l0 == l1) & (l0 != 0)
+        run_of_edge, run_len = _runs(len(nodes), edges, lengths, correct)
+        sum_sq += float(np.dot(run_len, run_len))
+        # A run's segment is the label shared by its edges' nodes; zero the merged ones.
+        run_seg = np.zeros(len(nodes), np.int64)
+        run_seg[run_of_edge] = l0[correct]
+        ok_len = np.where(np.isin(run_seg, merged), 0.0, run_len)
+        sum_sq_merge += float(np.dot(ok_len, ok_len))
+
+    if total == 0.0:
+        erl = erl_merge = erl_max = None
+    else:
+        erl, erl_merge, erl_max = sum_sq / total, sum_sq_merge / total, sum_sq_max / total
+    return {
+        "erl_nm": erl,
+        "erl_merge_aware_nm": erl_merge,
+        "erl_max_nm": erl_max,
+        "total_length_nm": total,
+        "n_skeletons": len(items),
+        "n_merged_segments": int(len(merged)),
+    }

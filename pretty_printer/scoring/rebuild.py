@@ -1,0 +1,161 @@
+"""Rebuild a circuit from a submission: segments -> cells, synapses -> connections.
+
+The rules, stated once (they appear in the scorecard):
+
+* A synapse's partners are its ``pre_id``/``post_id`` columns if given, else the segment under
+  each position (the most common non-zero label within one voxel if the position itself is 0).
+* Connection strength: the sum of the synapses' ``conductance_nS`` if given; else PSD area
+  divided by the tissue's mean PSD area per nS (``psd_area_per_nS_nm2``, a property of the
+  simulated biology, like a known receptor density) if ``psd_area_nm2`` is given; else synapse
+  count times :data:`DEFAULT_SYNAPSE_NS`.
+* Sign: the majority ``sign`` of a pre segment's synapses if given, else excitatory.
+* Bias current: ``cells.csv`` ``bias_nA`` if given, else 0 nA.
+* Only cells upstream of an output port are simulated (the others cannot change an output).
+* Input and output ports: the segment covering most of each true input/output soma (the scorer
+  knows where the sensory and motor cells are, as an experimenter would); -1 if none.
+* Cell model, encoding and read-out: those of the ground-truth circuit (the emulation's chosen
+  neuron model is not what is being reconstructed here).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import replace
+
+import numpy as np
+
+from pretty_printer.circuit.description import Cell, Circuit, Connection
+
+DEFAULT_SYNAPSE_NS = 1.0
+
+
+def voxel_index(positions_nm: np.ndarray, origin_nm, voxel_nm, shape) -> np.ndarray:
+    idx = np.floor((np.asarray(positions_nm, float) - np.asarray(origin_nm)) / np.asarray(voxel_nm)).astype(np.int64)
+    return np.clip(idx, 0, np.asarray(shape) - 1)
+
+
+def segment_at(seg: np.ndarray, positions_nm: np.ndarray, origin_nm, voxel_nm) -> np.ndarray:
+    """Segment id under each position, looking one voxel around when the position is unassigned."""
+    positions_nm = np.asarray(positions_nm, float).reshape(-1, 3)
+    idx = voxel_index(positions_nm, origin_nm, voxel_nm, seg.shape)
+    out = seg[idx[:, 0], idx[:, 1], idx[:, 2]].astype(np.int64)
+    for i in np.flatnonzero(out == 0):
+        lo = np.maximum(idx[i] - 1, 0)
+        hi = np.minimum(idx[i] + 2, seg.shape)
+        patch = seg[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].ravel()
+        patch = patch[patch != 0]
+        if patch.size:
+            out[i] = Counter(patch.tolist()).most_common(1)[0][0]
+    return out
+
+
+def port_segment(seg: np.ndarray, center_nm, radius_nm: float, origin_nm, voxel_nm) -> int:
+    """The segment covering most of a sphere (a soma); -1 if it is all unassigned."""
+    center = np.asarray(center_nm, float)
+    lo = voxel_index(center - radius_nm, origin_nm, voxel_nm, seg.shape)
+    hi = voxel_index(center + radius_nm, origin_nm, voxel_nm, seg.shape) + 1
+    grids = np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi)], indexing="ij")
+    centers = [np.asarray(origin_nm)[d] + (grids[d] + 0.5) * np.asarray(voxel_nm)[d] for d in range(3)]
+    inside = sum((c - center[d]) ** 2 for d, c in enumerate(centers)) <= radius_nm ** 2
+    labels = seg[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]][inside]
+    labels = labels[labels != 0]
+    if labels.size == 0:
+        return -1
+    return int(Counter(labels.tolist()).most_common(1)[0][0])
+
+
+def synapse_partners(sub, origin_nm, voxel_nm) -> tuple[np.ndarray, np.ndarray]:
+    s = sub.synapses
+    pre = s["pre_id"].astype(np.int64) if "pre_id" in s else segment_at(sub.segmentation, sub.pre_nm, origin_nm, voxel_nm)
+    post = s["post_id"].astype(np.int64) if "post_id" in s else segment_at(sub.segmentation, sub.post_nm, origin_nm, voxel_nm)
+    return pre, post
+
+
+def synapse_strength_nS(sub, psd_area_per_nS_nm2: float) -> tuple[np.ndarray, str]:
+    s = sub.synapses
+    if "conductance_nS" in s:
+        return s["conductance_nS"].astype(float), "submitted conductance_nS"
+    if "psd_area_nm2" in s:
+        return (s["psd_area_nm2"] / psd_area_per_nS_nm2,
+                f"PSD area / {psd_area_per_nS_nm2:g} nm^2 per nS")
+    return np.full(sub.n_synapses, DEFAULT_SYNAPSE_NS), f"synapse count x {DEFAULT_SYNAPSE_NS} nS"
+
+
+def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[Circuit, dict]:
+    """The circuit a submission describes, simulated with the truth's cell model and protocol."""
+    pre, post = synapse_partners(sub, origin_nm, voxel_nm)
+    strength, rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
+    sign = sub.synapses.get("sign")
+
+    ports_in = [port_segment(sub.segmentation, phantom.soma_center_nm(c), phantom.soma_radius_nm(c), origin_nm, voxel_nm)
+                for c in truth.input_cells]
+    ports_out = [port_segment(sub.segmentation, phantom.soma_center_nm(c), phantom.soma_radius_nm(c), origin_nm, voxel_nm)
+                 for c in truth.output_cells]
+
+    weights: dict[tuple[int, int], float] = defaultdict(float)
+    votes: dict[int, list[float]] = defaultdict(list)
+    for i, (a, b) in enumerate(zip(pre.tolist(), post.tolist())):
+        if a <= 0 or b <= 0 or a == b:
+            continue  # unassigned partner or autapse: no connection
+        weights[(a, b)] += float(strength[i])
+        if sign is not None:
+            votes[a].append(float(sign[i]))
+    excitatory = {a: (np.sum(v) >= 0) for a, v in votes.items()}
+
+    biases = {}
+    if sub.cells is not None and "bias_nA" in sub.cells:
+        biases = dict(zip(sub.cells["segment_id"].astype(np.int64).tolist(), sub.cells["bias_nA"].tolist()))
+
+    weights = _upstream_of_outputs(weights, [p for p in ports_out if p > 0])
+    ids = sorted({i for pair in weights for i in pair} | {p for p in ports_in + ports_out if p > 0})
+    model = truth.cells[0].model
+    input_ids = set(p for p in ports_in if p > 0)
+    output_ids = set(p for p in ports_out if p > 0)
+    cells = tuple(
+        Cell(
+            id=i,
+            role="input" if i in input_ids else ("output" if i in output_ids else "hidden"),
+            layer=0 if i in input_ids else 1,
+            model=model,
+            transmitter="glutamate" if excitatory.get(i, True) else "gaba",
+            bias_nA=float(biases.get(i, 0.0)),
+        )
+        for i in ids
+    )
+    connections = tuple(
+        Connection(pre=a, post=b, receptor="AMPA" if excitatory.get(a, True) else "GABA_A",
+                   weight_uS=w / 1000.0, delay_ms=_truth_delay(truth))
+        for (a, b), w in sorted(weights.items())
+    )
+    circuit = replace(truth, cells=cells, connections=connections, input_cells=tuple(ports_in),
+                      output_cells=tuple(ports_out), meta={"rebuilt_from": sub.method})
+    info = {"weight_rule": rule,
+            "sign_rule": "submitted sign (majority per segment)" if sign is not None else "all excitatory (no sign submitted)",
+            "bias_rule": "submitted bias_nA" if biases else "0 nA (no cells.csv)",
+            "n_cells": len(cells), "n_connections": len(connections),
+            "input_ports_found": int(sum(p > 0 for p in ports_in)),
+            "output_ports_found": int(sum(p > 0 for p in ports_out))}
+    return circuit, info
+
+
+def _upstream_of_outputs(weights: dict, outputs: list[int]) -> dict:
+    """Keep only connections onto cells that can reach an output port.
+
+    Exact: a cell with no path to an output cannot change any output rate, so dropping it (and
+    everything that only feeds it) changes nothing but the simulation time.
+    """
+    parents: dict[int, list[int]] = defaultdict(list)
+    for a, b in weights:
+        parents[b].append(a)
+    keep, stack = set(outputs), list(outputs)
+    while stack:
+        for a in parents.get(stack.pop(), ()):
+            if a not in keep:
+                keep.add(a)
+                stack.append(a)
+    return {(a, b): w for (a, b), w in weights.items() if b in keep}
+
+
+def _truth_delay(truth: Circuit) -> float:
+    delays = {k.delay_ms for k in truth.connections}
+    return float(min(delays)) if delays else 1.0

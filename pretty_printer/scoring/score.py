@@ -1,0 +1,172 @@
+"""Score a submission against a dataset's withheld truth: structure and function.
+
+Sections of the scorecard (keys are a user-facing contract, see README):
+``segmentation`` (vi_split, vi_merge, arand, erl_nm, ...), ``synapses`` (precision, recall, f1,
+threshold_nm), ``connectome`` (edge_precision, edge_recall, edge_f1, sign_accuracy,
+weight_spearman, nri), ``receptors`` (where counts are submitted), ``function`` (accuracy,
+reference_accuracy, output_correlation, plus the rebuild rules used).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pretty_printer.scoring import metrics
+from pretty_printer.dataset.layout import Dataset
+from pretty_printer.errors import SubmissionError
+from pretty_printer.scoring.rebuild import rebuild_circuit, synapse_partners
+from pretty_printer.submission.format import Submission, read_submission
+
+SYNAPSE_THRESHOLD_NM = 200.0
+
+
+def load_for_scoring(ds: Dataset, sub_dir) -> Submission:
+    ds.require_truth()
+    sub = read_submission(sub_dir)
+    if sub.modality not in ds.modalities:
+        raise SubmissionError(f"submission.json modality: expected one of {', '.join(ds.modalities)}, got {sub.modality!r}")
+    from pretty_printer.submission.format import validate_segmentation
+
+    sub.segmentation = validate_segmentation(sub.segmentation, ds.modality(sub.modality)["shape"][1:])
+    return sub
+
+
+def _grid(ds: Dataset, modality: str, phantom):
+    voxel = np.asarray(ds.modality(modality)["voxel_nm"], float)
+    origin = np.asarray(phantom.block_origin_nm, float)
+    return origin, voxel
+
+
+def _skeletons(phantom) -> dict:
+    out = {}
+    for cid in phantom.cell_ids:
+        sk = phantom.skeleton(cid)
+        nodes, parents = np.asarray(sk[0]), np.asarray(sk[2])
+        child = np.flatnonzero(parents >= 0)
+        out[int(cid)] = (nodes, np.stack([child, parents[child]], axis=1))
+    return out
+
+
+def _map_cells(ids: np.ndarray, mapping: dict) -> np.ndarray:
+    return np.array([mapping.get(int(i), -1) if i > 0 else -1 for i in ids], dtype=np.int64)
+
+
+def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_nm: float) -> dict:
+    gt = ds.truth_labels(sub.modality)
+    seg = sub.segmentation
+    origin, voxel = _grid(ds, sub.modality, phantom)
+    segmentation = metrics.segmentation_scores(gt, seg)
+    segmentation.update(metrics.erl_scores(_skeletons(phantom), seg, voxel, origin))
+    mapping = metrics.best_match(gt, seg)
+
+    tsyn = phantom.synapses
+    t_pre = np.stack([tsyn["pre_z_nm"], tsyn["pre_y_nm"], tsyn["pre_x_nm"]], 1)
+    t_post = np.stack([tsyn["post_z_nm"], tsyn["post_y_nm"], tsyn["post_x_nm"]], 1)
+    p_pre_seg, p_post_seg = synapse_partners(sub, origin, voxel)
+    p_pre_cell, p_post_cell = _map_cells(p_pre_seg, mapping), _map_cells(p_post_seg, mapping)
+    synapses = metrics.synapse_scores(
+        t_pre, t_post, np.asarray(tsyn["pre_cell"], np.int64), np.asarray(tsyn["post_cell"], np.int64),
+        sub.pre_nm, sub.post_nm, p_pre_cell, p_post_cell, threshold_nm=threshold_nm,
+        pred_pre_segment=p_pre_seg, pred_post_segment=p_post_seg,
+    )
+    nri = {k: synapses.pop(k) for k in ("nri", "nri_precision", "nri_recall") if k in synapses}
+    matched = synapses.pop("matches", None)
+
+    from pretty_printer.scoring.rebuild import synapse_strength_nS
+
+    sign_of = {c.id: (1 if c.transmitter == "glutamate" else -1) for c in circuit.cells}
+    true_edges = {(k.pre, k.post): (k.weight_uS * 1000.0, sign_of[k.pre]) for k in circuit.connections if k.weight_uS > 0}
+    strength, _rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
+    sign = sub.synapses.get("sign")
+    pred: dict = {}
+    for i, (a, b) in enumerate(zip(p_pre_cell.tolist(), p_post_cell.tolist())):
+        if a < 0 or b < 0 or a == b:
+            continue
+        w, votes = pred.get((a, b), (0.0, []))
+        pred[(a, b)] = (w + float(strength[i]), votes + ([float(sign[i])] if sign is not None else []))
+    pred_edges = {k: (w, (1 if np.sum(v) >= 0 else -1) if v else None) for k, (w, v) in pred.items()}
+    connectome = metrics.connectome_scores(true_edges, pred_edges)
+    connectome.update(nri)  # NRI (Reilly et al.) from synapse terminals, reported with the connectome
+
+    card = {"segmentation": segmentation, "synapses": synapses, "connectome": connectome}
+    receptor_cols = [c for c in ("n_AMPA", "n_NMDA", "n_GABA_A") if c in sub.synapses]
+    if receptor_cols and matched is not None and len(matched):
+        ti, pi = np.asarray(matched)[:, 0], np.asarray(matched)[:, 1]
+        card["receptors"] = metrics.receptor_errors(
+            {c: np.asarray(tsyn[c], float)[ti] for c in receptor_cols},
+            {c: np.asarray(sub.synapses[c], float)[pi] for c in receptor_cols},
+        )
+    return card
+
+
+def _reference(ds: Dataset, circuit, task):
+    """The truth circuit's activity, saved by ``generate`` (simulated here if it is missing)."""
+    from types import SimpleNamespace
+
+    from pretty_printer.sim.neuron_backend import evaluate_circuit
+
+    path = ds.truth / "reference_activity.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return SimpleNamespace(accuracy=float(z["accuracy"]), output_rates=z["output_rates"])
+    return evaluate_circuit(circuit, task)
+
+
+def function_scores(ds: Dataset, sub: Submission, phantom, circuit) -> dict:
+    from pretty_printer.sim.neuron_backend import evaluate_circuit
+
+    origin, voxel = _grid(ds, sub.modality, phantom)
+    task = ds.task_data()
+    rebuilt, info = rebuild_circuit(sub, circuit, phantom, origin, voxel)
+    ref = _reference(ds, circuit, task)
+    got = evaluate_circuit(rebuilt, task)
+    a, b = np.asarray(got.output_rates, float).ravel(), np.asarray(ref.output_rates, float).ravel()
+    corr = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+    fid = ds.truth / "fidelity.json"
+    out = {
+        "accuracy": float(got.accuracy),
+        "reference_accuracy": float(ref.accuracy),
+        "output_correlation": corr,
+    }
+    if fid.is_file():
+        import json
+
+        out["ann_accuracy"] = float(json.loads(fid.read_text())["ann_accuracy"])
+    out.update(info)
+    return out
+
+
+def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, function: bool = True) -> dict:
+    """The full scorecard of submission ``sub_dir`` against dataset ``dataset_dir``."""
+    ds = Dataset(dataset_dir)
+    sub = load_for_scoring(ds, sub_dir)
+    phantom, circuit = ds.phantom(), ds.circuit()
+    card = {"modality": sub.modality, "method": sub.method}
+    card.update(structure_scores(ds, sub, phantom, circuit, threshold_nm))
+    if function:
+        card["function"] = function_scores(ds, sub, phantom, circuit)
+    return card
+
+
+def _flatten(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flatten(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def format_scorecard(card: dict) -> str:
+    """A terminal table of the scorecard."""
+    lines = [f"scorecard  modality={card.get('modality')}  method={card.get('method')}"]
+    for section in ("segmentation", "synapses", "connectome", "receptors", "function"):
+        if section not in card:
+            continue
+        lines.append(f"  {section}")
+        for k, v in _flatten(card[section]):
+            if isinstance(v, float):
+                v = f"{v:.4g}"
+            elif v is None:
+                v = "n/a"
+            lines.append(f"    {k:<28} {v}")
+    return "\n".join(lines)

@@ -1,0 +1,487 @@
+"""The NEURON backend: the only module of the tool that touches ``neuron.h``.
+
+It simulates a :class:`~pretty_printer.circuit.description.Circuit` on task inputs and measures cell f-I
+curves.  In :func:`simulate` every cell is one isopotential compartment of the circuit's soma
+area; :func:`simulate_morphological` builds the grown multi-compartment cells of a
+:class:`~pretty_printer.sim.morphology.Morphology` instead (synapses at their grown sites).  Synapses are
+conductance-based (``Exp2Syn``), one per (post cell, receptor) shared by all incoming connections,
+which is exact because the synapse is linear in its conductance.
+
+Static inputs are simulated as independent copies of the circuit, one per sample, in a single
+NEURON run (fixed dt, no CVode).  Temporal inputs play one stimulus bin after another into one
+copy per sequence.  All objects are local to a call, so nothing survives between runs and the
+same circuit simulated twice gives identical spikes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pretty_printer.circuit.cellmodels import RECEPTOR_KINETICS, CellModel, FIProtocol, cache_dir, get_cell_model
+from pretty_printer.circuit.cellmodels import nA_per_uA_cm2
+from pretty_printer.circuit.description import Circuit
+from pretty_printer.sim.mechanism_files import mechanism_hash, mod_files
+from pretty_printer.errors import ConfigError, SimulationError
+
+os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
+from neuron import h  # noqa: E402
+
+h.load_file("stdrun.hoc")
+
+SPIKE_THRESHOLD_MV = 0.0
+V_INIT_MV = -65.0
+# Cells per NEURON run: bounds memory for large test sets; results do not depend on it because
+# copies are independent.
+MAX_CELLS_PER_RUN = 20000
+
+_loaded_mechanisms: str | None = None
+
+
+# --------------------------------------------------------------------------- mechanisms
+def _nrnivmodl() -> str:
+    exe = Path(sys.executable).with_name("nrnivmodl")
+    found = str(exe) if exe.exists() else shutil.which("nrnivmodl")
+    if not found:
+        raise SimulationError("nrnivmodl: expected it next to the Python executable or on PATH")
+    return found
+
+
+def ensure_mechanisms() -> Path:
+    """Compile the shipped mechanisms once per user (cached by hash) and load them.
+
+    Compilation happens in a temporary directory that is renamed into place, under a file lock,
+    so concurrent processes never see a half-built library.
+    """
+    global _loaded_mechanisms
+    key = mechanism_hash()
+    target = cache_dir() / "mechanisms" / key
+    if _loaded_mechanisms == key:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".complete").exists():
+            tmp = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=target.parent))
+            for name, data in mod_files():
+                (tmp / name).write_bytes(data)
+            proc = subprocess.run([_nrnivmodl(), "."], cwd=tmp, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SimulationError(f"nrnivmodl failed in {tmp}:\n{proc.stderr[-2000:]}")
+            (tmp / ".complete").write_text(key)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+    import neuron
+
+    if not neuron.load_mechanisms(str(target)):
+        raise SimulationError(f"could not load mechanisms from {target}")
+    _loaded_mechanisms = key
+    return target
+
+
+# --------------------------------------------------------------------------- cells
+def _insert_channels(sec, model: CellModel, g_na_mS_cm2: float, g_k_mS_cm2: float,
+                     g_leak_mS_cm2: float) -> None:
+    """The cell model's membrane on every segment of ``sec`` at the given densities."""
+    sec.cm = model.cm_uF_cm2
+    sec.insert(model.mechanism)
+    if model.mechanism != "hh":
+        sec.insert("pas")  # the shipped mechanisms leave the leak to the built-in `pas`
+    for seg in sec:
+        mech = getattr(seg, model.mechanism)
+        mech.gnabar = g_na_mS_cm2 * 1e-3
+        mech.gkbar = g_k_mS_cm2 * 1e-3
+        if model.mechanism == "hh":
+            seg.hh.gl = g_leak_mS_cm2 * 1e-3
+            seg.hh.el = model.e_leak_mV
+        else:
+            seg.pas.g = g_leak_mS_cm2 * 1e-3
+            seg.pas.e = model.e_leak_mV
+    sec.ena = model.e_na_mV
+    sec.ek = model.e_k_mV
+
+
+def _make_cell(model: CellModel, area_um2: float, name: str):
+    if model.mechanism != "hh":
+        ensure_mechanisms()
+    sec = h.Section(name=name)
+    diam = float(np.sqrt(area_um2 / np.pi))  # cylinder with L = diam has lateral area pi d^2
+    sec.L = sec.diam = diam
+    sec.nseg = 1
+    _insert_channels(sec, model, model.g_na_mS_cm2, model.g_k_mS_cm2, model.g_leak_mS_cm2)
+    return sec
+
+
+def _run(tstop_ms: float, dt_ms: float, temperature_C: float) -> None:
+    h.celsius = temperature_C
+    h.dt = dt_ms
+    h.steps_per_ms = 1.0 / dt_ms
+    cvode = h.CVode()
+    cvode.active(0)
+    h.finitialize(V_INIT_MV)
+    h.continuerun(tstop_ms)
+
+
+# --------------------------------------------------------------------------- f-I curves
+def measure_fi(model: CellModel, currents_uA_cm2: np.ndarray, protocol: FIProtocol,
+               *, with_v_mean: bool = False):
+    """Measure a model's steady firing rate (Hz) for each current density (uA/cm2).
+
+    Each current drives its own cell, stepped on from rest after ``settle_ms``; the rate is the
+    inverse mean inter-spike interval over the last ``window_ms`` of the step (0 when fewer than
+    two spikes fall there).  With ``with_v_mean`` also return the time-averaged membrane
+    potential (mV) over the same window, which sets the mean synaptic driving force.
+    """
+    area_um2 = 1000.0  # densities are area-independent for a single compartment
+    secs, clamps, recs, ncs, vrecs = [], [], [], [], []
+    v_dt_ms = 0.05
+    for i, cur in enumerate(np.asarray(currents_uA_cm2, float)):
+        sec = _make_cell(model, area_um2, f"fi_{i}")
+        ic = h.IClamp(sec(0.5))
+        ic.delay, ic.dur = protocol.settle_ms, protocol.step_ms
+        ic.amp = float(cur) * nA_per_uA_cm2(area_um2)
+        rec = h.Vector()
+        nc = h.NetCon(sec(0.5)._ref_v, None, sec=sec)
+        nc.threshold = SPIKE_THRESHOLD_MV
+        nc.record(rec)
+        secs.append(sec), clamps.append(ic), recs.append(rec), ncs.append(nc)
+        if with_v_mean:
+            vrec = h.Vector()
+            vrec.record(sec(0.5)._ref_v, v_dt_ms)
+            vrecs.append(vrec)
+    t_end = protocol.settle_ms + protocol.step_ms
+    _run(t_end, protocol.dt_ms, protocol.temperature_C)
+    rates = np.zeros(len(secs))
+    for i, rec in enumerate(recs):
+        t = np.asarray(rec)
+        t = t[(t >= t_end - protocol.window_ms) & (t < t_end)]
+        if t.size >= 2:
+            rates[i] = 1000.0 * (t.size - 1) / (t[-1] - t[0])
+    if not with_v_mean:
+        return rates
+    n_win = int(round(protocol.window_ms / v_dt_ms))
+    v_mean = np.array([np.asarray(v)[-n_win - 1:-1].mean() for v in vrecs])
+    return rates, v_mean
+
+
+# --------------------------------------------------------------------------- circuits
+@dataclass(frozen=True)
+class SimResult:
+    """Rates (Hz) of every cell, read over the readout window at the end of each bin.
+
+    ``rates_Hz`` has shape (n_samples, n_cells) for static inputs and (n_seq, n_steps, n_cells)
+    for temporal ones, columns ordered like ``cell_ids``.  ``spike_times[s][j]`` (ms, from the
+    start of sample ``s``) is present when requested.
+    """
+
+    cell_ids: tuple[int, ...]
+    rates_Hz: np.ndarray
+    spike_times: list[list[np.ndarray]] | None = None
+
+    def rates_of(self, ids) -> np.ndarray:
+        """Rates of the given cell ids along the last axis; id -1 or a missing id reads 0 Hz."""
+        col = {cid: j for j, cid in enumerate(self.cell_ids)}
+        out = np.zeros(self.rates_Hz.shape[:-1] + (len(ids),))
+        for k, cid in enumerate(ids):
+            if cid in col:
+                out[..., k] = self.rates_Hz[..., col[cid]]
+        return out
+
+
+def _validate_inputs(circuit: Circuit, X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=float)
+    if X.ndim not in (2, 3):
+        raise ConfigError(f"X: expected shape (n, n_in) or (n_seq, n_steps, n_in), got {X.shape}")
+    if X.shape[-1] != len(circuit.input_cells):
+        raise ConfigError(f"X: expected {len(circuit.input_cells)} input columns "
+                          f"(circuit.input_cells), got {X.shape[-1]}")
+    return X if X.ndim == 3 else X[:, None, :]
+
+
+class _PointCells:
+    """Builds each cell as one isopotential compartment of the circuit's soma area."""
+
+    def __init__(self, circuit: Circuit):
+        self.models = {c.model: get_cell_model(c.model) for c in circuit.cells}
+        self.area_um2 = circuit.soma_area_um2
+
+    def build(self, cell, name: str) -> list:
+        """The cell's sections; section 0 is the soma (spikes are read and currents injected there)."""
+        return [_make_cell(self.models[cell.model], self.area_um2, name)]
+
+    def input_gain(self, cid: int) -> float:
+        return 1.0
+
+    def sites(self, con, post_secs: list):
+        """(location key, segment, conductance share, extra delay ms) for each synapse of ``con``."""
+        return ((None, post_secs[0](0.5), 1.0, 0.0),)
+
+
+def _simulate_chunk(circuit: Circuit, X: np.ndarray, record_spikes: bool, builder=None):
+    """Simulate copies of the circuit, one per row of X (n_copies, n_steps, n_in)."""
+    builder = builder or _PointCells(circuit)
+    n_copies, n_steps, _ = X.shape
+    bin_ms, window_ms = circuit.readout.bin_ms, circuit.readout.window_ms
+    cells = circuit.cells
+    index = {c.id: j for j, c in enumerate(cells)}
+    n_cells = len(cells)
+    enc = circuit.encoding
+    conns = [c for c in circuit.connections
+             if c.pre in index and c.post in index and c.weight_uS > 0]
+    t_vec, id_vec = h.Vector(), h.Vector()
+    keep = []  # every NEURON object of this run; released when the function returns
+    t_bins = h.Vector(np.arange(n_steps) * bin_ms)
+    keep.append(t_bins)
+    for s in range(n_copies):
+        secs = [builder.build(c, f"c{s}_{c.id}") for c in cells]
+        keep.extend(secs)
+        somas = [cs[0] for cs in secs]
+        for j, c in enumerate(cells):
+            if c.bias_nA != 0.0:
+                ic = h.IClamp(somas[j](0.5))
+                ic.delay, ic.dur, ic.amp = 0.0, 1e9, c.bias_nA
+                keep.append(ic)
+            nc = h.NetCon(somas[j](0.5)._ref_v, None, sec=somas[j])
+            nc.threshold = SPIKE_THRESHOLD_MV
+            nc.record(t_vec, id_vec, s * n_cells + j)
+            keep.append(nc)
+        for k, cid in enumerate(circuit.input_cells):
+            if cid not in index:  # -1 (no segment found) or a cell the rebuild lost
+                continue
+            amps = builder.input_gain(cid) * (enc.offset_nA + enc.scale_nA * X[s, :, k])
+            ic = h.IClamp(somas[index[cid]](0.5))
+            ic.delay, ic.dur, ic.amp = 0.0, 1e9, float(amps[0])
+            keep.append(ic)
+            if n_steps > 1:
+                v = h.Vector(amps)
+                v.play(ic._ref_amp, t_bins, 0)
+                keep.append(v)
+        # one Exp2Syn per (post cell, receptor, location), shared by every connection landing
+        # there: exact, because the synapse is linear in its conductance
+        syns: dict[tuple, object] = {}
+        for con in conns:
+            pre = somas[index[con.pre]]
+            for loc, seg, share, extra_delay_ms in builder.sites(con, secs[index[con.post]]):
+                key = (con.post, con.receptor, loc)
+                if key not in syns:
+                    kin = RECEPTOR_KINETICS[con.receptor]
+                    syn = h.Exp2Syn(seg)
+                    syn.tau1, syn.tau2, syn.e = kin.tau_rise_ms, kin.tau_decay_ms, kin.e_rev_mV
+                    syns[key] = syn
+                    keep.append(syn)
+                nc = h.NetCon(pre(0.5)._ref_v, syns[key], sec=pre)
+                nc.threshold = SPIKE_THRESHOLD_MV
+                nc.delay = max(con.delay_ms + extra_delay_ms, circuit.dt_ms)
+                nc.weight[0] = con.weight_uS * share
+                keep.append(nc)
+    _run(n_steps * bin_ms, circuit.dt_ms, circuit.temperature_C)
+    times, gids = np.asarray(t_vec), np.asarray(id_vec).astype(np.int64)
+    del keep
+    copy, cell = gids // n_cells, gids % n_cells
+    step = np.floor(times / bin_ms).astype(np.int64)
+    in_window = (times - step * bin_ms >= bin_ms - window_ms) & (step < n_steps)
+    counts = np.zeros((n_copies, n_steps, n_cells))
+    np.add.at(counts, (copy[in_window], step[in_window], cell[in_window]), 1.0)
+    spikes = None
+    if record_spikes:
+        order = np.lexsort((times, gids))
+        times, gids = times[order], gids[order]
+        spikes = [[times[gids == s * n_cells + j] for j in range(n_cells)]
+                  for s in range(n_copies)]
+    return counts * (1000.0 / window_ms), spikes
+
+
+def simulate(circuit: Circuit, X: np.ndarray, *, record_spikes: bool = False) -> SimResult:
+    """Simulate a circuit on task inputs.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        Any circuit, including one rebuilt from a reconstruction: connections to missing cells
+        are ignored, input ids of -1 receive nothing, and a repeated input id sums its currents.
+    X : ndarray
+        (n_samples, n_in) static inputs, or (n_seq, n_steps, n_in) sequences of stimulus bins.
+    record_spikes : bool
+        Also return every cell's spike times.
+
+    Returns
+    -------
+    SimResult
+    """
+    return _simulate(circuit, X, record_spikes, None, len(circuit.cells))
+
+
+def _simulate(circuit: Circuit, X: np.ndarray, record_spikes: bool, builder,
+              compartments_per_copy: int) -> SimResult:
+    X3 = _validate_inputs(circuit, X)
+    if circuit.readout.window_ms <= 0 or circuit.readout.window_ms > circuit.readout.bin_ms:
+        raise ConfigError(f"readout.window_ms: expected in (0, bin_ms], got "
+                          f"{circuit.readout.window_ms}")
+    per_run = max(1, MAX_CELLS_PER_RUN // max(1, compartments_per_copy))
+    rates, spikes = [], [] if record_spikes else None
+    for start in range(0, X3.shape[0], per_run):
+        r, sp = _simulate_chunk(circuit, X3[start:start + per_run], record_spikes, builder)
+        rates.append(r)
+        if record_spikes:
+            spikes.extend(sp)
+    rates_Hz = np.concatenate(rates, axis=0) if rates else np.zeros((0,) + X3.shape[1:2]
+                                                                    + (len(circuit.cells),))
+    if np.asarray(X).ndim == 2:
+        rates_Hz = rates_Hz[:, 0, :]
+    return SimResult(tuple(c.id for c in circuit.cells), rates_Hz, spikes)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    accuracy: float
+    output_rates: np.ndarray  # (..., n_outputs) in Hz, ordered like circuit.output_cells
+    predictions: np.ndarray
+
+
+def evaluate_circuit(circuit: Circuit, task_data, split: str = "test") -> EvalResult:
+    """Simulate a circuit on a task split and decode its output rates into predictions.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        The circuit; its ``output_cells`` are read in order (id -1 or missing: 0 Hz).
+    task_data : TaskData
+        From :func:`pretty_printer.task.tasks.make_task`.
+    split : {"test", "train"}
+    """
+    from pretty_printer.task.tasks import accuracy, decode
+
+    if split not in ("test", "train"):
+        raise ConfigError(f"split: expected 'test' or 'train', got {split!r}")
+    X = task_data.X_test if split == "test" else task_data.X_train
+    y = task_data.y_test if split == "test" else task_data.y_train
+    sim = simulate(circuit, X)
+    out = sim.rates_of(circuit.output_cells)
+    return EvalResult(float(accuracy(y, out)), out, decode(out))
+
+
+# --------------------------------------------------------------------------- grown cells
+@dataclass(frozen=True)
+class MorphSimConfig:
+    """How grown cells are discretised (see :func:`simulate_morphological`)."""
+
+    ra_ohm_cm: float = 100.0  # axial resistivity (cortical cells: 70-200 ohm cm)
+    d_lambda: float = 0.1  # segments no longer than this fraction of the AC length constant
+    d_lambda_freq_Hz: float = 100.0  # frequency at which that length constant is taken
+    max_nseg: int = 5  # cap for speed: the scaled-down arbors are electrotonically compact
+
+    def __post_init__(self) -> None:
+        for key in ("ra_ohm_cm", "d_lambda", "d_lambda_freq_Hz"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"{key}: expected > 0, got {getattr(self, key)!r}")
+        if self.max_nseg < 1:
+            raise ConfigError(f"max_nseg: expected >= 1, got {self.max_nseg!r}")
+
+
+def _nseg(length_um: float, diam_um: float, cm_uF_cm2: float, cfg: MorphSimConfig) -> int:
+    """The d_lambda rule (odd nseg so the middle is a node), capped at ``cfg.max_nseg``."""
+    lam_um = 1e5 * np.sqrt(diam_um / (4 * np.pi * cfg.d_lambda_freq_Hz * cfg.ra_ohm_cm * cm_uF_cm2))
+    n = int((length_um / (cfg.d_lambda * lam_um) + 0.9) / 2) * 2 + 1
+    cap = cfg.max_nseg - (1 - cfg.max_nseg % 2)  # the largest odd count allowed
+    return int(min(max(n, 1), cap))
+
+
+def _make_morph_cell(cell_morph, model: CellModel, name: str, cfg: MorphSimConfig) -> list:
+    """NEURON sections of one grown cell; section 0 is the soma."""
+    if model.mechanism != "hh":
+        ensure_mechanisms()
+    secs = []
+    for i, sd in enumerate(cell_morph.sections):
+        sec = h.Section(name=f"{name}_{i}")
+        x, y, z = (h.Vector(np.ascontiguousarray(col)) for col in np.asarray(sd.xyz_um, float).T)
+        h.pt3dadd(x, y, z, h.Vector(np.asarray(sd.diam_um, float)), sec=sec)
+        if sd.parent >= 0:
+            sec.connect(secs[sd.parent](sd.parent_x), 0)
+        sec.Ra = cfg.ra_ohm_cm
+        sec.nseg = _nseg(sd.length_um, float(np.mean(sd.diam_um)), model.cm_uF_cm2, cfg)
+        _insert_channels(sec, model, sd.g_na_mS_cm2, sd.g_k_mS_cm2, sd.g_leak_mS_cm2)
+        secs.append(sec)
+    return secs
+
+
+class _GrownCells:
+    """Builds each cell from its grown morphology; synapses at their grown locations."""
+
+    def __init__(self, circuit: Circuit, morphology, input_gain: dict | None, cfg: MorphSimConfig):
+        self.models = {c.model: get_cell_model(c.model) for c in circuit.cells}
+        self.morphology, self.cfg = morphology, cfg
+        self.gain = {int(k): float(v) for k, v in (input_gain or {}).items()}
+        for c in circuit.cells:
+            morphology.cell(c.id)  # every cell must have been grown: a clear KeyError otherwise
+
+    def build(self, cell, name: str) -> list:
+        return _make_morph_cell(self.morphology.cell(cell.id), self.models[cell.model], name, self.cfg)
+
+    def input_gain(self, cid: int) -> float:
+        return self.gain.get(int(cid), 1.0)
+
+    def sites(self, con, post_secs: list):
+        return tuple(((site.section, round(site.x, 6)), post_secs[site.section](site.x), site.share,
+                      site.delay_ms) for site in self.morphology.sites_of(con.pre, con.post))
+
+
+def simulate_morphological(circuit: Circuit, morphology, X: np.ndarray, *,
+                           input_gain: dict | None = None, record_spikes: bool = False,
+                           config: MorphSimConfig = MorphSimConfig()) -> SimResult:
+    """Simulate a circuit whose cells are their grown multi-compartment morphologies.
+
+    Every section carries the cell model's channels at the morphology's densities; each
+    connection's conductance is split over its grown synapses (``Exp2Syn`` with the receptor's
+    kinetics, on the nearest postsynaptic section); spikes are detected at the presynaptic soma
+    and axonal conduction is folded into the delay; input and bias currents enter at the soma;
+    rates are read at the soma.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        Conductances and biases for *these* cells (see
+        :func:`pretty_printer.sim.morphology_calibration.recalibrate`): a point-cell circuit's
+        values are for ``circuit.soma_area_um2`` of membrane.
+    morphology : pretty_printer.sim.morphology.Morphology
+        One :class:`~pretty_printer.sim.morphology.CellMorphology` per cell of the circuit.
+    X : ndarray
+        (n_samples, n_in) or (n_seq, n_steps, n_in), as for :func:`simulate`.
+    input_gain : dict, optional
+        Input cell id -> factor on its encoded current (default 1).
+    record_spikes : bool
+    config : MorphSimConfig
+
+    Returns
+    -------
+    SimResult
+    """
+    builder = _GrownCells(circuit, morphology, input_gain, config)
+    n_comp = sum(len(morphology.cell(c.id).sections) for c in circuit.cells)
+    return _simulate(circuit, X, record_spikes, builder, n_comp)
+
+
+def evaluate_morphological(circuit: Circuit, morphology, task_data, split: str = "test", *,
+                           input_gain: dict | None = None, max_samples: int | None = None,
+                           config: MorphSimConfig = MorphSimConfig()) -> EvalResult:
+    """Like :func:`evaluate_circuit`, on grown cells; ``max_samples`` keeps the first n samples."""
+    from pretty_printer.task.tasks import accuracy, decode
+
+    if split not in ("test", "train"):
+        raise ConfigError(f"split: expected 'test' or 'train', got {split!r}")
+    X = task_data.X_test if split == "test" else task_data.X_train
+    y = task_data.y_test if split == "test" else task_data.y_train
+    if max_samples is not None:
+        X, y = X[:max_samples], y[:max_samples]
+    sim = simulate_morphological(circuit, morphology, X, input_gain=input_gain, config=config)
+    out = sim.rates_of(circuit.output_cells)
+    return EvalResult(float(accuracy(y, out)), out, decode(out))

@@ -1,0 +1,2 @@
+"""Pictures and reports: ``show`` previews (:mod:`.show`) and the HTML scorecard (:mod:`.report`).
+"""

@@ -1,0 +1,126 @@
+"""The compiler on xor end to end: acceptance figures, Dale's law, determinism, NeuroML export."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from pretty_printer.sim.fi import fi_curve
+from pretty_printer.circuit.description import Circuit, Connection
+from pretty_printer.circuit.compiler import (TASK_TRAINING, CalibrationConfig, ann_to_circuit, check_dale,
+                                     compile_task, load_ann, save_ann)
+from pretty_printer.errors import ConfigError, UnknownNameError
+from pretty_printer.sim.neuron_backend import evaluate_circuit, simulate
+from pretty_printer.seeds import stage_int, stage_rng
+from pretty_printer.task.tasks import make_task
+from pretty_printer.task.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def xor():
+    return compile_task("xor", seed=0)
+
+
+def test_xor_circuit_computes_what_the_ann_computes(xor):
+    d = xor.to_json_dict()
+    assert set(d) >= {"ann_accuracy", "circuit_accuracy", "rate_correlation"}
+    assert all(0.0 <= d[k] <= 1.0 for k in ("ann_accuracy", "circuit_accuracy",
+                                            "rate_correlation"))
+    assert d["ann_accuracy"] >= 0.95
+    assert d["circuit_accuracy"] >= d["ann_accuracy"] - 0.02
+    assert d["rate_correlation"] >= 0.95
+
+
+def test_compiled_circuit_obeys_dale_and_roles(xor):
+    c = xor.circuit
+    check_dale(c)
+    tx = {cell.id: cell.transmitter for cell in c.cells}
+    for pre in tx:
+        receptors = {con.receptor for con in c.connections if con.pre == pre}
+        assert receptors <= ({"GABA_A"} if tx[pre] == "gaba" else {"AMPA", "NMDA"})
+    assert all(con.weight_uS > 0 for con in c.connections)
+    assert {cell.role for cell in c.cells} == {"input", "hidden", "output"}
+    assert len(c.input_cells) == 2 and len(c.output_cells) == 2
+    assert "gaba" in tx.values()
+
+
+def test_dale_violation_is_caught(xor):
+    c = xor.circuit
+    exc = next(cell.id for cell in c.cells if cell.transmitter == "glutamate")
+    post = next(cell.id for cell in c.cells if cell.role == "output")
+    bad = c.with_connections(list(c.connections) + [Connection(exc, post, "GABA_A", 0.01)])
+    with pytest.raises(ConfigError, match="Dale"):
+        check_dale(bad)
+
+
+def test_evaluate_circuit_agrees_with_compile_and_survives_json(xor, tmp_path):
+    xor.circuit.save(tmp_path / "c.json")
+    back = Circuit.load(tmp_path / "c.json")
+    n = 50
+    td = replace(xor.task_data, X_test=xor.task_data.X_test[:n], y_test=xor.task_data.y_test[:n])
+    ev = evaluate_circuit(back, td, "test")
+    assert ev.output_rates.shape == (n, 2)
+    # the same rates compile_task measured (columns of the output cells, in order)
+    np.testing.assert_array_equal(ev.output_rates, xor.circuit_rates[:n, -2:])
+    np.testing.assert_array_equal(ev.predictions, ev.output_rates.argmax(1))
+    assert ev.accuracy == np.mean(ev.predictions == td.y_test)
+
+
+def test_same_seed_identical_weights_and_spikes(xor, tmp_path):
+    # compile_task trains with stage_int(seed, "training") on stage_rng(seed, "task") data and
+    # (calibration off by default) maps the ANN to a circuit deterministically
+    assert CalibrationConfig().rounds == 0
+    fi = fi_curve(xor.ann.cell)
+    td = make_task("xor", stage_rng(0, "task"))
+    knobs = TrainConfig(**TASK_TRAINING["xor"])
+    again = train(td, fi, knobs, seed=stage_int(0, "training"))
+    save_ann(again, tmp_path / "a.npz")
+    save_ann(xor.ann, tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    circuit = ann_to_circuit(again, "xor", meta=xor.circuit.meta)
+    assert circuit == xor.circuit
+    X = td.X_test[:6]
+    sa = simulate(xor.circuit, X, record_spikes=True)
+    sb = simulate(circuit, X, record_spikes=True)
+    assert sum(len(p) for p in sa.spike_times[0]) > 20
+    for x, y in zip(sa.spike_times, sb.spike_times):
+        for p, q in zip(x, y):
+            np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(load_ann(tmp_path / "a.npz").w_ho, xor.ann.w_ho)
+    other = train(td, fi, knobs, seed=stage_int(1, "training"))
+    assert not np.array_equal(other.w_ih, again.w_ih)
+
+
+def test_ablating_the_circuit_breaks_it(xor):
+    # the circuit's answer really lives in its synapses
+    silent = xor.circuit.with_connections([])
+    td = replace(xor.task_data, X_test=xor.task_data.X_test[:60], y_test=xor.task_data.y_test[:60])
+    assert evaluate_circuit(xor.circuit, td).accuracy >= 0.95
+    assert evaluate_circuit(silent, td).accuracy < 0.8
+
+
+def test_unknown_names_list_valid_ones():
+    with pytest.raises(UnknownNameError, match="xor"):
+        compile_task("nope")
+    with pytest.raises(UnknownNameError, match="wang_buzsaki"):
+        compile_task("xor", cell="nope")
+
+
+def test_neuroml_export_validates_and_matches_circuit(xor, tmp_path):
+    import neuroml.loaders
+
+    from pretty_printer.export.neuroml import write_neuroml
+
+    path = write_neuroml(xor.circuit, tmp_path / "xor.net.nml", xor.task_data.X_test[0])
+    doc = neuroml.loaders.read_neuroml2_file(str(path))
+    net = doc.networks[0]
+    assert len(net.populations) == len(xor.circuit.cells)
+    assert len(net.projections) == len(xor.circuit.connections)
+    assert {s.id for s in doc.exp_two_synapses} == {"syn_AMPA", "syn_GABA_A"}
+    cell = doc.cells[0]
+    dens = {d.ion: d.cond_density for d in cell.biophysical_properties.membrane_properties
+            .channel_densities}
+    assert dens["na"] == "35mS_per_cm2" and dens["k"] == "9mS_per_cm2"
+    # inputs: one pulse per input cell, biases for every biased cell
+    n_bias = sum(1 for c in xor.circuit.cells if c.bias_nA != 0)
+    assert len(doc.pulse_generators) == n_bias + 2
