@@ -11,7 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((ROOT / "gallery").glob("plot_*.py"))
-TIME_LIMIT_S = 240
 
 
 def test_gallery_has_its_scripts():
@@ -33,7 +32,7 @@ def test_gallery_script_writes_a_png(script, tmp_path, gallery_dataset):
     env = dict(os.environ, GALLERY_OUT=str(tmp_path), GALLERY_DATASET=str(gallery_dataset), MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, str(script)], cwd=script.parent, env=env, capture_output=True,
-                          text=True, timeout=TIME_LIMIT_S)
+                          text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     pngs = [p for p in tmp_path.rglob("*.png") if p.stat().st_size > 0]
     assert any(p.name == f"{script.stem}.png" for p in pngs), f"{script.name} wrote {[p.name for p in pngs]}"

@@ -113,10 +113,7 @@ def exm_receptors(ds, modality: str, *, rng=None):
 
 def receptor_figure(rows: Sequence[dict], path: Path, *, key: str, keys: Sequence[str], arms: Sequence[Arm]) -> Path:
     """Recovered function against the receptor-size correlation, both arms on one figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from pretty_printer.viz import figures as plt
 
     labels = {a.name: a.label for a in arms}
     panels = [("function.accuracy", "task accuracy of the rebuilt circuit"),

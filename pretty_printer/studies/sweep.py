@@ -559,12 +559,9 @@ def log_scale(xs: Sequence[float]) -> bool:
 
 
 def _pyplot():
-    import matplotlib
+    from pretty_printer.viz import figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return figures
 
 
 def draw_score(ax, rows, x_key: str, score: str, keys: Sequence[str], *, title: str | None = None,

@@ -14,10 +14,7 @@ _BARS = (("synapses", "f1"), ("connectome", "edge_f1"), ("connectome", "sign_acc
 
 
 def _plot_png(card: dict) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from pretty_printer.viz import figures as plt
 
     names, values = [], []
     for sec, key in _BARS:

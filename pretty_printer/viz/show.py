@@ -36,12 +36,9 @@ INHIBITORY_COLOR = "#1f77b4"
 
 
 def _plt():
-    import matplotlib
+    from pretty_printer.viz import figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return figures
 
 
 # --------------------------------------------------------------------------- slices

@@ -49,7 +49,7 @@ def test_bad_scanner_value_exit_2(tmp_path, capsys):
 
 def test_presets_lists_tiny(capsys):
     rc, out = _run(capsys, ["presets"])
-    assert rc == 0 and out.out.startswith("tiny") or "\ntiny\t" in out.out
+    assert rc == 0 and (out.out.startswith("tiny") or "\ntiny\t" in out.out)
 
 
 @pytest.mark.parametrize("override,key", [
