@@ -138,7 +138,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             d.mkdir(parents=True, exist_ok=True)
 
         with prog.stage(f"train and compile task {preset.task!r}"):
-            result = compile_task(preset.task, seed=seed, **preset.compile)
+            result = compile_task(preset.task, seed=seed, **stages.compile_kwargs(preset))
             circuit = renumber_cells(result.circuit)
             save_ann(result.ann, truth / "ann.npz")
             circuit.save(truth / "circuit.json")

@@ -1,16 +1,28 @@
-"""Dataset presets: TOML files shipped in ``pretty_printer/presets/``, loaded by name.
+"""Dataset presets: TOML files shipped in ``pretty_printer/dataset/presets/``, loaded by name.
 
-A preset has the sections
+A preset has the tables
 
 ``[task]``     ``name`` of a registered task.
 ``[compile]``  keyword arguments of :func:`pretty_printer.circuit.compiler.compile_task` (cell model,
-               training knobs).
+               training knobs; see :mod:`.compile_schema`).
 ``[tissue]``   fields of :class:`phantoms.GrowthConfig`.
 ``[scan.<modality>]``  a scanner: ``preset = "<scanners preset>"`` plus overrides.
-``[output]``   ``chunk`` shape (z, y, x) of the Zarr arrays.
+``[output]``   fields of :class:`~pretty_printer.dataset.schema.OutputConfig` (the Zarr ``chunk``).
 
-Unknown sections or keys are an error that lists the valid ones.  Values can be overridden
-with dotted keys (``tissue.receptor_size_correlation=0.5``), which is what ``sweep`` uses.
+Every key is typed and bounded by the stage dataclass it feeds (:mod:`.schema`); unknown tables
+or keys are an error that lists the valid ones.  Values can be overridden with dotted keys
+(``tissue.receptor_size_correlation=0.5``), which is what ``--set`` and ``sweep`` use.
+
+Two resolution rules:
+
+* Choosing another scanner preset with ``--set scan.<m>.preset=NAME`` brings *that* preset's own
+  values: the preset file's other ``[scan.<m>]`` keys (its adjustments to the scanner preset it
+  named) are dropped, and only keys set explicitly with ``--set`` stay.
+* An ExM scan images the tissue's barcodes: its ``n_barcode_proteins`` follows
+  ``tissue.barcode_proteins`` unless the ``[scan.<m>]`` table sets it.
+
+Listing names and descriptions (:func:`preset_names`, :func:`preset_description`) reads TOML only;
+it imports no stage package.
 """
 
 from __future__ import annotations
@@ -26,35 +38,45 @@ from pretty_printer.errors import ConfigError, UnknownNameError
 
 SECTIONS = ("description", "task", "compile", "tissue", "scan", "output")
 MODALITIES = ("em", "exm", "xray")
-OUTPUT_KEYS = ("chunk",)
+_SCANNER_CHOICE = ("preset", "kind")  # keys that pick a scanner: changing one resets the table
+_DEFAULT_CHUNK = (32, 128, 128)  # = schema.OutputConfig.chunk (pinned by a test; keeps this module light)
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A resolved dataset preset: the name it came from and its validated tables."""
+    """A validated dataset preset: the name it came from and its tables (as written, plus --set)."""
 
     name: str
     description: str
     task: str
     compile: dict = field(default_factory=dict)
     tissue: dict = field(default_factory=dict)
-    scan: dict = field(default_factory=dict)  # modality -> scanner params
-    chunk: tuple[int, int, int] = (32, 128, 128)
+    scan: dict = field(default_factory=dict)  # modality -> scanner params (preset + overrides)
+    chunk: tuple[int, int, int] = _DEFAULT_CHUNK
 
     def to_dict(self) -> dict:
         return {
             "description": self.description,
             "task": {"name": self.task},
-            "compile": dict(self.compile),
+            "compile": copy.deepcopy(self.compile),
             "tissue": dict(self.tissue),
             "scan": {k: dict(v) for k, v in self.scan.items()},
             "output": {"chunk": list(self.chunk)},
         }
 
 
+def _root():
+    return importlib.resources.files("pretty_printer.dataset") / "presets"
+
+
 def preset_names() -> list[str]:
-    root = importlib.resources.files("pretty_printer.dataset") / "presets"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+    """Names of the shipped dataset presets, sorted."""
+    return sorted(p.name[:-5] for p in _root().iterdir() if p.name.endswith(".toml"))
+
+
+def preset_description(name: str) -> str:
+    """A preset's ``description`` line, read from its TOML alone (no validation, no heavy imports)."""
+    return str(_read_table(name).get("description", ""))
 
 
 def _read_table(name: str) -> dict:
@@ -69,7 +91,7 @@ def _read_table(name: str) -> dict:
                 f"unknown preset {name!r}; expected one of: {', '.join(preset_names())} "
                 "(or a path to a .toml file)"
             )
-        text = (importlib.resources.files("pretty_printer.dataset") / "presets" / f"{name}.toml").read_text()
+        text = (_root() / f"{name}.toml").read_text()
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -83,9 +105,9 @@ def _parse_value(text: str) -> Any:
         return text  # a bare string
 
 
-def apply_overrides(table: dict, overrides: list[str] | tuple[str, ...]) -> dict:
-    """Return a copy of ``table`` with ``a.b.c=value`` overrides applied (values parsed as TOML)."""
-    table = copy.deepcopy(table)
+def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict:
+    """``["a.b.c=1", ...]`` -> ``{"a": {"b": {"c": 1}}}`` (values parsed as TOML)."""
+    tree: dict = {}
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. tissue.block_nm=[2000,4000,4000]")
@@ -93,56 +115,87 @@ def apply_overrides(table: dict, overrides: list[str] | tuple[str, ...]) -> dict
         parts = key.strip().split(".")
         if parts[0] not in SECTIONS:
             raise ConfigError(f"override {key!r}: unknown section {parts[0]!r}; expected one of: {', '.join(SECTIONS)}")
-        node = table
+        node = tree
         for p in parts[:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {key!r}: {p!r} is not a table")
         node[parts[-1]] = _parse_value(value.strip())
-    return table
+    return tree
+
+
+def _merge(base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
+    if not isinstance(over, dict):
+        return copy.deepcopy(over)
+    if not isinstance(base, dict):
+        if base is not None:
+            raise ConfigError(f"override {'.'.join(path)!r}: {path[-1]!r} is not a table")
+        base = {}
+    if len(path) == 2 and path[0] == "scan" and any(
+            k in over and over[k] != base.get(k) for k in _SCANNER_CHOICE):
+        base = {}  # another scanner: its own preset values, not this file's adjustments to the old one
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _merge(base.get(k), v, (*path, k))
+    return out
+
+
+def apply_overrides(table: dict, overrides: list[str] | tuple[str, ...]) -> dict:
+    """Return a copy of ``table`` with ``a.b.c=value`` overrides applied (values parsed as TOML).
+
+    ``--set scan.<m>.preset=OTHER`` resets that scan table to ``OTHER``'s own values (module doc).
+    """
+    return _merge(table, parse_overrides(overrides))
+
+
+def load_preset(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Preset:
+    """Load and validate a preset by name (or path), with optional dotted overrides.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the table and key, what was expected and what was got.
+    UnknownNameError
+        An unknown preset, task, cell model or scanner preset (the message lists the valid names).
+    """
+    table = apply_overrides(_read_table(name), overrides)
+    label = Path(name).stem if name.endswith(".toml") else name
+    where = f"preset {label!r}"
+    _check_keys(where, table, SECTIONS)
+    task = table.get("task", {})
+    _check_keys(f"{where} [task]", task, ("name",))
+    if "name" not in task:
+        raise ConfigError(f"{where} [task]: missing key 'name'")
+    scan = table.get("scan", {})
+    _check_keys(f"{where} [scan]", scan, MODALITIES)
+    for m, t in scan.items():
+        if not isinstance(t, dict):
+            raise ConfigError(f"{where} [scan.{m}]: expected a table, got {t!r}")
+    for section in ("compile", "tissue", "output"):
+        if not isinstance(table.get(section, {}), dict):
+            raise ConfigError(f"{where} [{section}]: expected a table, got {table[section]!r}")
+    from pretty_printer.dataset import validation  # local: validation imports the stage packages
+
+    tissue = dict(table.get("tissue", {}))
+    return validation.validated(Preset(
+        name=label,
+        description=str(table.get("description", "")),
+        task=str(task["name"]),
+        compile=copy.deepcopy(table.get("compile", {})),
+        tissue=tissue,
+        scan={m: dict(v) for m, v in scan.items()},
+        chunk=tuple(table.get("output", {}).get("chunk", _DEFAULT_CHUNK)),  # type: ignore[arg-type]
+    ), table.get("output", {}))
 
 
 def _check_keys(where: str, got: dict, valid) -> None:
     unknown = sorted(set(got) - set(valid))
     if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r}; expected one of: {', '.join(sorted(valid))}"
-        )
-
-
-def load_preset(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Preset:
-    """Load and validate a preset by name (or path), with optional dotted overrides."""
-    table = apply_overrides(_read_table(name), overrides)
-    _check_keys(f"preset {name!r}", table, SECTIONS)
-    task = table.get("task", {})
-    _check_keys(f"preset {name!r} [task]", task, ("name",))
-    if "name" not in task:
-        raise ConfigError(f"preset {name!r} [task]: missing key 'name'")
-    scan = table.get("scan", {})
-    _check_keys(f"preset {name!r} [scan]", scan, MODALITIES)
-    output = table.get("output", {})
-    _check_keys(f"preset {name!r} [output]", output, OUTPUT_KEYS)
-    chunk = tuple(output.get("chunk", (32, 128, 128)))
-    if len(chunk) != 3 or not all(isinstance(c, int) and c > 0 for c in chunk):
-        raise ConfigError(f"preset {name!r} [output] chunk: expected 3 positive integers, got {list(chunk)}")
-    preset = Preset(
-        name=Path(name).stem if name.endswith(".toml") else name,
-        description=str(table.get("description", "")),
-        task=str(task["name"]),
-        compile=dict(table.get("compile", {})),
-        tissue=dict(table.get("tissue", {})),
-        scan={m: dict(v) for m, v in scan.items()},
-        chunk=chunk,  # type: ignore[arg-type]
-    )
-    validate(preset)
-    return preset
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; expected one of: {', '.join(sorted(valid))}")
 
 
 def validate(preset: Preset) -> None:
-    """Build every stage's config once so a bad key fails before anything is computed."""
-    from pretty_printer.dataset import stages  # local: stages imports heavy packages
+    """Check every table of ``preset`` against its stage's schema (see :mod:`.validation`)."""
+    from pretty_printer.dataset import validation
 
-    stages.growth_config(preset)
-    for modality in preset.scan:
-        stages.make_scanner(preset, modality)
-    stages.check_compile_options(preset)
+    validation.validated(preset, {"chunk": list(preset.chunk)})

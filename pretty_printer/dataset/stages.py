@@ -6,36 +6,27 @@ become :class:`ConfigError` (exit code 2 at the CLI) with the preset section pre
 
 from __future__ import annotations
 
-import inspect
-
 from pretty_printer.circuit.description import Circuit
 from pretty_printer.errors import ConfigError
 
 
 def growth_config(preset):
+    """The preset's ``[tissue]`` as a :class:`phantoms.GrowthConfig` (typed, one-line errors)."""
     import phantoms
 
-    try:
-        return phantoms.GrowthConfig(**preset.tissue)
-    except TypeError as e:
-        import dataclasses
+    from pretty_printer.dataset.schema import build
 
-        valid = [f.name for f in dataclasses.fields(phantoms.GrowthConfig)]
-        bad = sorted(set(preset.tissue) - set(valid))
-        raise ConfigError(
-            f"preset {preset.name!r} [tissue]: unknown key {bad[0] if bad else '?'!r}; "
-            f"expected one of: {', '.join(sorted(valid))}"
-        ) from e
-    except ValueError as e:
-        raise ConfigError(f"preset {preset.name!r} [tissue]: {e}") from e
+    return build(f"preset {preset.name!r} [tissue]", phantoms.GrowthConfig, preset.tissue)
 
 
 def make_scanner(preset, modality: str):
+    """The ``modality`` scanner of a preset (its scanner preset, overrides, ExM barcodes from the tissue)."""
     import scanners
 
-    params = dict(preset.scan[modality])
+    from pretty_printer.dataset.validation import scanner_params
+
     try:
-        scanner = scanners.make_scanner(params)
+        scanner = scanners.make_scanner(scanner_params(preset, modality))
     except (ValueError, KeyError, TypeError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         raise ConfigError(f"preset {preset.name!r} [scan.{modality}]: {msg}") from e
@@ -47,23 +38,11 @@ def make_scanner(preset, modality: str):
     return scanner
 
 
-def check_compile_options(preset) -> None:
-    from pretty_printer.circuit import compiler
-    from pretty_printer.task import tasks
+def compile_kwargs(preset) -> dict:
+    """Keyword arguments for ``compile_task`` from the preset's ``[compile]`` (typed, checked)."""
+    from pretty_printer.dataset.compile_schema import compile_kwargs as kwargs
 
-    tasks.TASKS.get(preset.task)  # unknown task -> UnknownNameError listing the valid ones
-    params = inspect.signature(compiler.compile_task).parameters
-    valid = [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY]
-    bad = sorted(set(preset.compile) - set(valid))
-    if bad:
-        raise ConfigError(
-            f"preset {preset.name!r} [compile]: unknown key {bad[0]!r}; expected one of: {', '.join(valid)}"
-        )
-    cell = preset.compile.get("cell")
-    if cell is not None:
-        from pretty_printer.circuit.cellmodels import CELL_MODELS
-
-        CELL_MODELS.get(cell)
+    return kwargs(f"preset {preset.name!r}", preset.compile)
 
 
 def circuit_to_spec(circuit: Circuit):
