@@ -31,7 +31,7 @@ def _validate(spec: CircuitSpec) -> None:
                              f"{RECEPTOR_TYPES}, got {e.receptor!r}")
 
 
-def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None) -> Phantom:
+def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None, *, progress=None) -> Phantom:
     """Grow the circuit ``spec`` into a tissue block.
 
     Parameters
@@ -43,6 +43,9 @@ def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None) -> Phanto
     rng : np.random.Generator | int | None
         Split internally into independent streams (placement, dendrites, synapse plan, axons,
         barcodes), so e.g. the barcodes do not change when a growth setting does.
+    progress : callable, optional
+        ``progress(step, done, total)`` after the dendrites (``"dendrites"``, counting cells) and
+        as each planned synapse is tried (``"synapses"``); for progress bars, never changes the result.
 
     Returns
     -------
@@ -70,6 +73,8 @@ def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None) -> Phanto
         rngs[cid] = crng
         noises[cid] = NoiseField(cfg.noise_scale_nm, crng)
     grow_dendrites(arbors, cfg, stepper, noises, rngs)
+    if progress is not None:
+        progress("dendrites", len(cell_ids), len(cell_ids))
 
     plans = plan_synapses(spec, cfg, r_plan)
     excitatory = {c.id: c.excitatory for c in spec.cells}
@@ -77,7 +82,9 @@ def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None) -> Phanto
     order = sorted(range(len(plans)), key=lambda i: (plans[i].k, plans[i].edge_index))
     contacts: dict[int, object] = {}
     dropped = 0
-    for i in order:
+    for n_done, i in enumerate(order, 1):
+        if progress is not None:
+            progress("synapses", n_done, len(order))
         pl = plans[i]
         edge = spec.edges[pl.edge_index]
         spine = excitatory[edge.post] and edge.receptor in ("AMPA", "NMDA")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -37,3 +37,25 @@ class Progress:
 
         return tqdm(items, desc=f"      {desc}", total=total, file=sys.stderr, leave=False,
                     mininterval=0.5, disable=None)
+
+    def counter(self, desc: str) -> Callable[[str, int, int], None] | None:
+        """A ``callback(step, done, total)`` that draws one bar per step (None when disabled).
+
+        For library loops that report progress by callback (e.g. ``phantoms.grow(progress=...)``).
+        """
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        bars: dict = {}
+
+        def update(step: str, done: int, total: int) -> None:
+            bar = bars.get(step)
+            if bar is None:
+                bar = bars[step] = tqdm(total=total, desc=f"      {desc}: {step}", file=sys.stderr,
+                                        leave=False, mininterval=0.5, disable=None)
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+
+        return update

@@ -13,11 +13,12 @@ def register(sub) -> None:
     p.add_argument("--preset", required=True, help="preset name (see `pretty-printer presets`) or a .toml path")
     p.add_argument("--out", required=True, type=Path, help="output directory (must be new or empty)")
     p.add_argument("--seed", type=int, default=None,
-                   help="root seed (default: a fresh 64-bit seed, recorded in truth/seed.json only)")
+                   help="root seed (default: a fresh 63-bit seed, printed on stderr before work starts "
+                        "and recorded in truth/seed.json)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preset value, e.g. --set tissue.receptor_size_correlation=0.5")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--quiet", action="store_true", help="no progress output (a drawn seed is still printed)")
     p.set_defaults(func=run)
 
 
@@ -30,6 +31,9 @@ def run(args) -> int:
         raise ConfigError(f"--seed: expected a non-negative integer, got {args.seed}")
     preset = load_preset(args.preset, args.overrides)
     seed = args.seed if args.seed is not None else secrets.randbits(63)
+    if args.seed is None:  # always printed (even --quiet): a failure must be reproducible
+        print(f"seed {seed} (drawn; rerun with --seed {seed} to reproduce)", file=sys.stderr, flush=True)
     out = generate(preset, args.out, seed, force=args.force, progress=not args.quiet)
-    print(f"wrote {out}/public (what a pipeline receives) and {out}/truth (withheld)", file=sys.stderr)
+    if not args.quiet:
+        print(f"wrote {out}/public (what a pipeline receives) and {out}/truth (withheld)", file=sys.stderr)
     return 0

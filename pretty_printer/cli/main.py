@@ -12,10 +12,11 @@ import argparse
 import sys
 
 from pretty_printer import __version__
-from pretty_printer.cli import compile, export, generate, presets, reconstruct, score, show, sweep
+from pretty_printer.cli import (compile, export, generate, leaderboard, presets, reconstruct, release, score,
+                                show, sweep, track)
 from pretty_printer.errors import PrettyPrinterError
 
-COMMANDS = (generate, reconstruct, score, compile, presets, sweep, show, export)
+COMMANDS = (generate, reconstruct, score, compile, presets, sweep, show, export, track, release, leaderboard)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -14,7 +14,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, type=Path, help="directory for the PNG files")
     p.add_argument("--modality", action="append", default=None,
                    help="show only this modality (repeatable; default: all)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--quiet", action="store_true", help="print nothing (no progress, no file list)")
     p.set_defaults(func=run)
 
 
@@ -22,7 +22,8 @@ def run(args) -> int:
     from pretty_printer.viz.show import show
 
     made = show(args.dataset, args.out, progress=not args.quiet, modalities=args.modality)
-    for p in made:
-        print(p)
-    print(f"wrote {len(made)} PNG files to {args.out}", file=sys.stderr)
+    if not args.quiet:
+        for p in made:
+            print(p)
+        print(f"wrote {len(made)} PNG files to {args.out}", file=sys.stderr)
     return 0

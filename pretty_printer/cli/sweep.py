@@ -34,6 +34,9 @@ def register(sub) -> None:
     p.add_argument("--all-modalities", action="store_true",
                    help="scan every modality of the preset (default: only --modality)")
     p.add_argument("--no-function", action="store_true", help="skip the (slower) function scores")
+    p.add_argument("--independent-seeds", action="store_true",
+                   help="each point gets its own seed from --seed's tree (difficulty levels that must not "
+                        "share tissue); default: every point shares --seed")
     p.add_argument("--force", action="store_true", help="delete --out first and recompute every point")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -64,6 +67,7 @@ def run(args) -> int:
         preset=args.preset, vary=tuple(parse_vary(v) for v in args.vary), modality=args.modality,
         method=args.method, command=args.user_command, seed=args.seed, overrides=tuple(args.overrides),
         all_modalities=args.all_modalities, function=not args.no_function,
+        independent_seeds=args.independent_seeds,
     )
     result = run_sweep(cfg, args.out, progress=not args.quiet, force=args.force)
     print(f"sweep: {len(result.computed)} points computed, {len(result.reused)} reused; "

@@ -148,10 +148,15 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             write_reference_activity(circuit, td, truth / "reference_activity.npz")
 
         with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
+            spec = stages.circuit_to_spec(circuit)
             try:
-                phantom = phantoms.grow(stages.circuit_to_spec(circuit), cfg, stage_rng(seed, "growth"))
+                phantom = phantoms.grow(spec, cfg, stage_rng(seed, "growth"), progress=prog.counter("growth"))
             except phantoms.GrowthError as e:
-                raise GrowthError(f"growing the {preset.task!r} circuit in preset {preset.name!r}: {e}") from e
+                from pretty_printer.dataset.growth_hint import advice
+
+                hint = advice(spec, cfg, lambda: stage_rng(seed, "growth"))
+                raise GrowthError(f"growing the {preset.task!r} circuit in preset {preset.name!r}: {e}; "
+                                  f"{hint}") from e
             phantom.save(truth / "phantom")
             phantoms.write_exports(phantom, truth)
             tissue = phantoms.tissue_function(phantom)

@@ -164,6 +164,10 @@ class SweepConfig:
         the only one reconstructed.
     function : bool
         Compute the (slower) function scores.
+    independent_seeds : bool
+        Give each point its own root seed, drawn from ``seed``'s tree by the point's varied values
+        (difficulty levels of a benchmark must not share tissue); by default every point shares
+        ``seed``, so only the varied key changes (what a controlled study wants).
     """
 
     preset: str
@@ -175,6 +179,7 @@ class SweepConfig:
     overrides: tuple[str, ...] = ()
     all_modalities: bool = False
     function: bool = True
+    independent_seeds: bool = False
 
     def __post_init__(self) -> None:
         if not self.vary:
@@ -199,6 +204,7 @@ class SweepConfig:
             "preset": self.preset, "modality": self.modality, "method": self.method,
             "command": self.command, "seed": self.seed, "overrides": list(self.overrides),
             "all_modalities": self.all_modalities, "function": self.function,
+            "independent_seeds": self.independent_seeds,
             "vary": {k: [format_value(v) for v in vals] for k, vals in self.vary},
         }
 
@@ -234,6 +240,10 @@ def point_overrides(cfg: SweepConfig, point: Mapping[str, Any]) -> tuple[list[st
             seed = int(value)
         else:
             overrides.append(f"{key}={format_value(value)}")
+    if cfg.independent_seeds:
+        from pretty_printer.seeds import stage_int
+
+        seed = int(stage_int(seed, "point", *overrides[len(cfg.overrides):]))
     return overrides, seed
 
 
@@ -371,6 +381,8 @@ def _check_sweep_file(out: Path, cfg: SweepConfig, arms: Sequence[Arm]) -> None:
                 raise ConfigError(
                     f"--out {str(out)!r}: holds a sweep with {key}={old['config'].get(key)!r}, this one has "
                     f"{key}={record['config'][key]!r}; use a new directory (or --force to start over)")
+        if old.get("config", {}).get("independent_seeds", False) != cfg.independent_seeds:
+            raise ConfigError(f"--out {str(out)!r}: holds a sweep with other --independent-seeds; use a new directory")
         if old.get("arms") != record["arms"]:
             raise ConfigError(f"--out {str(out)!r}: holds a sweep with arms {old.get('arms')}, this one has {record['arms']}")
     out.mkdir(parents=True, exist_ok=True)

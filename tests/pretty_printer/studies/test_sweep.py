@@ -204,3 +204,17 @@ def test_study_area_law_keeps_tiny_synapses_off_the_clip():
     cfg = stages.growth_config(load_preset(study.preset, list(study.overrides)))
     areas = cfg.psd_area_per_nS_nm2 * np.array([0.02, 2.0])
     assert cfg.psd_area_min_nm2 < areas[0] and areas[1] < cfg.psd_area_max_nm2
+
+
+def test_independent_seeds_give_each_point_its_own_seed():
+    from pretty_printer.studies.sweep import SweepConfig, point_overrides
+
+    vary = (("scan.em.dose_e_per_nm2", (5.0, 15.0)),)
+    shared = SweepConfig(preset="tiny", vary=vary, seed=3)
+    own = SweepConfig(preset="tiny", vary=vary, seed=3, independent_seeds=True)
+    points = [{"scan.em.dose_e_per_nm2": v} for v in (5.0, 15.0)]
+    assert {point_overrides(shared, p)[1] for p in points} == {3}
+    seeds = [point_overrides(own, p)[1] for p in points]
+    assert len(set(seeds)) == 2 and 3 not in seeds
+    assert seeds == [point_overrides(own, p)[1] for p in points]  # reproducible
+    assert [point_overrides(own, p)[0] for p in points] == [point_overrides(shared, p)[0] for p in points]

@@ -1,0 +1,197 @@
+"""Score many submissions against one benchmark into one ranked table and an HTML report.
+
+The benchmark is a dataset or a track (:func:`pretty_printer.dataset.release.find_datasets`).  For a
+dataset each submission is a submission directory; for a track it is a directory holding one
+submission per level (``SUB/<level>/``).  A submission that cannot be read is listed with its error
+and ranked last: one broken entry does not stop the board.
+
+Ranking: by the mean over levels of :data:`RANK_BY` (default ``connectome.edge_f1``, the recovered
+wiring diagram); ties by the mean of ``function.accuracy``.  For each entry the report names where
+it fails most: the headline score furthest from its perfect value, level by level, and links the
+full scorecard report of each level.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pretty_printer.errors import ConfigError, PrettyPrinterError
+
+RANK_BY = "connectome.edge_f1"
+TIE_BREAK = "function.accuracy"
+#: Headline scores in the table, with their perfect value (fractions 1; VI and ARAND 0).
+HEADLINE = (("connectome.edge_f1", 1.0), ("function.accuracy", None), ("synapses.f1", 1.0),
+            ("segmentation.vi_split", 0.0), ("segmentation.vi_merge", 0.0), ("segmentation.arand", 0.0),
+            ("connectome.sign_accuracy", 1.0))
+#: What a shortfall in each score means, for the "fails most at" column.
+MEANING = {"connectome.edge_f1": "wiring (edges)", "synapses.f1": "synapse detection",
+           "segmentation.vi_split": "splits", "segmentation.vi_merge": "merges",
+           "segmentation.arand": "segmentation (ARAND)", "connectome.sign_accuracy": "synapse signs",
+           "function.accuracy": "function"}
+
+
+@dataclass
+class Entry:
+    """One submission's scores, level by level."""
+
+    name: str
+    path: Path
+    cards: dict = field(default_factory=dict)  # level -> scorecard
+    errors: dict = field(default_factory=dict)  # level -> one-line error
+    rank: int = 0
+
+    def mean(self, key: str) -> float:
+        vals = [_get(c, key) for c in self.cards.values()]
+        vals = [v for v in vals if isinstance(v, (int, float)) and math.isfinite(v)]
+        return sum(vals) / len(vals) if vals and not self.errors else float("nan")
+
+
+def _get(card: dict, key: str):
+    node = card
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def fails_most(card: dict) -> str:
+    """The headline score furthest from its perfect value, e.g. ``"merges (segmentation.vi_merge 0.42)"``.
+
+    Function accuracy is measured from the truth circuit's own accuracy (``reference_accuracy``).
+    """
+    worst, gap = "", 0.0
+    ref = _get(card, "function.reference_accuracy")
+    for key, perfect in HEADLINE:
+        v = _get(card, key)
+        target = ref if perfect is None else perfect
+        if not isinstance(v, (int, float)) or not isinstance(target, (int, float)) or not math.isfinite(v):
+            continue
+        # VI is in bits (unbounded): v / (1 + v) puts it on the [0, 1) scale of the other gaps
+        g = v / (1.0 + v) if key.startswith("segmentation.vi_") else abs(target - v)
+        if g > gap + 1e-12:
+            worst, gap = f"{MEANING[key]} ({key} {v:.3g})", g
+    return worst or "nothing: matches the truth on every headline score"
+
+
+def score_entries(root: Path, submissions: list[Path], *, function: bool = True,
+                  threshold_nm: float | None = None, progress=None) -> list[Entry]:
+    """Score every submission on every level of benchmark ``root``; entries come back ranked.
+
+    Raises
+    ------
+    ConfigError
+        No submissions, or two with the same name.
+    DatasetError
+        ``root`` is not a dataset or track, or lacks its truth.
+    """
+    from pretty_printer.dataset.layout import Dataset
+    from pretty_printer.dataset.release import find_datasets
+    from pretty_printer.scoring.score import SYNAPSE_THRESHOLD_NM, score
+
+    if not submissions:
+        raise ConfigError("SUB: expected at least one submission directory, got none")
+    names = [Path(s).name for s in submissions]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"SUB: expected submissions with distinct directory names, got {names}")
+    levels = find_datasets(root)
+    for _, ds in levels:
+        Dataset(ds).require_truth()
+    entries = []
+    for sub in submissions:
+        entry = Entry(Path(sub).name, Path(sub))
+        for level, ds in levels:
+            if progress is not None:
+                progress(entry.name, level)
+            try:
+                entry.cards[level] = score(ds, Path(sub) / level if level else sub,
+                                           threshold_nm=threshold_nm or SYNAPSE_THRESHOLD_NM, function=function)
+            except PrettyPrinterError as e:
+                entry.errors[level] = str(e)
+        entries.append(entry)
+    return rank(entries)
+
+
+def rank(entries: list[Entry], by: str = RANK_BY) -> list[Entry]:
+    """Entries sorted best first (NaN last), with ``rank`` set (ties share a rank)."""
+    def key(e):
+        a, b = e.mean(by), e.mean(TIE_BREAK)
+        return (math.isnan(a), -(a if not math.isnan(a) else 0), -(b if not math.isnan(b) else 0))
+
+    entries = sorted(entries, key=key)
+    for i, e in enumerate(entries):
+        e.rank = entries[i - 1].rank if i and key(entries[i - 1]) == key(e) else i + 1
+    return entries
+
+
+def rows(entries: list[Entry]) -> list[dict]:
+    """One row per (submission, level): rank, names, headline scores, where it fails most, error."""
+    out = []
+    for e in entries:
+        for level in sorted(set(e.cards) | set(e.errors)):
+            card = e.cards.get(level, {})
+            row = {"rank": e.rank, "submission": e.name, "level": level or "-", "method": card.get("method", "")}
+            row.update({k: _get(card, k) for k, _ in HEADLINE})
+            row["fails_most_at"] = fails_most(card) if card else ""
+            row["error"] = e.errors.get(level, "")
+            out.append(row)
+    return out
+
+
+def write_csv(entries: list[Entry], path: Path) -> None:
+    table = rows(entries)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(table[0]))
+        w.writeheader()
+        for r in table:
+            w.writerow({k: ("" if v is None else (f"{v:.6g}" if isinstance(v, float) else v)) for k, v in r.items()})
+
+
+def write_html(entries: list[Entry], path: Path, *, title: str = "Leaderboard") -> None:
+    """The ranked table plus, per entry and level, a link to its full scorecard report."""
+    from pretty_printer.viz.report import write_html_report
+
+    path = Path(path)
+    detail_dir = path.with_name(f"{path.stem}-reports")
+    fmt = lambda v: "n/a" if v is None else (f"{v:.4g}" if isinstance(v, float) else html.escape(str(v)))  # noqa: E731
+    head = ["rank", "submission", "level", "method"] + [k for k, _ in HEADLINE] + ["fails most at", "report"]
+    body = []
+    for r, e in zip(rows(entries), [e for e in entries for _ in sorted(set(e.cards) | set(e.errors))]):
+        level = "" if r["level"] == "-" else r["level"]
+        link = ""
+        if level in e.cards:
+            rel = f"{e.name}{'-' + level if level else ''}.html"
+            write_html_report(e.cards[level], detail_dir / rel)
+            link = f"<a href='{html.escape(detail_dir.name)}/{html.escape(rel)}'>scorecard</a>"
+        cells = [fmt(r["rank"]), fmt(r["submission"]), fmt(r["level"]), fmt(r["method"])]
+        cells += [fmt(r[k]) for k, _ in HEADLINE]
+        cells += [html.escape(r["error"] and f"error: {r['error']}" or r["fails_most_at"]), link]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    doc = ["<!doctype html><html><head><meta charset='utf-8'>", f"<title>{html.escape(title)}</title>",
+           "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+           "td,th{border:1px solid #ccc;padding:.2em .5em}th{background:#eee}</style></head><body>",
+           f"<h1>{html.escape(title)}</h1>",
+           f"<p>Ranked by the mean over levels of <b>{RANK_BY}</b> (ties: {TIE_BREAK}). "
+           "VI in bits and ARAND: lower is better; the rest: higher is better. "
+           "'fails most at' is the headline score furthest from its perfect value "
+           "(function accuracy: from the truth circuit's own accuracy).</p>",
+           "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>", *body,
+           "</table></body></html>"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(doc))
+
+
+def format_table(entries: list[Entry]) -> str:
+    """A terminal table: rank, submission, level, the ranking score, where it fails most."""
+    lines = [f"{'rank':<5}{'submission':<24}{'level':<12}{RANK_BY:<22}fails most at"]
+    for r in rows(entries):
+        v = r[RANK_BY]
+        lines.append(f"{r['rank']:<5}{r['submission'][:23]:<24}{r['level'][:11]:<12}"
+                     f"{('n/a' if v is None else f'{v:.3f}'):<22}{r['error'] and 'error: ' + r['error'] or r['fails_most_at']}")
+    return "\n".join(lines)
