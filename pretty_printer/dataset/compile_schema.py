@@ -119,7 +119,7 @@ def keys() -> list[schema.Key]:
     """:class:`~pretty_printer.dataset.schema.Key` rows for ``[compile]``."""
     from pretty_printer.task.training import TrainConfig
 
-    train = _train_fields()
+    train = {r.key: r.bounds for r in schema.table_keys("compile", TrainConfig)}
     rows = []
     for name, (hint, default) in compile_params().items():
         kind, cls = schema._hint_kind(hint)
@@ -128,8 +128,8 @@ def keys() -> list[schema.Key]:
             continue
         choices = _choices(name)
         bounds = f"one of: {', '.join(choices)}" if choices else ""
-        if name in train:
-            bounds = [r for r in schema.table_keys("compile", TrainConfig) if r.key == f"compile.{name}"][0].bounds
+        if f"compile.{name}" in train:
+            bounds = train[f"compile.{name}"]
             default = "per task" if default is None else default
         rows.append(schema.Key(f"compile.{name}", schema.type_name(hint), schema.unit_of(name), default,
                                bounds, "compile_task"))

@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pretty_printer.dataset.schema import OutputConfig  # light: stdlib only
 from pretty_printer.errors import ConfigError, UnknownNameError
 
 SECTIONS = ("description", "task", "compile", "tissue", "scan", "output")
 MODALITIES = ("em", "exm", "xray")
 _SCANNER_CHOICE = ("preset", "kind")  # keys that pick a scanner: changing one resets the table
-_DEFAULT_CHUNK = (32, 128, 128)  # = schema.OutputConfig.chunk (pinned by a test; keeps this module light)
+_DEFAULT_CHUNK = OutputConfig.chunk
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ def _edge(accepts, inside, outside, integer):
         if integer and abs(b - a) <= 1:
             return a if accepts(a) else b
         m = (a + b) // 2 if integer else 0.5 * (a + b)
-        if m in (a, b):
+        if m in (a, b) or (not integer and abs(b - a) <= 1e-8 * max(1.0, abs(a))):
             break
         a, b = (m, b) if accepts(m) else (a, m)
     return a if integer else round(a, 6) + 0.0
