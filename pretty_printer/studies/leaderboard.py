@@ -59,12 +59,13 @@ def _get(card: dict, key: str):
     return node
 
 
-def fails_most(card: dict) -> str:
-    """The headline score furthest from its perfect value, e.g. ``"merges (segmentation.vi_merge 0.42)"``.
+def fails_most(card: dict, n: int = 2) -> str:
+    """The ``n`` headline scores furthest from their perfect values, worst first.
 
+    E.g. ``"synapse detection (synapses.f1 0.333); merges (segmentation.vi_merge 0.672)"``.
     Function accuracy is measured from the truth circuit's own accuracy (``reference_accuracy``).
     """
-    worst, gap = "", 0.0
+    gaps = []
     ref = _get(card, "function.reference_accuracy")
     for key, perfect in HEADLINE:
         v = _get(card, key)
@@ -73,9 +74,11 @@ def fails_most(card: dict) -> str:
             continue
         # VI is in bits (unbounded): v / (1 + v) puts it on the [0, 1) scale of the other gaps
         g = v / (1.0 + v) if key.startswith("segmentation.vi_") else abs(target - v)
-        if g > gap + 1e-12:
-            worst, gap = f"{MEANING[key]} ({key} {v:.3g})", g
-    return worst or "nothing: matches the truth on every headline score"
+        if g > 1e-12:
+            gaps.append((-g, f"{MEANING[key]} ({key} {v:.3g})"))
+    if not gaps:
+        return "nothing: matches the truth on every headline score"
+    return "; ".join(text for _, text in sorted(gaps)[:n])
 
 
 def score_entries(root: Path, submissions: list[Path], *, function: bool = True,
