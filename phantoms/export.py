@@ -18,17 +18,34 @@ from .rasterize import _cells, _Grid, primitives
 
 
 def write_swc(phantom: Phantom, cid: int, path) -> Path:
-    """One cell's skeleton as SWC (um, x y z order, 1-based ids)."""
+    """One cell's skeleton as SWC (um, x y z order, 1-based ids).
+
+    A neurite whose first node (the one attached to the soma) is already a branch point would
+    give a one-point, zero-length root section, which NeuroM's checks reject; such a neurite gets
+    one extra node on the straight line from the soma to its first node, 1% of the way back
+    towards the soma (same type and radius), so its root section has length.
+    """
     sk = phantom.skeleton(cid)
     lines = [f"# cell {cid} of a neural-pretty-printer phantom; units um; soma is a single point",
              "# id type x y z radius parent"]
     xyz_um = sk.nodes_nm[:, ::-1] / 1000.0
+    parent = np.asarray(sk.parent, np.int64)
+    types = np.asarray(sk.types, np.int64)
+    n_children = np.bincount(parent[parent >= 0], minlength=len(parent))
+    is_root = (parent >= 0) & (types[np.maximum(parent, 0)] == 1) & (types != 1)
+    new_id = np.cumsum(1 + (is_root & (n_children > 1))) - 1  # 0-based SWC row of each node
+    rows = []
     for i in range(len(sk.radii_nm)):
+        r = sk.radii_nm[i] / 1000.0
+        p = int(new_id[parent[i]]) + 1 if parent[i] >= 0 else -1
+        if is_root[i] and n_children[i] > 1:
+            x, y, z = xyz_um[i] + 0.01 * (xyz_um[parent[i]] - xyz_um[i])
+            rows.append(f"{len(rows) + 1} {int(types[i])} {x:.5f} {y:.5f} {z:.5f} {r:.5f} {p}")
+            p = len(rows)
         x, y, z = xyz_um[i]
-        parent = int(sk.parent[i]) + 1 if sk.parent[i] >= 0 else -1
-        lines.append(f"{i + 1} {int(sk.types[i])} {x:.5f} {y:.5f} {z:.5f} {sk.radii_nm[i] / 1000.0:.5f} {parent}")
+        rows.append(f"{len(rows) + 1} {int(types[i])} {x:.5f} {y:.5f} {z:.5f} {r:.5f} {p}")
     path = Path(path)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines + rows) + "\n")
     return path
 
 

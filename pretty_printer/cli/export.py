@@ -38,9 +38,17 @@ def run(args) -> int:
     ph = ds.phantom()
     origin = np.asarray(info["origin_nm"], float)
     clefts = phantoms.tissue_function(ph)(origin, labels.shape, voxel, ["cleft"])["cleft"]
-    syn = ph.synapses
-    synapses = {"pre_nm": np.stack([syn["pre_z_nm"], syn["pre_y_nm"], syn["pre_x_nm"]], 1),
-                "post_nm": np.stack([syn["post_z_nm"], syn["post_y_nm"], syn["post_x_nm"]], 1)}
+    from pretty_printer.reconstruct.truth import sites_inside_cells, truth_synapse_table
+    from pretty_printer.submission.format import POSITION_COLUMNS
+
+    # sites inside their neurites, so CREMI's lookup at each site finds the partner cell
+    syn = sites_inside_cells(truth_synapse_table(ph, ds.circuit()), labels, origin, voxel)
+    synapses = {"pre_nm": np.stack([syn[c] for c in POSITION_COLUMNS[:3]], 1),
+                "post_nm": np.stack([syn[c] for c in POSITION_COLUMNS[3:]], 1)}
+    if args.out.is_dir():
+        raise ConfigError(f"--out {str(args.out)!r}: expected an .h5 file path, got a directory")
+    if not args.out.parent.is_dir():
+        raise ConfigError(f"--out {str(args.out)!r}: expected a path in an existing directory, got parent {str(args.out.parent)!r} missing")
     tmp = args.out.with_name(args.out.name + ".tmp")
     try:
         export_cremi(tmp, np.asarray(arr[0]), voxel, neuron_ids=labels, clefts=clefts, synapses=synapses, offset_nm=origin)

@@ -128,8 +128,11 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
     from pretty_printer.circuit.compiler import compile_task, save_ann
     from pretty_printer.export.neuroml import write_neuroml
 
+    from pretty_printer.dataset.resources import check_resources
+
     scanners = {m: stages.make_scanner(preset, m) for m in preset.scan}
     cfg = stages.growth_config(preset)
+    check_resources(preset, Path(out))  # refuse up front what the machine cannot hold
     prog = Progress(4 + len(scanners), enabled=progress)  # compile, grow, scans, morphology, write
     out = Path(out)
     with layout.atomic_directory(out, force=force) as tmp:
@@ -203,7 +206,7 @@ def _manifest(preset, task_data, phantom, modalities, truth) -> dict:
         },
         "block_size_nm": [float(s) for s in size],
         "modalities": modalities,
-        "truth_sha256": layout.truth_commitment(truth),
+        **layout.commitment_fields(truth),
         "submission": "see README.md, section 'Submission format'",
     }
 

@@ -38,22 +38,95 @@ def _zstd():
 
 
 # --------------------------------------------------------------------------- writing
+def _refuse_inside_dataset(out: Path) -> None:
+    for parent in Path(os.path.abspath(out)).parents:
+        if (parent / "public" / "manifest.json").is_file() or (parent / "truth" / "seed.json").is_file():
+            raise DatasetError(f"--out {str(out)!r}: expected a directory outside any dataset, got one inside "
+                               f"the dataset {str(parent)!r} (it would change what that dataset publishes)")
+
+
+@contextlib.contextmanager
+def _out_lock(out: Path) -> Iterator[None]:
+    """An exclusive lock on ``out`` (a hidden ``.NAME.lock`` file beside it), refused if held."""
+    import fcntl
+
+    lock = out.parent / f".{out.name}.lock"
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise DatasetError(f"--out {str(out)!r}: expected a writable parent directory, got {e.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DatasetError(f"--out {str(out)!r}: expected no other run writing it, got one in progress "
+                               f"(it holds {lock.name})") from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed the lock file after we opened it: take the new one
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _clean_stale(out: Path) -> None:
+    """Remove temporary folders left by killed runs (only called while holding ``out``'s lock)."""
+    for pattern in (f".{out.name}.tmp-*", f".{out.name}.old-*"):
+        for stale in out.parent.glob(pattern):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_directory(out: Path, *, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary directory that becomes ``out`` only if the block succeeds."""
+    """Yield a temporary directory that becomes ``out`` only if the block succeeds.
+
+    ``out`` is locked for the whole run (a second run into the same ``out`` is refused), hidden
+    temporary folders of killed runs are removed first, and ``out`` may not lie inside another
+    dataset.  With ``force`` the old directory is moved aside, the new one renamed into place,
+    and only then the old one deleted.
+
+    Raises
+    ------
+    DatasetError
+        ``out`` is a file, non-empty without ``force``, inside a dataset, locked by another
+        run, or its parent is not writable.
+    """
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise DatasetError(f"--out {str(out)!r}: expected a new or empty directory, got an existing non-empty one (use --force to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    if out.is_file() or (out.exists() and not out.is_dir()):
+        raise DatasetError(f"--out {str(out)!r}: expected a directory, got an existing file")
+    _refuse_inside_dataset(out)
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatasetError(f"--out {str(out)!r}: expected a writable location, got {e.strerror or e}") from None
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise DatasetError(f"--out {str(out)!r}: expected a writable parent directory, got one without write permission")
+    with _out_lock(out):
+        if out.exists() and any(out.iterdir()) and not force:
+            raise DatasetError(f"--out {str(out)!r}: expected a new or empty directory, got an existing non-empty one (use --force to replace it)")
+        _clean_stale(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "x")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def ome_multiscales(name: str, voxel_nm, n_channels: int) -> dict:
@@ -130,31 +203,67 @@ def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
 
 
 def write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON with sorted keys (byte-identical for equal objects)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def read_json(path: Path):
-    return json.loads(Path(path).read_text())
+    """Read a JSON file; a missing, non-UTF-8 or malformed file is a :class:`DatasetError` naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{str(path)!r}: expected a JSON file, which is missing") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise DatasetError(f"{str(path)!r}: expected JSON, got unreadable content ({type(e).__name__})") from None
 
 
-def truth_commitment(truth_dir: Path) -> str:
-    """SHA-256 over every truth file (sorted relative paths and their contents).
-
-    Published in ``public/manifest.json`` so that a later release of ``truth/`` can be checked
-    against what was committed to when the images were released.
-    """
-    h = hashlib.sha256()
-    for p in sorted(Path(truth_dir).rglob("*")):
+def truth_digests(truth_dir: Path) -> dict[str, str]:
+    """SHA-256 (hex) of every file under ``truth_dir``, keyed by its POSIX path relative to it."""
+    truth_dir = Path(truth_dir)
+    out = {}
+    for p in truth_dir.rglob("*"):
         if p.is_file():
-            h.update(str(p.relative_to(truth_dir)).encode() + b"\0")
-            h.update(hashlib.sha256(p.read_bytes()).digest())
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            out[p.relative_to(truth_dir).as_posix()] = h.hexdigest()
+    return dict(sorted(out.items()))
+
+
+def truth_commitment(truth_dir: Path | None = None, digests: dict[str, str] | None = None) -> str:
+    """SHA-256 over every truth file: for each file in sorted POSIX relative-path order, the
+    UTF-8 path, a NUL byte and the file's own SHA-256 digest (32 bytes).
+
+    Published in ``public/manifest.json`` (``truth_sha256``, with the per-file digests in
+    ``truth_files``) so that ``truth/`` can be checked against what was committed to when the
+    images were released; scoring checks it first (:meth:`Dataset.verify_truth`).  Every file
+    under ``truth/`` counts, whatever stage wrote it.
+    """
+    digests = truth_digests(truth_dir) if digests is None else digests
+    h = hashlib.sha256()
+    for rel in sorted(digests):
+        h.update(rel.encode() + b"\0")
+        h.update(bytes.fromhex(digests[rel]))
     return h.hexdigest()
+
+
+def commitment_fields(truth_dir: Path) -> dict:
+    """The manifest entries committing to ``truth_dir``: ``truth_sha256`` and ``truth_files``."""
+    digests = truth_digests(truth_dir)
+    return {"truth_sha256": truth_commitment(digests=digests), "truth_files": digests}
 
 
 # --------------------------------------------------------------------------- dataset
 class Dataset:
-    """Read access to a generated dataset directory."""
+    """Read access to a generated dataset directory.
+
+    Raises
+    ------
+    DatasetError
+        The directory, its manifest or a truth file is missing or damaged (one line naming it).
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -164,8 +273,14 @@ class Dataset:
         if not manifest.is_file():
             raise DatasetError(f"dataset {str(self.root)!r}: expected public/manifest.json, which is missing")
         self.manifest = read_json(manifest)
-        if self.manifest.get("format") != MANIFEST_FORMAT:
-            raise DatasetError(f"dataset {str(self.root)!r}: manifest format {self.manifest.get('format')!r} is not {MANIFEST_FORMAT!r}")
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != MANIFEST_FORMAT:
+            got = self.manifest.get("format") if isinstance(self.manifest, dict) else type(self.manifest).__name__
+            raise DatasetError(f"dataset {str(self.root)!r}: manifest format {got!r} is not {MANIFEST_FORMAT!r}")
+        mods = self.manifest.get("modalities")
+        if not isinstance(mods, dict) or not mods or not all(
+                isinstance(m, dict) and {"path", "shape", "voxel_nm"} <= set(m) for m in mods.values()):
+            raise DatasetError(f"dataset {str(self.root)!r}: public/manifest.json modalities: expected a table "
+                               "of modalities with path, shape and voxel_nm, got a damaged one")
 
     @property
     def public(self) -> Path:
@@ -192,28 +307,80 @@ class Dataset:
         if not (self.truth / "seed.json").is_file():
             raise DatasetError(f"dataset {str(self.root)!r}: truth/ is missing (scoring needs the withheld truth)")
 
+    def verify_truth(self) -> None:
+        """Check ``truth/`` against the commitment in ``public/manifest.json``.
+
+        Raises
+        ------
+        DatasetError
+            Naming the first file (sorted path order) that was changed, added or removed.
+        """
+        self.require_truth()
+        expected = self.manifest.get("truth_sha256")
+        if not isinstance(expected, str):
+            raise DatasetError("public/manifest.json truth_sha256: expected the truth commitment, got none")
+        digests = truth_digests(self.truth)
+        if truth_commitment(digests=digests) == expected:
+            return
+        files = self.manifest.get("truth_files")
+        if isinstance(files, dict) and truth_commitment(digests=files) == expected:
+            for rel in sorted(set(files) | set(digests)):
+                if rel not in digests:
+                    raise DatasetError(f"truth/{rel}: expected the committed file, got none (removed since the commitment)")
+                if rel not in files:
+                    raise DatasetError(f"truth/{rel}: expected no such file, got one added since the commitment")
+                if files[rel] != digests[rel]:
+                    raise DatasetError(f"truth/{rel}: expected SHA-256 {files[rel][:16]}... (public/manifest.json), "
+                                       f"got {digests[rel][:16]}...; truth was changed after it was committed")
+        raise DatasetError(f"truth/: expected SHA-256 {expected[:16]}... (public/manifest.json truth_sha256), got "
+                           f"{truth_commitment(digests=digests)[:16]}...; truth does not match its commitment")
+
     def truth_labels(self, modality: str) -> np.ndarray:
         self.require_truth()
-        vol, _ = read_volume(self.truth / "labels" / f"{modality}.zarr")
+        try:
+            vol, _ = read_volume(self.truth / "labels" / f"{modality}.zarr")
+        except DatasetError:
+            raise
+        except Exception as e:
+            raise DatasetError(f"truth/labels/{modality}.zarr: expected an OME-Zarr label volume, got a damaged one ({type(e).__name__})") from None
         return vol
 
     def circuit(self):
         from pretty_printer.circuit.description import Circuit
 
         self.require_truth()
-        return Circuit.load(self.truth / "circuit.json")
+        return _load("truth/circuit.json", lambda: Circuit.load(self.truth / "circuit.json"))
 
     def phantom(self):
         import phantoms
 
         self.require_truth()
-        return phantoms.load_phantom(self.truth / "phantom")
+        return _load("truth/phantom", lambda: phantoms.load_phantom(self.truth / "phantom"))
 
     def task_data(self):
-        """The task's data, regenerated from the seed tree (the same draw ``generate`` used)."""
-        from pretty_printer.seeds import stage_rng
-        from pretty_printer.task.tasks import make_task
+        """The task's data as ``generate`` saved it in ``truth/task.npz`` (never regenerated, so a
+        later change to a task generator cannot change what an old dataset is scored on)."""
+        from pretty_printer.task.tasks import TaskData
 
         self.require_truth()
-        seed = read_json(self.truth / "seed.json")["seed"]
-        return make_task(self.manifest["task"]["name"], stage_rng(seed, "task"))
+        t = self.manifest.get("task", {})
+
+        def load():
+            with np.load(self.truth / "task.npz", allow_pickle=False) as z:
+                return TaskData(name=t["name"], kind=t["kind"], n_inputs=int(t["n_inputs"]),
+                                n_outputs=int(t["n_outputs"]), X_train=z["X_train"], y_train=z["y_train"],
+                                X_test=z["X_test"], y_test=z["y_test"])
+
+        return _load("truth/task.npz", load)
+
+
+def _load(what: str, fn):
+    from pretty_printer.errors import PrettyPrinterError
+
+    try:
+        return fn()
+    except PrettyPrinterError:
+        raise
+    except Exception as e:
+        raise DatasetError(f"{what}: expected a readable file written by generate, got a damaged or missing one "
+                           f"({type(e).__name__})") from None

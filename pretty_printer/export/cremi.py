@@ -16,6 +16,15 @@ files.  Layout written (all positions and sizes in nm, (z, y, x) order):
 Root attribute ``file_format = "0.2"`` as CREMI writes it.  ``/annotations`` carries the same
 ``offset`` attribute as the volumes.
 
+Voxel convention: CREMI's ``Volume[location]`` reads voxel ``round(location / resolution)``,
+so voxel ``i`` *centres* at ``offset + i * resolution``.  Ours puts voxel ``i``'s corner at
+``origin + i * voxel`` (centre half a voxel further), so the ``offset`` written is our origin
+plus half a voxel, and CREMI's lookup of any location lands in the same voxel as ours.
+
+Partner sites should lie inside their neurites (CREMI reads the segment *at* each site): the
+CLI passes sites moved off the cleft faces into their cells
+(:func:`pretty_printer.reconstruct.truth.sites_inside_cells`).
+
 Background: our label 0 (extracellular space, or no cleft) becomes ``0xFFFFFFFFFFFFFFFF``,
 the value CREMI uses for "no label" (its cleft evaluation treats it as background and its
 neuron evaluation ignores it after its ``+1`` shift), so CREMI scores ignore extracellular
@@ -146,8 +155,9 @@ def export_cremi(
     synapses : mapping, optional
         ``{"pre_nm": (N, 3), "post_nm": (N, 3)}`` absolute site positions in nm, (z, y, x).
     offset_nm : sequence of 3 floats
-        Position of the first voxel's corner in nm; written as ``offset`` of every volume and of
-        ``/annotations``; annotation locations are stored relative to it.
+        Position of the first voxel's *corner* in nm (our convention).  The ``offset`` written
+        (volumes and ``/annotations``) is CREMI's: the first voxel's *centre*,
+        ``offset_nm + voxel_nm / 2``; annotation locations are stored relative to it.
 
     Returns
     -------
@@ -162,7 +172,7 @@ def export_cremi(
     voxel = _vec3("voxel_nm", voxel_nm)
     if np.any(voxel <= 0):
         raise ConfigError(f"voxel_nm: expected positive sizes, got {tuple(voxel)}")
-    offset = _vec3("offset_nm", offset_nm)
+    offset = _vec3("offset_nm", offset_nm) + 0.5 * voxel  # CREMI: offset = first voxel's centre
     raw8, note = _raw_uint8(raw)
     ids64 = None if neuron_ids is None else _labels_uint64("neuron_ids", neuron_ids, raw.shape)
     clefts64 = None if clefts is None else _clefts_labels(clefts, raw.shape)

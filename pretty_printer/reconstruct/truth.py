@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pretty_printer.submission.format import Submission
+from pretty_printer.submission.format import POSITION_COLUMNS, Submission
 from pretty_printer.reconstruct.registry import METHODS
+from pretty_printer.scoring.conventions import SITE_RADIUS_NM
 
 
 def truth_synapse_table(phantom, circuit) -> dict[str, np.ndarray]:
@@ -29,6 +30,44 @@ def truth_synapse_table(phantom, circuit) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in cols.items()}
 
 
+def sites_inside_cells(cols: dict, labels: np.ndarray, origin_nm, voxel_nm,
+                       radius_nm: float = SITE_RADIUS_NM) -> dict:
+    """Move each site off the cleft face into its own cell on this scan's grid.
+
+    The phantom puts a synapse's pre and post sites on the two faces of the cleft, which on a
+    coarse grid often fall in extracellular (label 0) or the partner's voxels.  Each site is
+    walked from its partner through itself (away from the cleft) in quarter-voxel steps, up to
+    ``radius_nm``, and placed at the first point whose voxel carries its own cell's label; a site
+    already in such a voxel stays.  So the perfect submission's sites resolve to the right cells
+    without ``pre_id``/``post_id`` by the scorer's site rule (:data:`~pretty_printer.scoring.
+    rebuild.SITE_RULE`).  ``labels`` is the truth label volume (z, y, x); positions in nm.
+    """
+    origin, voxel = np.asarray(origin_nm, float), np.asarray(voxel_nm, float)
+    shape = np.asarray(labels.shape)
+    steps = np.arange(0, int(radius_nm / (0.25 * voxel.min())) + 1) * 0.25 * voxel.min()
+    out = dict(cols)
+    ends = (("pre", POSITION_COLUMNS[:3], POSITION_COLUMNS[3:], "pre_id"),
+            ("post", POSITION_COLUMNS[3:], POSITION_COLUMNS[:3], "post_id"))
+    for _, own_cols, other_cols, id_col in ends:
+        own = np.stack([np.asarray(cols[c], float) for c in own_cols], 1)
+        other = np.stack([np.asarray(cols[c], float) for c in other_cols], 1)
+        d = own - other
+        n = np.linalg.norm(d, axis=1, keepdims=True)
+        d = np.divide(d, n, out=np.zeros_like(d), where=n > 0)
+        pts = own[:, None, :] + steps[None, :, None] * d[:, None, :]
+        idx = np.floor((pts - origin) / voxel).astype(np.int64)
+        inside = np.all((idx >= 0) & (idx < shape), axis=-1)
+        lab = np.zeros(inside.shape, np.int64)
+        ii = idx[inside]
+        lab[inside] = labels[ii[:, 0], ii[:, 1], ii[:, 2]]
+        hit = lab == np.asarray(cols[id_col], np.int64)[:, None]
+        first = np.argmax(hit, axis=1)
+        moved = np.where(hit.any(axis=1)[:, None], pts[np.arange(len(pts)), first], own)
+        for k, c in enumerate(own_cols):
+            out[c] = moved[:, k]
+    return out
+
+
 @METHODS.register("truth")
 def reconstruct_truth(ds, modality: str, *, rng=None) -> Submission:
     circuit = ds.circuit()
@@ -36,10 +75,15 @@ def reconstruct_truth(ds, modality: str, *, rng=None) -> Submission:
         "segment_id": np.array([c.id for c in circuit.cells], dtype=np.int64),
         "bias_nA": np.array([c.bias_nA for c in circuit.cells], dtype=float),
     }
+    labels = ds.truth_labels(modality)
+    phantom = ds.phantom()
+    info = ds.modality(modality)
+    table = sites_inside_cells(truth_synapse_table(phantom, circuit), labels,
+                               info.get("origin_nm", phantom.block_origin_nm), info["voxel_nm"])
     return Submission(
         modality=modality,
-        segmentation=ds.truth_labels(modality).astype(np.uint64),
-        synapses=truth_synapse_table(ds.phantom(), circuit),
+        segmentation=labels.astype(np.uint64),
+        synapses=table,
         cells=cells,
         method="truth",
     )

@@ -2,8 +2,10 @@
 
 The rules, stated once (they appear in the scorecard):
 
-* A synapse's partners are its ``pre_id``/``post_id`` columns if given, else the segment under
-  each position (the most common non-zero label within one voxel if the position itself is 0).
+* A synapse's partners are its ``pre_id``/``post_id`` columns if given (exact 64-bit ids), else
+  each site resolves to a segment by :data:`SITE_RULE`.
+* Segment ids are opaque 64-bit integers: the rebuilt circuit numbers its cells 1..n in
+  increasing segment-id order (``info["segment_of_cell"]`` maps back).
 * Connection strength: the sum of the synapses' ``conductance_nS`` if given; else PSD area
   divided by the tissue's mean PSD area per nS (``psd_area_per_nS_nm2``, a property of the
   simulated biology, like a known receptor density) if ``psd_area_nm2`` is given; else synapse
@@ -25,8 +27,14 @@ from dataclasses import replace
 import numpy as np
 
 from pretty_printer.circuit.description import Cell, Circuit, Connection
+from pretty_printer.scoring.conventions import SITE_RADIUS_NM
 
 DEFAULT_SYNAPSE_NS = 1.0
+
+SITE_RULE = (f"a site takes the label of its voxel; a site in an unassigned voxel (label 0) takes the first "
+             f"label met walking from its partner site through it (away from the cleft) up to {SITE_RADIUS_NM:g} nm "
+             f"further, else the label of the nearest labelled voxel centre within {SITE_RADIUS_NM:g} nm "
+             f"(ties: smaller id), else stays unassigned")
 
 
 def voxel_index(positions_nm: np.ndarray, origin_nm, voxel_nm, shape) -> np.ndarray:
@@ -34,18 +42,67 @@ def voxel_index(positions_nm: np.ndarray, origin_nm, voxel_nm, shape) -> np.ndar
     return np.clip(idx, 0, np.asarray(shape) - 1)
 
 
-def segment_at(seg: np.ndarray, positions_nm: np.ndarray, origin_nm, voxel_nm) -> np.ndarray:
-    """Segment id under each position, looking one voxel around when the position is unassigned."""
+def _label_at(seg: np.ndarray, positions_nm: np.ndarray, origin_nm, voxel_nm) -> np.ndarray:
+    """Label of the voxel containing each position (0 outside the grid); uint64."""
+    idx = np.floor((positions_nm - np.asarray(origin_nm)) / np.asarray(voxel_nm))
+    inside = np.all((idx >= 0) & (idx < np.asarray(seg.shape)), axis=-1)
+    out = np.zeros(idx.shape[:-1], np.uint64)
+    ii = idx[inside].astype(np.int64)
+    out[inside] = seg[ii[:, 0], ii[:, 1], ii[:, 2]]
+    return out
+
+
+def _nearest_label(seg, position, origin_nm, voxel_nm, radius_nm) -> int:
+    voxel = np.asarray(voxel_nm, float)
+    lo = np.floor((position - radius_nm - np.asarray(origin_nm)) / voxel).astype(np.int64)
+    hi = np.floor((position + radius_nm - np.asarray(origin_nm)) / voxel).astype(np.int64) + 1
+    lo, hi = np.maximum(lo, 0), np.minimum(hi, seg.shape)
+    if np.any(hi <= lo):
+        return 0
+    patch = seg[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    grids = np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi)], indexing="ij")
+    d2 = sum((np.asarray(origin_nm)[k] + (grids[k] + 0.5) * voxel[k] - position[k]) ** 2 for k in range(3))
+    ok = (patch != 0) & (d2 <= radius_nm ** 2)
+    if not ok.any():
+        return 0
+    d, lab = d2[ok], patch[ok]
+    best = d == d.min()
+    return int(lab[best].min())
+
+
+def segment_at(seg: np.ndarray, positions_nm: np.ndarray, origin_nm, voxel_nm, partners_nm=None,
+               radius_nm: float = SITE_RADIUS_NM) -> np.ndarray:
+    """Segment id (uint64) of each synapse site, by :data:`SITE_RULE`.
+
+    Parameters
+    ----------
+    seg : (Z, Y, X) uint64
+        The submitted segmentation.
+    positions_nm : (N, 3) float
+        Site positions, nm, (z, y, x), in the dataset frame.
+    partners_nm : (N, 3) float, optional
+        The partner site of each (post for a pre site and vice versa), giving the walking
+        direction; without it only the nearest-labelled-voxel step applies.
+    radius_nm : float
+        How far an unassigned site looks.
+    """
     positions_nm = np.asarray(positions_nm, float).reshape(-1, 3)
-    idx = voxel_index(positions_nm, origin_nm, voxel_nm, seg.shape)
-    out = seg[idx[:, 0], idx[:, 1], idx[:, 2]].astype(np.int64)
+    out = _label_at(seg, positions_nm, origin_nm, voxel_nm)
+    todo = np.flatnonzero(out == 0)
+    if todo.size and partners_nm is not None:
+        d = positions_nm[todo] - np.asarray(partners_nm, float).reshape(-1, 3)[todo]
+        norm = np.linalg.norm(d, axis=1, keepdims=True)
+        d = np.divide(d, norm, out=np.zeros_like(d), where=norm > 0)
+        step = 0.25 * float(np.min(voxel_nm))
+        ts = np.arange(1, int(np.floor(radius_nm / step)) + 1) * step
+        samples = positions_nm[todo, None, :] + ts[None, :, None] * d[:, None, :]
+        labs = _label_at(seg, samples, origin_nm, voxel_nm)
+        hit = labs != 0
+        first = np.argmax(hit, axis=1)
+        found = hit.any(axis=1) & (norm[:, 0] > 0)
+        out[todo[found]] = labs[found, first[found]]
     for i in np.flatnonzero(out == 0):
-        lo = np.maximum(idx[i] - 1, 0)
-        hi = np.minimum(idx[i] + 2, seg.shape)
-        patch = seg[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].ravel()
-        patch = patch[patch != 0]
-        if patch.size:
-            out[i] = Counter(patch.tolist()).most_common(1)[0][0]
+        out[i] = _nearest_label(seg, positions_nm[i], origin_nm, voxel_nm, radius_nm)
     return out
 
 
@@ -65,9 +122,12 @@ def port_segment(seg: np.ndarray, center_nm, radius_nm: float, origin_nm, voxel_
 
 
 def synapse_partners(sub, origin_nm, voxel_nm) -> tuple[np.ndarray, np.ndarray]:
+    """(pre, post) segment ids of every submitted synapse, uint64 (0 = unassigned)."""
     s = sub.synapses
-    pre = s["pre_id"].astype(np.int64) if "pre_id" in s else segment_at(sub.segmentation, sub.pre_nm, origin_nm, voxel_nm)
-    post = s["post_id"].astype(np.int64) if "post_id" in s else segment_at(sub.segmentation, sub.post_nm, origin_nm, voxel_nm)
+    pre = (np.asarray(s["pre_id"]).astype(np.uint64) if "pre_id" in s
+           else segment_at(sub.segmentation, sub.pre_nm, origin_nm, voxel_nm, sub.post_nm))
+    post = (np.asarray(s["post_id"]).astype(np.uint64) if "post_id" in s
+            else segment_at(sub.segmentation, sub.post_nm, origin_nm, voxel_nm, sub.pre_nm))
     return pre, post
 
 
@@ -104,16 +164,17 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
 
     biases = {}
     if sub.cells is not None and "bias_nA" in sub.cells:
-        biases = dict(zip(sub.cells["segment_id"].astype(np.int64).tolist(), sub.cells["bias_nA"].tolist()))
+        biases = dict(zip(np.asarray(sub.cells["segment_id"]).astype(np.uint64).tolist(), sub.cells["bias_nA"].tolist()))
 
     weights = _upstream_of_outputs(weights, [p for p in ports_out if p > 0])
     ids = sorted({i for pair in weights for i in pair} | {p for p in ports_in + ports_out if p > 0})
+    cell_of = {seg_id: k + 1 for k, seg_id in enumerate(ids)}  # opaque 64-bit ids -> 1..n
     model = truth.cells[0].model
     input_ids = set(p for p in ports_in if p > 0)
     output_ids = set(p for p in ports_out if p > 0)
     cells = tuple(
         Cell(
-            id=i,
+            id=cell_of[i],
             role="input" if i in input_ids else ("output" if i in output_ids else "hidden"),
             layer=0 if i in input_ids else 1,
             model=model,
@@ -123,12 +184,13 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
         for i in ids
     )
     connections = tuple(
-        Connection(pre=a, post=b, receptor="AMPA" if excitatory.get(a, True) else "GABA_A",
+        Connection(pre=cell_of[a], post=cell_of[b], receptor="AMPA" if excitatory.get(a, True) else "GABA_A",
                    weight_uS=w / 1000.0, delay_ms=_truth_delay(truth))
         for (a, b), w in sorted(weights.items())
     )
-    circuit = replace(truth, cells=cells, connections=connections, input_cells=tuple(ports_in),
-                      output_cells=tuple(ports_out), meta={"rebuilt_from": sub.method})
+    circuit = replace(truth, cells=cells, connections=connections,
+                      input_cells=tuple(cell_of.get(p, -1) for p in ports_in),
+                      output_cells=tuple(cell_of.get(p, -1) for p in ports_out), meta={"rebuilt_from": sub.method})
     info = {"weight_rule": rule,
             "sign_rule": "submitted sign (majority per segment)" if sign is not None else "all excitatory (no sign submitted)",
             "bias_rule": "submitted bias_nA" if biases else "0 nA (no cells.csv)",

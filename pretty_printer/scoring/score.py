@@ -11,24 +11,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from pathlib import Path
+
 from pretty_printer.scoring import metrics
 from pretty_printer.dataset.layout import Dataset
-from pretty_printer.errors import SubmissionError
-from pretty_printer.scoring.rebuild import rebuild_circuit, synapse_partners
-from pretty_printer.submission.format import Submission, read_submission
+from pretty_printer.errors import ConfigError, SubmissionError
+from pretty_printer.scoring.conventions import (DEFAULT_VI_CONVENTION, SITE_RADIUS_NM, SYNAPSE_THRESHOLD_NM,
+                                                VI_CONVENTIONS)
+from pretty_printer.scoring.rebuild import SITE_RULE, rebuild_circuit, synapse_partners
+from pretty_printer.submission.format import Submission, read_meta, read_submission
 
-SYNAPSE_THRESHOLD_NM = 200.0
+__all__ = ["SYNAPSE_THRESHOLD_NM", "format_scorecard", "load_for_scoring", "score"]
 
 
 def load_for_scoring(ds: Dataset, sub_dir) -> Submission:
-    ds.require_truth()
-    sub = read_submission(sub_dir)
-    if sub.modality not in ds.modalities:
-        raise SubmissionError(f"submission.json modality: expected one of {', '.join(ds.modalities)}, got {sub.modality!r}")
-    from pretty_printer.submission.format import validate_segmentation
-
-    sub.segmentation = validate_segmentation(sub.segmentation, ds.modality(sub.modality)["shape"][1:])
-    return sub
+    """Verify the dataset's truth against its commitment, then read the submission on its scan's
+    grid (shape and declared voxel size checked before any voxel is read)."""
+    ds.verify_truth()
+    root = Path(sub_dir)
+    if not root.is_dir():
+        raise SubmissionError(f"submission directory {str(root)!r}: expected a directory, which does not exist")
+    modality = read_meta(root)["modality"]
+    if modality not in ds.modalities:
+        raise SubmissionError(f"submission.json modality: expected one of {', '.join(ds.modalities)}, got {modality[:40]!r}")
+    info = ds.modality(modality)
+    return read_submission(root, expected_shape=info["shape"][1:], voxel_nm=info["voxel_nm"])
 
 
 def _grid(ds: Dataset, modality: str, phantom):
@@ -48,14 +55,15 @@ def _skeletons(phantom) -> dict:
 
 
 def _map_cells(ids: np.ndarray, mapping: dict) -> np.ndarray:
-    return np.array([mapping.get(int(i), -1) if i > 0 else -1 for i in ids], dtype=np.int64)
+    return np.array([mapping.get(int(i), -1) if int(i) > 0 else -1 for i in ids], dtype=np.int64)
 
 
-def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_nm: float) -> dict:
+def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_nm: float,
+                     vi_convention: str = DEFAULT_VI_CONVENTION) -> dict:
     gt = ds.truth_labels(sub.modality)
     seg = sub.segmentation
     origin, voxel = _grid(ds, sub.modality, phantom)
-    segmentation = metrics.segmentation_scores(gt, seg)
+    segmentation = metrics.segmentation_scores(gt, seg, unassigned=vi_convention)
     segmentation.update(metrics.erl_scores(_skeletons(phantom), seg, voxel, origin))
     mapping = metrics.best_match(gt, seg)
 
@@ -136,13 +144,32 @@ def function_scores(ds: Dataset, sub: Submission, phantom, circuit) -> dict:
     return out
 
 
-def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, function: bool = True) -> dict:
-    """The full scorecard of submission ``sub_dir`` against dataset ``dataset_dir``."""
+def conventions(threshold_nm: float, vi_convention: str) -> dict:
+    """The conventions a scorecard was computed with (written into ``score.json``)."""
+    vi = {"singletons": "submission label 0 = each voxel its own segment (SNEMI3D); GT label 0 not scored",
+          "cremi": "submission label 0 = one ordinary segment (CREMI voi); GT label 0 not scored"}
+    return {"vi_unassigned": vi_convention, "vi_rule": vi[vi_convention], "vi_units": "bits",
+            "synapse_threshold_nm": float(threshold_nm), "site_radius_nm": SITE_RADIUS_NM,
+            "site_rule": SITE_RULE, "undefined_scores": "null (e.g. precision when nothing was predicted)"}
+
+
+def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, function: bool = True,
+          vi_convention: str = DEFAULT_VI_CONVENTION) -> dict:
+    """The full scorecard of submission ``sub_dir`` against dataset ``dataset_dir``.
+
+    The truth is verified against its commitment first; ``vi_convention`` is one of
+    :data:`~pretty_printer.scoring.conventions.VI_CONVENTIONS`.
+    """
+    if vi_convention not in VI_CONVENTIONS:
+        raise ConfigError(f"--vi-convention: expected one of {', '.join(VI_CONVENTIONS)}, got {vi_convention!r}")
+    if not threshold_nm > 0 or not np.isfinite(threshold_nm):
+        raise ConfigError(f"--threshold-nm: expected a positive distance in nm, got {threshold_nm}")
     ds = Dataset(dataset_dir)
     sub = load_for_scoring(ds, sub_dir)
     phantom, circuit = ds.phantom(), ds.circuit()
-    card = {"modality": sub.modality, "method": sub.method}
-    card.update(structure_scores(ds, sub, phantom, circuit, threshold_nm))
+    card = {"modality": sub.modality, "method": sub.method,
+            "conventions": conventions(threshold_nm, vi_convention)}
+    card.update(structure_scores(ds, sub, phantom, circuit, threshold_nm, vi_convention))
     if function:
         card["function"] = function_scores(ds, sub, phantom, circuit)
     return card
@@ -159,13 +186,15 @@ def _flatten(d: dict, prefix: str = ""):
 def format_scorecard(card: dict) -> str:
     """A terminal table of the scorecard."""
     lines = [f"scorecard  modality={card.get('modality')}  method={card.get('method')}"]
-    for section in ("segmentation", "synapses", "connectome", "receptors", "function"):
+    for section in ("segmentation", "synapses", "connectome", "receptors", "function", "conventions"):
         if section not in card:
             continue
         lines.append(f"  {section}")
         for k, v in _flatten(card[section]):
             if isinstance(v, float):
                 v = f"{v:.4g}"
+            elif isinstance(v, str) and len(v) > 60:
+                continue
             elif v is None:
                 v = "n/a"
             lines.append(f"    {k:<28} {v}")

@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from pretty_printer.dataset.layout import atomic_directory, read_json, write_json, write_volume
+from pretty_printer.dataset.layout import atomic_directory, write_json, write_volume
 from pretty_printer.errors import SubmissionError
+from pretty_printer.submission.paths import contained
 
 FORMAT = "neural-pretty-printer/submission@1"
 POSITION_COLUMNS = ("pre_z_nm", "pre_y_nm", "pre_x_nm", "post_z_nm", "post_y_nm", "post_x_nm")
@@ -68,26 +70,88 @@ class Submission:
 
 
 # --------------------------------------------------------------------------- tables
-def _read_csv(path: Path, what: str) -> dict[str, np.ndarray]:
+#: How each known column is parsed.  ``id`` columns are exact unsigned 64-bit integers (never
+#: floats: 2^53 + 1 must survive); ``count`` columns non-negative integers; ``sign`` is +1 or -1;
+#: ``position`` columns are nanometres within +-MAX_COORDINATE_NM; ``nonneg`` floats are >= 0.
+#: Any other column listed in SYNAPSE/CELL columns is a finite float.
+COLUMN_KINDS = {
+    "id": "id", "pre_id": "id", "post_id": "id", "segment_id": "id",
+    "n_AMPA": "count", "n_NMDA": "count", "n_GABA_A": "count", "sign": "sign",
+    "conductance_nS": "nonneg", "psd_area_nm2": "nonneg",
+    **{c: "position" for c in POSITION_COLUMNS},
+}
+#: Positions farther than this from the origin (1 m) cannot be in any scan: refused.
+MAX_COORDINATE_NM = 1e9
+_ID_RE = re.compile(r"^\+?[0-9]+$")
+_EXPECTED = {"id": "an integer segment id in [0, 2^64)", "count": "a non-negative integer",
+             "sign": "+1 or -1", "nonneg": "a finite number >= 0",
+             "position": f"a finite position in nm within +-{MAX_COORDINATE_NM:g}",
+             "float": "a finite number"}
+
+
+def _show(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def _parse(kind: str, text: str):
+    """One cell of a table as its kind, or None if it is not one."""
+    t = text.strip()
+    if kind in ("id", "count", "sign"):
+        if kind == "sign" and t in ("-1", "+1", "1"):
+            return int(t)
+        if kind == "sign" or not _ID_RE.match(t):
+            return None
+        v = int(t)
+        return v if v < 2**64 else None
+    try:
+        v = float(t)
+    except ValueError:
+        return None
+    if not np.isfinite(v) or (kind == "nonneg" and v < 0) or (kind == "position" and abs(v) > MAX_COORDINATE_NM):
+        return None
+    return v
+
+
+_DTYPES = {"id": np.uint64, "count": np.int64, "sign": np.int64}
+
+
+def _decode(path: Path, what: str) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{what}: expected UTF-8 text, got byte 0x{data[e.start]:02x} at offset {e.start} "
+                              "that is not UTF-8 (save as 'CSV UTF-8')") from None
+
+
+def _read_csv(path: Path, what: str, known: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Read a CSV table (UTF-8, optional BOM, LF or CRLF), each column parsed by its kind."""
     if not path.is_file():
-        raise SubmissionError(f"{what}: file {str(path)!r} does not exist")
-    text = path.read_text()
-    rows = list(csv.reader(io.StringIO(text)))
+        raise SubmissionError(f"{what}: file does not exist in the submission directory")
+    try:
+        rows = list(csv.reader(io.StringIO(_decode(path, what), newline="")))
+    except csv.Error as e:
+        raise SubmissionError(f"{what}: expected CSV, got a malformed line ({e})") from None
     if not rows:
-        raise SubmissionError(f"{what}: {path.name} is empty; expected a header row")
+        raise SubmissionError(f"{what}: expected a header row, got an empty file")
     header = [h.strip() for h in rows[0]]
+    _check_units(what, header, known)
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise SubmissionError(f"{what}: expected each column once, got {dup[0]!r} {header.count(dup[0])} times")
     body = [r for r in rows[1:] if r and any(x.strip() for x in r)]
     cols: dict[str, np.ndarray] = {}
     for j, name in enumerate(header):
+        kind = COLUMN_KINDS.get(name, "float")
         values = []
         for i, r in enumerate(body):
-            if j >= len(r):
-                raise SubmissionError(f"{what}: row {i + 2} has {len(r)} fields, expected {len(header)}")
-            try:
-                values.append(float(r[j]))
-            except ValueError:
-                raise SubmissionError(f"{what}: column {name!r} row {i + 2}: expected a number, got {r[j]!r}") from None
-        cols[name] = np.asarray(values, dtype=float)
+            if len(r) != len(header):
+                raise SubmissionError(f"{what}: row {i + 2}: expected {len(header)} fields, got {len(r)}")
+            v = _parse(kind, r[j])
+            if v is None:
+                raise SubmissionError(f"{what}: column {name!r} row {i + 2}: expected {_EXPECTED[kind]}, got {_show(r[j])}")
+            values.append(v)
+        cols[name] = np.array(values, dtype=_DTYPES.get(kind, float))
     return cols
 
 
@@ -102,39 +166,49 @@ def _check_units(what: str, columns, known: tuple[str, ...]) -> None:
                 f"{what}: column {name!r} has unknown unit {m.group('unit')!r}; expected {stem}_nm "
                 f"(valid columns: {', '.join(known)})"
             )
-        raise SubmissionError(f"{what}: unknown column {name!r}; valid columns: {', '.join(known)}")
+        raise SubmissionError(f"{what}: unknown column {_show(name)}; valid columns: {', '.join(known)}")
 
 
 def validate_synapses(cols: dict[str, np.ndarray], what: str = "synapses.csv") -> dict[str, np.ndarray]:
+    """Check column names and values of a synapse table given as arrays (ids as integers)."""
     known = POSITION_COLUMNS + OPTIONAL_SYNAPSE_COLUMNS
     _check_units(what, cols, known)
     missing = [c for c in POSITION_COLUMNS if c not in cols]
     if missing:
         raise SubmissionError(f"{what}: missing column {missing[0]!r}; required columns: {', '.join(POSITION_COLUMNS)}")
-    for name, v in cols.items():
-        if not np.all(np.isfinite(v)):
-            raise SubmissionError(f"{what}: column {name!r} contains NaN or infinite values")
-    for name in ("pre_id", "post_id", "n_AMPA", "n_NMDA", "n_GABA_A", "conductance_nS", "psd_area_nm2"):
-        if name in cols and np.any(cols[name] < 0):
-            raise SubmissionError(f"{what}: column {name!r} must be >= 0, got {cols[name].min()}")
-    for name in ("pre_id", "post_id"):
-        if name in cols and np.any(cols[name] != np.round(cols[name])):
-            raise SubmissionError(f"{what}: column {name!r} must hold integer segment ids")
-    if "sign" in cols and not np.all(np.isin(cols["sign"], (-1.0, 1.0))):
-        raise SubmissionError(f"{what}: column 'sign' must be +1 or -1")
-    return cols
+    return {name: _check_array(what, name, v) for name, v in cols.items()}
+
+
+def _check_array(what: str, name: str, v) -> np.ndarray:
+    kind = COLUMN_KINDS.get(name, "float")
+    a = np.asarray(v)
+    if kind in _DTYPES:
+        if a.dtype.kind == "f":
+            if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+                raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got non-integer values")
+        elif a.dtype.kind not in "iu" and a.size:
+            raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got dtype {a.dtype}")
+        if a.size and a.dtype.kind != "u" and np.any(a < 0) and kind != "sign":
+            raise SubmissionError(f"{what}: column {name!r} must be >= 0, got {a.min()}")
+        if kind == "sign" and not np.all(np.isin(a, (-1, 1))):
+            raise SubmissionError(f"{what}: column 'sign' must be +1 or -1")
+        return a.astype(_DTYPES[kind]) if a.dtype.kind != "f" else a.astype(np.float64).astype(_DTYPES[kind])
+    a = a.astype(float)
+    if not np.all(np.isfinite(a)):
+        raise SubmissionError(f"{what}: column {name!r} contains NaN or infinite values")
+    if kind == "nonneg" and np.any(a < 0):
+        raise SubmissionError(f"{what}: column {name!r} must be >= 0, got {a.min()}")
+    if kind == "position" and a.size and np.abs(a).max() > MAX_COORDINATE_NM:
+        raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got {np.abs(a).max():g}")
+    return a
 
 
 def validate_cells(cols: dict[str, np.ndarray], what: str = "cells.csv") -> dict[str, np.ndarray]:
+    """Check a cells table given as arrays: ``segment_id`` required, known columns only."""
     _check_units(what, cols, CELL_COLUMNS)
     if "segment_id" not in cols:
         raise SubmissionError(f"{what}: missing column 'segment_id'; valid columns: {', '.join(CELL_COLUMNS)}")
-    for name, v in cols.items():
-        if not np.all(np.isfinite(v)):
-            raise SubmissionError(f"{what}: column {name!r} contains NaN or infinite values")
-    if np.any(cols["segment_id"] < 0) or np.any(cols["segment_id"] != np.round(cols["segment_id"])):
-        raise SubmissionError(f"{what}: column 'segment_id' must hold non-negative integers")
-    return cols
+    return {name: _check_array(what, name, v) for name, v in cols.items()}
 
 
 def write_csv(path: Path, cols: dict[str, np.ndarray], int_columns=()) -> None:
@@ -148,47 +222,14 @@ def write_csv(path: Path, cols: dict[str, np.ndarray], int_columns=()) -> None:
 
 
 # --------------------------------------------------------------------------- volumes
-def read_segmentation(spec: str, root: Path) -> np.ndarray:
-    path_str, _, inner = spec.partition(":")
-    path = root / path_str
-    if not path.exists():
-        raise SubmissionError(f"segmentation: {str(path)!r} does not exist")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            vol = np.load(path, allow_pickle=False)
-        elif suffix in (".tif", ".tiff"):
-            import tifffile
-
-            vol = tifffile.imread(path)
-        elif suffix in (".h5", ".hdf5"):
-            import h5py
-
-            with h5py.File(path, "r") as f:
-                key = inner or next(k for k in f.keys() if isinstance(f[k], h5py.Dataset))
-                vol = f[key][...]
-        elif suffix == ".zarr":
-            import zarr
-
-            node = zarr.open(str(path), mode="r")
-            if isinstance(node, zarr.Group):
-                if "multiscales" in node.attrs:
-                    node = node[node.attrs["multiscales"][0]["datasets"][0]["path"]]
-                else:
-                    node = node[inner or next(iter(node.array_keys()))]
-            vol = node[...]
-        else:
-            raise SubmissionError(f"segmentation: unsupported file type {suffix!r}; expected .zarr, .npy, .tif, .tiff, .h5 or .hdf5")
-    except SubmissionError:
-        raise
-    except Exception as e:  # unreadable file: say which and why
-        raise SubmissionError(f"segmentation: could not read {str(path)!r}: {e}") from e
-    if vol.ndim == 4 and vol.shape[0] == 1:
-        vol = vol[0]
-    return vol
-
-
 def validate_segmentation(vol: np.ndarray, expected_shape) -> np.ndarray:
+    """Check a (z, y, x) label volume against the scan's grid; return it as uint64.
+
+    Raises
+    ------
+    SubmissionError
+        Shape differs from ``expected_shape``; labels are not integers; labels are negative.
+    """
     expected_shape = tuple(int(s) for s in expected_shape)
     if vol.shape != expected_shape:
         raise SubmissionError(
@@ -198,7 +239,7 @@ def validate_segmentation(vol: np.ndarray, expected_shape) -> np.ndarray:
         if np.isnan(vol).any():
             raise SubmissionError("segmentation: contains NaN; expected integer labels")
         raise SubmissionError(f"segmentation: expected integer labels, got floating-point dtype {vol.dtype}")
-    if vol.dtype.kind not in "iu":
+    if vol.dtype.kind not in "iub":
         raise SubmissionError(f"segmentation: expected integer labels, got dtype {vol.dtype}")
     if vol.dtype.kind == "i" and vol.size and vol.min() < 0:
         raise SubmissionError(f"segmentation: labels must be >= 0 (0 = unassigned), got {vol.min()}")
@@ -206,27 +247,67 @@ def validate_segmentation(vol: np.ndarray, expected_shape) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- read / write
-def read_submission(root: Path, expected_shape=None) -> Submission:
+#: submission.json keys and the type each must have (other keys are kept as free metadata).
+META_KEYS = {"format": str, "modality": str, "segmentation": str, "synapses": str, "cells": str, "method": str}
+REQUIRED_KEYS = ("modality", "segmentation", "synapses")
+
+
+def read_meta(root: Path) -> dict:
+    """``submission.json`` as a dict of checked fields."""
+    meta_path = root / "submission.json"
+    if meta_path.is_symlink() or not meta_path.is_file():
+        raise SubmissionError("submission.json: expected a file in the submission directory, which is missing")
+    try:
+        meta = json.loads(_decode(meta_path, "submission.json"))
+    except ValueError as e:
+        raise SubmissionError(f"submission.json: expected JSON, got invalid JSON ({str(e).splitlines()[0][:120]})") from None
+    if not isinstance(meta, dict):
+        raise SubmissionError(f"submission.json: expected a JSON object {{...}}, got a {type(meta).__name__}")
+    for key in REQUIRED_KEYS:
+        if key not in meta:
+            raise SubmissionError(f"submission.json: missing key {key!r}; required keys: {', '.join(REQUIRED_KEYS)}")
+    for key, typ in META_KEYS.items():
+        if key in meta and not (isinstance(meta[key], typ) or (key in ("cells", "method") and meta[key] is None)):
+            raise SubmissionError(f"submission.json {key}: expected a string, got {type(meta[key]).__name__} {_show(json.dumps(meta[key]))}")
+    if "format" in meta and meta["format"] != FORMAT:
+        raise SubmissionError(f"submission.json format: expected {FORMAT!r}, got {_show(meta['format'])}")
+    return meta
+
+
+def read_submission(root: Path, expected_shape=None, *, voxel_nm=None) -> Submission:
+    """Read and validate a submission directory.
+
+    Parameters
+    ----------
+    root : Path
+        The submission directory; every file it names must lie inside it.
+    expected_shape : tuple of 3 int, optional
+        The scan's (z, y, x) grid: the segmentation's declared shape is checked before reading.
+    voxel_nm : tuple of 3 float, optional
+        The scan's voxel size: an OME-Zarr's declared scale must equal it.
+
+    Raises
+    ------
+    SubmissionError
+        Anything malformed, in one line naming the field, what was expected and what was got.
+    """
+    from pretty_printer.submission.volumes import read_segmentation
+
     root = Path(root)
     if not root.is_dir():
-        raise SubmissionError(f"submission directory {str(root)!r} does not exist")
-    meta_path = root / "submission.json"
-    if not meta_path.is_file():
-        raise SubmissionError(f"submission {str(root)!r}: expected submission.json, which is missing")
-    try:
-        meta = read_json(meta_path)
-    except ValueError as e:
-        raise SubmissionError(f"submission.json: invalid JSON: {e}") from e
-    for key in ("modality", "segmentation", "synapses"):
-        if key not in meta:
-            raise SubmissionError(f"submission.json: missing key {key!r}")
-    seg = read_segmentation(meta["segmentation"], root)
+        raise SubmissionError(f"submission directory {str(root)!r}: expected a directory, which does not exist")
+    meta = read_meta(root)
+    seg = read_segmentation(meta["segmentation"], root, expected_shape=expected_shape, voxel_nm=voxel_nm)
     if expected_shape is not None:
         seg = validate_segmentation(seg, expected_shape)
-    synapses = validate_synapses(_read_csv(root / meta["synapses"], "synapses.csv"))
-    cells = validate_cells(_read_csv(root / meta["cells"], "cells.csv")) if meta.get("cells") else None
+    syn_path = contained(root, meta["synapses"], "synapses")
+    synapses = validate_synapses(_read_csv(syn_path, "synapses.csv", POSITION_COLUMNS + OPTIONAL_SYNAPSE_COLUMNS))
+    cells = None
+    if meta.get("cells"):
+        cells_path = contained(root, meta["cells"], "cells")
+        cells = validate_cells(_read_csv(cells_path, "cells.csv", CELL_COLUMNS))
     return Submission(modality=meta["modality"], segmentation=seg, synapses=synapses, cells=cells,
-                      method=meta.get("method", ""), root=root, meta=meta)
+                      method=meta.get("method") or "", root=root, meta=meta)
 
 
 def write_submission(out: Path, sub: Submission, *, voxel_nm, chunks=(32, 128, 128), force: bool = False) -> Path:

@@ -4,11 +4,11 @@ connectome (edges, signs, weights, NRI) and receptor counts.
 All functions are pure numpy/scipy and return plain Python numbers (or ``None``), ready for
 JSON.  The conventions peers disagree on are pinned in each module's docstring:
 
-* :mod:`.segmentation` — GT label 0 excluded; submission label 0 = singleton segments; VI in
-  bits; ARAND with self-pairs (CREMI/SNEMI3D).
+* :mod:`.segmentation` — GT label 0 excluded; submission label 0 = singleton segments (or one
+  ordinary segment, CREMI's convention, with ``unassigned="cremi"``); VI in bits; ARAND with self-pairs (CREMI/SNEMI3D).
 * :mod:`.erl` — labels sampled at skeleton nodes; merge-aware variant zeroes segments that
   touch two skeletons.
-* :mod:`.synapses` — both ends within ``threshold_nm`` (default 400 nm, CREMI) and labels
+* :mod:`.synapses` — both ends within ``threshold_nm`` (default in :mod:`..conventions`) and labels
   agree; one-to-one Hungarian matching on the mean end distance.
 * :mod:`.connectome` — directed edge sets; NRI of Reilly et al. on terminal pairs.
 * :mod:`.receptors` — absolute and relative count errors over matched synapses.

@@ -37,11 +37,12 @@ __all__ = ["connectome_scores", "nri", "terminal_count_table"]
 
 
 def _prf(n_match: int, n_true: int, n_pred: int) -> tuple[float, float, float]:
-    """Precision, recall, F1; an empty side is vacuously perfect, both empty scores 1."""
-    precision = n_match / n_pred if n_pred else 1.0
-    recall = n_match / n_true if n_true else 1.0
-    f1 = 2 * n_match / (n_true + n_pred) if (n_true + n_pred) else 1.0
-    return float(precision), float(recall), float(f1)
+    """Precision, recall, F1, with honest zeros: precision is ``None`` (undefined) when nothing
+    was predicted, recall ``None`` when nothing is true, F1 ``None`` when both are empty."""
+    precision = float(n_match / n_pred) if n_pred else None
+    recall = float(n_match / n_true) if n_true else None
+    f1 = float(2 * n_match / (n_true + n_pred)) if (n_true + n_pred) else None
+    return precision, recall, f1
 
 
 def _sum_sq(x) -> float:

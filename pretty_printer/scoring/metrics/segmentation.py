@@ -4,9 +4,11 @@ Conventions (pinned here, stated in ``docs`` and in the scorecard)
 -----------------------------------------------------------------
 * Voxels whose ground-truth label is 0 (extracellular space) are dropped before anything is
   counted.  ``N`` below is the number of remaining voxels.
-* Submission label 0 means "unassigned".  Each unassigned voxel is its own singleton segment,
-  so leaving voxels unassigned is penalised as over-segmentation (splits), as in CREMI and
-  SNEMI3D, instead of letting one giant "0 segment" merge them all.
+* Submission label 0 means "unassigned".  By default (``unassigned="singletons"``) each
+  unassigned voxel is its own singleton segment, so leaving voxels unassigned is penalised as
+  over-segmentation (splits), as in SNEMI3D, instead of letting one giant "0 segment" merge them
+  all.  ``unassigned="cremi"`` follows CREMI's ``voi``: label 0 is an ordinary label (all
+  unassigned voxels form one segment).  The scorecard records which was used.
 * VI is in bits: ``vi_split = H(S|G)``, ``vi_merge = H(G|S)``, with ``n_ij`` the overlap of GT
   cell ``i`` and segment ``j``, ``a_i`` GT sizes (row sums) and ``b_j`` segment sizes
   (column sums)::
@@ -236,7 +238,8 @@ def _sum_sq(x: np.ndarray) -> int:
     return sum(int(v) * int(v) for v in x)
 
 
-def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True) -> dict:
+def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True,
+                            unassigned: str = "singletons") -> dict:
     """VI split/merge (bits) and adapted Rand error from a contingency table.
 
     Parameters
@@ -246,6 +249,9 @@ def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True
     count_self_pairs : bool
         ``True`` (CREMI/SNEMI3D, our convention): sums of squares.  ``False``: pairs of distinct
         voxels (``n^2 - n``), as scikit-image's ``adapted_rand_error`` counts them.
+    unassigned : {"singletons", "cremi"}
+        How submission label 0 counts: each voxel its own segment (default), or one ordinary
+        segment (CREMI).
 
     Returns
     -------
@@ -259,8 +265,13 @@ def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True
     DatasetError
         If no voxel has a non-zero GT label (nothing to score).
     """
+    if unassigned not in ("singletons", "cremi"):
+        raise ValueError(f"unassigned: expected 'singletons' or 'cremi', got {unassigned!r}")
     keep = table.gt_ids != 0
     g, s, n = table.gt_ids[keep], table.seg_ids[keep], table.counts[keep]
+    if unassigned == "cremi":
+        # Label 0 as an ordinary segment: relabel all segment ids (0 included) densely from 1.
+        s = _ordinary_zero(s)
     n_total = int(n.sum())
     if n_total == 0:
         raise DatasetError("ground truth: expected at least one voxel with a non-zero label, got none")
@@ -310,7 +321,13 @@ def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True
     }
 
 
-def segmentation_scores(gt: np.ndarray, seg: np.ndarray) -> dict:
+def _ordinary_zero(s: np.ndarray) -> np.ndarray:
+    """Relabel segment ids densely from 1 (label 0 included) so that 0 is no longer special."""
+    _, inv = np.unique(s, return_inverse=True)
+    return (inv.astype(np.uint64) + np.uint64(1)).reshape(s.shape)
+
+
+def segmentation_scores(gt: np.ndarray, seg: np.ndarray, *, unassigned: str = "singletons") -> dict:
     """Score a submitted segmentation against ground truth (conventions in the module doc).
 
     Parameters
@@ -319,6 +336,8 @@ def segmentation_scores(gt: np.ndarray, seg: np.ndarray) -> dict:
         Ground-truth cell ids, 0 = extracellular (excluded).
     seg : ndarray of non-negative int, same shape
         Submitted segment ids, 0 = unassigned (each such voxel a singleton segment).
+    unassigned : {"singletons", "cremi"}
+        How submission label 0 counts (module doc); echoed as ``vi_unassigned``.
 
     Returns
     -------
@@ -332,4 +351,6 @@ def segmentation_scores(gt: np.ndarray, seg: np.ndarray) -> dict:
     SubmissionError
         If the shapes differ (both named) or labels are not non-negative integers.
     """
-    return scores_from_contingency(contingency(gt, seg))
+    out = scores_from_contingency(contingency(gt, seg), unassigned=unassigned)
+    out["vi_unassigned"] = unassigned
+    return out

@@ -24,12 +24,13 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from pretty_printer.errors import SubmissionError
+from pretty_printer.scoring.conventions import SYNAPSE_THRESHOLD_NM
 from pretty_printer.scoring.metrics.connectome import _prf, nri, terminal_count_table
 
 __all__ = ["DEFAULT_THRESHOLD_NM", "match_synapses", "synapse_scores"]
 
-#: CREMI's default matching distance for synaptic partners.
-DEFAULT_THRESHOLD_NM = 400.0
+#: The matching distance, written once in :mod:`pretty_printer.scoring.conventions`.
+DEFAULT_THRESHOLD_NM = SYNAPSE_THRESHOLD_NM
 
 
 def _points(name: str, a) -> np.ndarray:
@@ -149,7 +150,7 @@ def synapse_scores(
     pred_pre_cell, pred_post_cell : (P,) int
         GT cells the predicted ends' segments map to (-1 = unmapped).
     threshold_nm : float
-        Matching distance for each end (default: CREMI's 400 nm); echoed as ``threshold_nm``.
+        Matching distance for each end (default: :data:`~pretty_printer.scoring.conventions.SYNAPSE_THRESHOLD_NM`); echoed as ``threshold_nm``.
     pred_pre_segment, pred_post_segment : (P,) int, optional
         Raw submitted segment ids of the predicted ends.  When given, the NRI is also computed,
         from a location-only matching (labels not required, so splits and merges show up in the
@@ -158,7 +159,7 @@ def synapse_scores(
     Returns
     -------
     dict
-        ``precision``, ``recall``, ``f1`` (an empty side is vacuously perfect), ``n_true``,
+        ``precision``, ``recall``, ``f1`` (``None`` where undefined: precision with nothing predicted, recall with nothing true), ``n_true``,
         ``n_pred``, ``n_matched``, ``threshold_nm``, ``matches`` (list of
         ``[true_index, pred_index]``, for receptor-count errors); with segments also ``nri``,
         ``nri_precision``, ``nri_recall``.

@@ -23,6 +23,9 @@ def test_layout_and_round_trip(tmp_path):
     raw, ids, clefts, syn = _data()
     voxel, offset = (40.0, 4.0, 4.0), (1000.0, 2000.0, 3000.0)
     path = export_cremi(tmp_path / "s.hdf", raw, voxel, ids, clefts, syn, offset_nm=offset)
+    # CREMI's offset is the first voxel's centre; ours (offset_nm) is its corner
+    cremi_offset = np.asarray(offset) + 0.5 * np.asarray(voxel)
+    offset = cremi_offset
     with h5py.File(path, "r") as f:
         assert f.attrs["file_format"] == "0.2"
         for name in ("volumes/raw", "volumes/labels/neuron_ids", "volumes/labels/clefts"):
@@ -89,3 +92,23 @@ def test_validation_errors(tmp_path):
         export_cremi(tmp_path / "a.hdf", raw, (4, 4, 4), synapses={"pre": syn["pre_nm"]})
     with pytest.raises(ConfigError, match="raw"):
         export_cremi(tmp_path / "a.hdf", raw[0], (4, 4, 4))
+
+
+def test_cremi_lookup_finds_our_voxel(tmp_path):
+    """CREMI's Volume[location] reads voxel round(location / resolution) relative to its offset;
+    with the offset written, that is the voxel our floor((p - origin) / voxel) names, for any p."""
+    raw, ids, _, _ = _data(3)
+    voxel, origin = np.array([40.0, 4.0, 4.0]), np.array([1000.0, 2000.0, 3000.0])
+    rng = np.random.default_rng(0)
+    pts = origin + rng.uniform(0, 1, (200, 3)) * np.array(raw.shape) * voxel
+    path = export_cremi(tmp_path / "s.hdf", raw, voxel, ids, None, {"pre_nm": pts, "post_nm": pts}, offset_nm=origin)
+    with h5py.File(path, "r") as f:
+        vol = f["volumes/labels/neuron_ids"][:]
+        off = f["volumes/labels/neuron_ids"].attrs["offset"]
+        locs = f["annotations/locations"][:200] + f["annotations"].attrs["offset"] - off
+    cremi_idx = np.round(locs / voxel).astype(int)  # cremi.Volume.__getitem__
+    ours = np.floor((pts - origin) / voxel).astype(int)
+    frac = (pts - origin) / voxel - ours
+    ok = np.all((frac > 1e-9) & (frac < 1 - 1e-9), axis=1)  # not exactly on a voxel face
+    np.testing.assert_array_equal(cremi_idx[ok], ours[ok])
+    np.testing.assert_array_equal(vol[tuple(cremi_idx[ok].T)], np.where(ids == 0, CREMI_BACKGROUND, ids)[tuple(ours[ok].T)])

@@ -58,9 +58,10 @@ def test_dropped_and_added_move_recall_and_precision_monotonically():
 def test_threshold_applies_to_each_end_and_is_reported():
     tp, tq, tc = _truth(5)
     shifted_post = tq + np.array([0, 0, 300.0])
-    assert _score((tp, tq, tc), (tp, shifted_post, tc))["f1"] == 1.0
+    assert _score((tp, tq, tc), (tp, shifted_post, tc), threshold_nm=400.0)["f1"] == 1.0
     r = _score((tp, tq, tc), (tp, shifted_post, tc), threshold_nm=200.0)
     assert r["n_matched"] == 0 and r["threshold_nm"] == 200.0
+    assert DEFAULT_THRESHOLD_NM == 200.0 and _score((tp, tq, tc), (tp, shifted_post, tc))["n_matched"] == 0
 
 
 def test_labels_must_agree_and_unmapped_never_matches():
@@ -114,10 +115,13 @@ def test_nri_from_segments_sees_merges():
 def test_empty_and_malformed_inputs():
     e = np.zeros((0, 3))
     r = synapse_scores(e, e, [], [], e, e, [], [])
-    assert (r["precision"], r["recall"], r["f1"], r["n_matched"]) == (1.0, 1.0, 1.0, 0)
+    # honest zeros: nothing predicted and nothing true leaves every score undefined (None)
+    assert (r["precision"], r["recall"], r["f1"], r["n_matched"]) == (None, None, None, 0)
     tp, tq, tc = _truth(4)
     r = synapse_scores(tp, tq, tc[:, 0], tc[:, 1], e, e, [], [])
-    assert r["recall"] == 0.0 and r["f1"] == 0.0
+    assert r["precision"] is None and r["recall"] == 0.0 and r["f1"] == 0.0
+    r = synapse_scores(e, e, [], [], tp, tq, tc[:, 0], tc[:, 1])
+    assert r["precision"] == 0.0 and r["recall"] is None and r["f1"] == 0.0
     with pytest.raises(SubmissionError, match=r"\(N, 3\)"):
         synapse_scores(tp, tq, tc[:, 0], tc[:, 1], tp[:, :2], tq, tc[:, 0], tc[:, 1])
     with pytest.raises(SubmissionError, match="one \\(pre, post\\) cell"):

@@ -51,7 +51,7 @@ def test_npy_segmentation_reads(tmp_path):
 @pytest.mark.parametrize("seg,match", [
     (np.zeros((2, 3, 5), np.uint32), r"expected shape \(2, 3, 4\).*got \(2, 3, 5\)"),
     (np.zeros((2, 3, 4), np.float32), "floating-point"),
-    (np.full((2, 3, 4), np.nan, np.float32), "NaN"),
+    (np.full((2, 3, 4), np.nan, np.float32), "floating-point"),  # refused from the dtype, before reading
     (-np.ones((2, 3, 4), np.int32), ">= 0"),
 ])
 def test_bad_segmentations(tmp_path, seg, match):
@@ -62,9 +62,9 @@ def test_bad_segmentations(tmp_path, seg, match):
 @pytest.mark.parametrize("csv_text,match", [
     ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm\n1,2,3,4,5\n", "missing column 'post_x_nm'"),
     ("pre_z_um,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm\n1,2,3,4,5,6\n", "unknown unit 'um'"),
-    ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm\nnan,2,3,4,5,6\n", "NaN"),
-    ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm,pre_id\n1,2,3,4,5,6,-4\n", "'pre_id' must be >= 0"),
-    ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm\n1,2,x,4,5,6\n", "expected a number"),
+    ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm\nnan,2,3,4,5,6\n", "'pre_z_nm' row 2: expected a finite position in nm.*got 'nan'"),
+    ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm,pre_id\n1,2,3,4,5,6,-4\n", r"'pre_id' row 2: expected an integer segment id in \[0, 2\^64\), got '-4'"),
+    ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm\n1,2,x,4,5,6\n", "'pre_x_nm' row 2: expected a finite position"),
     ("pre_z_nm,pre_y_nm,pre_x_nm,post_z_nm,post_y_nm,post_x_nm,colour\n1,2,3,4,5,6,7\n", "unknown column 'colour'"),
 ])
 def test_bad_synapse_tables(tmp_path, csv_text, match):
