@@ -36,6 +36,9 @@ def cache_dir() -> Path:
     """The per-user cache directory (``$NEURAL_PRETTY_PRINTER_CACHE`` or ``~/.cache/...``)."""
     env = os.environ.get(CACHE_ENV)
     base = Path(env) if env else Path.home() / ".cache" / "neural-pretty-printer"
+    existing = next((q for q in (base, *base.parents) if q.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ConfigError(f"${CACHE_ENV} cache {str(base)!r}: expected a directory, got {str(existing)!r}, a file")
     return base
 
 

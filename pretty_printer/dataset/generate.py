@@ -206,7 +206,7 @@ def _manifest(preset, task_data, phantom, modalities, truth) -> dict:
         },
         "block_size_nm": [float(s) for s in size],
         "modalities": modalities,
-        **layout.commitment_fields(truth),
+        **layout.commit_truth(truth),
         "submission": "see README.md, section 'Submission format'",
     }
 

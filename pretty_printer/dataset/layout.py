@@ -3,6 +3,7 @@
 ::
 
     DIR/public/manifest.json        modalities, voxel sizes, task description, truth commitment
+    DIR/public/truth_commitment.json  SHA-256 of every truth file (names the first one changed)
     DIR/public/<modality>.zarr      OME-Zarr (NGFF 0.4, zarr format 2), axes c, z, y, x, scale in nm
     DIR/truth/seed.json             root seed and the resolved preset
     DIR/truth/...                   ANN, circuit, phantom, SWC, meshes, synapses, labels, artifacts
@@ -236,8 +237,8 @@ def truth_commitment(truth_dir: Path | None = None, digests: dict[str, str] | No
     """SHA-256 over every truth file: for each file in sorted POSIX relative-path order, the
     UTF-8 path, a NUL byte and the file's own SHA-256 digest (32 bytes).
 
-    Published in ``public/manifest.json`` (``truth_sha256``, with the per-file digests in
-    ``truth_files``) so that ``truth/`` can be checked against what was committed to when the
+    Published in ``public/manifest.json`` (``truth_sha256``; the per-file digests, which name the
+    first file that differs, are in ``public/truth_commitment.json``) so that ``truth/`` can be checked against what was committed to when the
     images were released; scoring checks it first (:meth:`Dataset.verify_truth`).  Every file
     under ``truth/`` counts, whatever stage wrote it.
     """
@@ -249,10 +250,17 @@ def truth_commitment(truth_dir: Path | None = None, digests: dict[str, str] | No
     return h.hexdigest()
 
 
-def commitment_fields(truth_dir: Path) -> dict:
-    """The manifest entries committing to ``truth_dir``: ``truth_sha256`` and ``truth_files``."""
+COMMITMENT_FILE = "truth_commitment.json"
+
+
+def commit_truth(truth_dir: Path) -> dict:
+    """Commit to ``truth_dir``: write the per-file digests to ``public/truth_commitment.json``
+    (beside ``truth/``) and return the manifest entry ``{"truth_sha256": ...}``."""
+    truth_dir = Path(truth_dir)
     digests = truth_digests(truth_dir)
-    return {"truth_sha256": truth_commitment(digests=digests), "truth_files": digests}
+    total = truth_commitment(digests=digests)
+    write_json(truth_dir.parent / "public" / COMMITMENT_FILE, {"truth_sha256": total, "files": digests})
+    return {"truth_sha256": total}
 
 
 # --------------------------------------------------------------------------- dataset
@@ -322,7 +330,9 @@ class Dataset:
         digests = truth_digests(self.truth)
         if truth_commitment(digests=digests) == expected:
             return
-        files = self.manifest.get("truth_files")
+        files = None
+        with contextlib.suppress(DatasetError, AttributeError):
+            files = read_json(self.public / COMMITMENT_FILE).get("files")
         if isinstance(files, dict) and truth_commitment(digests=files) == expected:
             for rel in sorted(set(files) | set(digests)):
                 if rel not in digests:

@@ -35,7 +35,25 @@ def load_for_scoring(ds: Dataset, sub_dir) -> Submission:
     if modality not in ds.modalities:
         raise SubmissionError(f"submission.json modality: expected one of {', '.join(ds.modalities)}, got {modality[:40]!r}")
     info = ds.modality(modality)
+    _check_manifest_grid(ds, modality, info)
     return read_submission(root, expected_shape=info["shape"][1:], voxel_nm=info["voxel_nm"])
+
+
+def _check_manifest_grid(ds: Dataset, modality: str, info: dict) -> None:
+    """The manifest's grid (not covered by the commitment it carries) must be the committed
+    truth labels' grid, so editing it cannot change what is scored."""
+    from pretty_printer.dataset.layout import open_ome_zarr
+    from pretty_printer.errors import DatasetError
+
+    try:
+        arr, voxel = open_ome_zarr(ds.truth / "labels" / f"{modality}.zarr")
+    except Exception as e:
+        raise DatasetError(f"truth/labels/{modality}.zarr: expected an OME-Zarr label volume, got a damaged one ({type(e).__name__})") from None
+    want = (tuple(int(s) for s in arr.shape[1:]), tuple(float(v) for v in voxel))
+    got = (tuple(int(s) for s in info["shape"][1:]), tuple(float(v) for v in info["voxel_nm"]))
+    if want != got:
+        raise DatasetError(f"public/manifest.json modalities.{modality}: expected shape {want[0]} and voxel_nm {want[1]} "
+                           f"(the committed truth labels' grid), got {got[0]} and {got[1]}")
 
 
 def _grid(ds: Dataset, modality: str, phantom):

@@ -18,6 +18,12 @@ excitatory, -1 inhibitory), ``n_AMPA, n_NMDA, n_GABA_A`` (receptor counts).
 ``cells.csv`` columns: ``segment_id`` (required), ``bias_nA`` (optional).
 
 Positions must be in nanometres: a column such as ``pre_z_um`` is rejected as an unknown unit.
+Id columns are exact unsigned 64-bit integers (never parsed as floats).  CSVs are UTF-8 with or
+without a byte-order mark (Excel's "CSV UTF-8"), LF or CRLF.  Every path named in
+``submission.json`` must stay inside the submission directory (:mod:`.paths`); the segmentation
+is opened lazily and checked before reading (:mod:`.volumes`).  To add a column, list its name in
+``OPTIONAL_SYNAPSE_COLUMNS`` or ``CELL_COLUMNS`` (a finite float unless ``COLUMN_KINDS`` says
+otherwise).
 """
 
 from __future__ import annotations
