@@ -32,7 +32,7 @@ def run(args) -> int:
     ds = Dataset(args.dataset)
     info = ds.modality(args.modality)
     if len(info["channels"]) != 1:
-        raise ConfigError(f"--modality {args.modality!r}: CREMI holds one raw channel, this scan has {len(info['channels'])}")
+        raise ConfigError(f"--modality {args.modality!r}: expected a single-channel scan (CREMI holds one raw channel), got {len(info['channels'])} channels")
     arr, voxel = ds.image(args.modality)
     labels = ds.truth_labels(args.modality)
     ph = ds.phantom()

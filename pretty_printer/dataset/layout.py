@@ -276,14 +276,14 @@ class Dataset:
     def __init__(self, root: Path):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise DatasetError(f"dataset directory {str(self.root)!r} does not exist")
+            raise DatasetError(f"dataset directory {str(self.root)!r}: expected a directory, got none (it does not exist)")
         manifest = self.root / "public" / "manifest.json"
         if not manifest.is_file():
             raise DatasetError(f"dataset {str(self.root)!r}: expected public/manifest.json, which is missing")
         self.manifest = read_json(manifest)
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != MANIFEST_FORMAT:
             got = self.manifest.get("format") if isinstance(self.manifest, dict) else type(self.manifest).__name__
-            raise DatasetError(f"dataset {str(self.root)!r}: manifest format {got!r} is not {MANIFEST_FORMAT!r}")
+            raise DatasetError(f"dataset {str(self.root)!r}: expected public/manifest.json format {MANIFEST_FORMAT!r}, got {got!r}")
         mods = self.manifest.get("modalities")
         if not isinstance(mods, dict) or not mods or not all(
                 isinstance(m, dict) and {"path", "shape", "voxel_nm"} <= set(m) for m in mods.values()):
@@ -304,7 +304,7 @@ class Dataset:
 
     def modality(self, name: str) -> dict:
         if name not in self.manifest["modalities"]:
-            raise DatasetError(f"--modality {name!r}: this dataset has {', '.join(self.modalities)}")
+            raise DatasetError(f"--modality: expected one of this dataset's {', '.join(self.modalities)}, got {name!r}")
         return self.manifest["modalities"][name]
 
     def image(self, modality: str):
@@ -313,7 +313,7 @@ class Dataset:
 
     def require_truth(self) -> None:
         if not (self.truth / "seed.json").is_file():
-            raise DatasetError(f"dataset {str(self.root)!r}: truth/ is missing (scoring needs the withheld truth)")
+            raise DatasetError(f"dataset {str(self.root)!r}: expected truth/ with seed.json (scoring needs the withheld truth), got it missing")
 
     def verify_truth(self) -> None:
         """Check ``truth/`` against the commitment in ``public/manifest.json``.

@@ -133,7 +133,7 @@ def _decode(path: Path, what: str) -> str:
 def _read_csv(path: Path, what: str, known: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Read a CSV table (UTF-8, optional BOM, LF or CRLF), each column parsed by its kind."""
     if not path.is_file():
-        raise SubmissionError(f"{what}: file does not exist in the submission directory")
+        raise SubmissionError(f"{what}: expected the file in the submission directory, got none (it does not exist)")
     try:
         rows = list(csv.reader(io.StringIO(_decode(path, what), newline="")))
     except csv.Error as e:
@@ -172,7 +172,7 @@ def _check_units(what: str, columns, known: tuple[str, ...]) -> None:
                 f"{what}: column {name!r} has unknown unit {m.group('unit')!r}; expected {stem}_nm "
                 f"(valid columns: {', '.join(known)})"
             )
-        raise SubmissionError(f"{what}: unknown column {_show(name)}; valid columns: {', '.join(known)}")
+        raise SubmissionError(f"{what}: expected columns from {', '.join(known)}; got unknown column {_show(name)}")
 
 
 def validate_synapses(cols: dict[str, np.ndarray], what: str = "synapses.csv") -> dict[str, np.ndarray]:
@@ -181,7 +181,7 @@ def validate_synapses(cols: dict[str, np.ndarray], what: str = "synapses.csv") -
     _check_units(what, cols, known)
     missing = [c for c in POSITION_COLUMNS if c not in cols]
     if missing:
-        raise SubmissionError(f"{what}: missing column {missing[0]!r}; required columns: {', '.join(POSITION_COLUMNS)}")
+        raise SubmissionError(f"{what}: expected required columns {', '.join(POSITION_COLUMNS)}; got a header missing column {missing[0]!r}")
     return {name: _check_array(what, name, v) for name, v in cols.items()}
 
 
@@ -213,7 +213,7 @@ def validate_cells(cols: dict[str, np.ndarray], what: str = "cells.csv") -> dict
     """Check a cells table given as arrays: ``segment_id`` required, known columns only."""
     _check_units(what, cols, CELL_COLUMNS)
     if "segment_id" not in cols:
-        raise SubmissionError(f"{what}: missing column 'segment_id'; valid columns: {', '.join(CELL_COLUMNS)}")
+        raise SubmissionError(f"{what}: expected a column 'segment_id' (columns: {', '.join(CELL_COLUMNS)}); got none")
     return {name: _check_array(what, name, v) for name, v in cols.items()}
 
 
@@ -248,7 +248,7 @@ def validate_segmentation(vol: np.ndarray, expected_shape) -> np.ndarray:
     if vol.dtype.kind not in "iub":
         raise SubmissionError(f"segmentation: expected integer labels, got dtype {vol.dtype}")
     if vol.dtype.kind == "i" and vol.size and vol.min() < 0:
-        raise SubmissionError(f"segmentation: labels must be >= 0 (0 = unassigned), got {vol.min()}")
+        raise SubmissionError(f"segmentation: expected labels >= 0 (0 = unassigned), got {vol.min()}")
     return vol.astype(np.uint64, copy=False)
 
 
@@ -271,7 +271,7 @@ def read_meta(root: Path) -> dict:
         raise SubmissionError(f"submission.json: expected a JSON object {{...}}, got a {type(meta).__name__}")
     for key in REQUIRED_KEYS:
         if key not in meta:
-            raise SubmissionError(f"submission.json: missing key {key!r}; required keys: {', '.join(REQUIRED_KEYS)}")
+            raise SubmissionError(f"submission.json: expected keys {', '.join(REQUIRED_KEYS)}; got no key {key!r}")
     for key, typ in META_KEYS.items():
         if key in meta and not (isinstance(meta[key], typ) or (key in ("cells", "method") and meta[key] is None)):
             raise SubmissionError(f"submission.json {key}: expected a string, got {type(meta[key]).__name__} {_show(json.dumps(meta[key]))}")

@@ -56,7 +56,7 @@ def contained(root: Path, relative: str, field: str) -> Path:
     root_real = Path(os.path.realpath(root))
     path = Path(root) / relative
     if not _inside(Path(os.path.realpath(path)), root_real):
-        raise SubmissionError(f"submission.json {field}: {relative!r} is a symlink leading outside the submission directory; expected a file inside it")
+        raise SubmissionError(f"submission.json {field}: expected a path inside the submission directory, got {relative!r}, a symlink leading outside it")
     if path.is_dir():
         _check_tree(path, root_real, field, relative)
     return path
@@ -69,5 +69,5 @@ def _check_tree(path: Path, root_real: Path, field: str, relative: str) -> None:
             if entry.is_symlink() and not _inside(Path(os.path.realpath(entry)), root_real):
                 inner = entry.relative_to(path).as_posix()
                 raise SubmissionError(
-                    f"submission.json {field}: {relative!r} contains {inner!r}, a symlink leading outside "
-                    "the submission directory; expected every file inside it")
+                    f"submission.json {field}: expected every file of {relative!r} inside the submission "
+                    f"directory, got {inner!r}, a symlink leading outside it")

@@ -13,7 +13,8 @@ A container holding several arrays (Zarr group, HDF5 file) must name the one to 
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
+from pathlib import Path, PureWindowsPath
 
 import numpy as np
 
@@ -70,6 +71,7 @@ def _npy(path: Path, inner: str) -> _Lazy:
 def _tiff(path: Path, inner: str) -> _Lazy:
     import tifffile
 
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # its warnings would add lines to the one-line error
     tf = tifffile.TiffFile(path, is_ome=False)  # OME-TIFF may name other files: never follow them
     series = tf.series[0]
     return _Lazy(series.shape, series.dtype, lambda: series.asarray())
@@ -83,19 +85,19 @@ def _h5(path: Path, inner: str) -> _Lazy:
         names: list[str] = []
         f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
         if len(names) != 1:
-            raise SubmissionError(f"segmentation: {path.name} holds {len(names)} datasets "
-                                  f"({', '.join(names[:5]) or 'none'}); expected one, or name it as '{path.name}:/path'")
+            raise SubmissionError(f"segmentation: expected one dataset in {path.name} or a named one ('{path.name}:/path'), "
+                                  f"got {len(names)} datasets ({', '.join(names[:5]) or 'none'})")
         inner = names[0]
     link = f.get(inner, getlink=True)
     if link is None:
-        raise SubmissionError(f"segmentation: {path.name} has no dataset {inner!r}")
+        raise SubmissionError(f"segmentation: expected a dataset {inner!r} in {path.name}, got none of that name")
     if isinstance(link, (h5py.ExternalLink, h5py.SoftLink)):
-        raise SubmissionError(f"segmentation: {path.name}:{inner} is a link; expected a dataset stored in the file")
+        raise SubmissionError(f"segmentation: expected a dataset stored in {path.name}, got {inner!r}, a link")
     ds = f[inner]
     if not isinstance(ds, h5py.Dataset):
-        raise SubmissionError(f"segmentation: {path.name}:{inner} is a group; expected a dataset")
+        raise SubmissionError(f"segmentation: expected a dataset at {path.name}:{inner}, got a group")
     if ds.is_virtual or ds.external:
-        raise SubmissionError(f"segmentation: {path.name}:{inner} reads data from other files; expected data stored in the file")
+        raise SubmissionError(f"segmentation: expected data stored in {path.name}, got {inner!r} reading other files")
     return _Lazy(ds.shape, ds.dtype, lambda: ds[...])
 
 
@@ -118,10 +120,10 @@ def _scale(transforms, n: int) -> np.ndarray:
 def _ome(group, ms: dict, inner: str) -> _Lazy:
     datasets = ms.get("datasets") or []
     if not datasets:
-        raise SubmissionError("segmentation: OME-Zarr multiscales lists no datasets")
+        raise SubmissionError("segmentation: expected OME-Zarr multiscales with datasets, got none")
     level = next((d for d in datasets if d["path"] == inner), None) if inner else datasets[0]
     if level is None:
-        raise SubmissionError(f"segmentation: OME-Zarr has no level {inner!r}; expected one of {[d['path'] for d in datasets]}")
+        raise SubmissionError(f"segmentation: expected an OME-Zarr level in {[d['path'] for d in datasets]}, got {inner!r}")
     arr = group[level["path"]]
     raw_axes = ms.get("axes") or []
     axes = [(a["name"] if isinstance(a, dict) else str(a)).lower() for a in raw_axes] or None
@@ -152,13 +154,13 @@ def _zarr(path: Path, inner: str) -> _Lazy:
     names = sorted(node.array_keys())
     if inner:
         if inner not in node or not isinstance(node[inner], zarr.Array):
-            raise SubmissionError(f"segmentation: {path.name} has no array {inner!r}; it has {names}")
+            raise SubmissionError(f"segmentation: expected an array {inner!r} in {path.name}, got none of that name (it has {names[:5]})")
         arr = node[inner]
     elif len(names) == 1:
         arr = node[names[0]]
     else:
-        raise SubmissionError(f"segmentation: {path.name} holds {len(names)} arrays ({', '.join(names[:5]) or 'none'}) "
-                              f"and no OME-Zarr metadata; expected one, or name it as '{path.name}:NAME'")
+        raise SubmissionError(f"segmentation: expected one array in {path.name} or a named one ('{path.name}:NAME'), "
+                              f"got {len(names)} arrays ({', '.join(names[:5]) or 'none'}) and no OME-Zarr metadata")
     return _Lazy(arr.shape, arr.dtype, lambda: arr[...])
 
 
@@ -168,15 +170,15 @@ _READERS = {".npy": _npy, ".tif": _tiff, ".tiff": _tiff, ".h5": _h5, ".hdf5": _h
 def _open(path: Path, inner: str) -> _Lazy:
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise SubmissionError(f"segmentation: unsupported file type {path.suffix.lower() or path.name!r}; "
-                              f"expected one of {', '.join(SUFFIXES)}")
+        raise SubmissionError(f"segmentation: expected a file type in {', '.join(SUFFIXES)}, "
+                              f"got {path.suffix.lower() or path.name!r}")
     try:
         return reader(path, inner)
     except SubmissionError:
         raise
     except Exception as e:  # unreadable container: say which and why, in one line
-        raise SubmissionError(f"segmentation: could not read {path.name!r} as {path.suffix} ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0][:160] if str(e) else 'no detail'})") from None
+        raise SubmissionError(f"segmentation: expected a readable {path.suffix} file, got {path.name!r} unreadable "
+                              f"({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else 'no detail'})") from None
 
 
 def check_declared(lazy: _Lazy, expected_shape=None, voxel_nm=None) -> None:
@@ -192,8 +194,8 @@ def check_declared(lazy: _Lazy, expected_shape=None, voxel_nm=None) -> None:
     if voxel_nm is not None and lazy.declared_nm:
         got = tuple(lazy.declared_nm[a] for a in ("z", "y", "x"))
         if not np.allclose(got, np.asarray(voxel_nm, float), rtol=_VOXEL_RTOL, atol=0):
-            raise SubmissionError(f"segmentation: declared voxel size (z, y, x) {tuple(round(g, 4) for g in got)} nm "
-                                  f"differs from the scan's {tuple(float(v) for v in voxel_nm)} nm; expected the scan's grid")
+            raise SubmissionError(f"segmentation: expected the scan's voxel size (z, y, x) {tuple(float(v) for v in voxel_nm)} nm, "
+                                  f"got declared voxel size {tuple(round(g, 4) for g in got)} nm")
 
 
 def read_segmentation(spec: str, root: Path, *, expected_shape=None, voxel_nm=None) -> np.ndarray:
@@ -210,14 +212,16 @@ def read_segmentation(spec: str, root: Path, *, expected_shape=None, voxel_nm=No
     """
     if not isinstance(spec, str):
         raise SubmissionError(f"submission.json segmentation: expected a file name (string), got {type(spec).__name__}")
+    if PureWindowsPath(spec).drive:
+        raise SubmissionError(f"submission.json segmentation: expected a path relative to the submission directory, got absolute path {spec[:60]!r}")
     path_str, _, inner = spec.partition(":")
     path = contained(Path(root), path_str, "segmentation")
     if not path.exists():
-        raise SubmissionError(f"segmentation: {path_str!r} does not exist in the submission directory")
+        raise SubmissionError(f"segmentation: expected {path_str!r} in the submission directory, got no such file")
     lazy = _open(path, inner)
     check_declared(lazy, expected_shape, voxel_nm)
     try:
         return lazy.read()
     except Exception as e:
-        raise SubmissionError(f"segmentation: could not read the voxels of {path_str!r} ({type(e).__name__}: "
+        raise SubmissionError(f"segmentation: expected readable voxels in {path_str!r}, got an error ({type(e).__name__}: "
                               f"{str(e).splitlines()[0][:160] if str(e) else 'no detail'})") from None
