@@ -123,11 +123,11 @@ def _edit_csv(bad, old, new):
 
 @pytest.mark.parametrize("case,expect", [
     ("float labels", "floating-point"),
-    ("nan labels", "NaN"),
+    ("nan labels", "floating-point"),  # refused from the dtype before any voxel is read
     ("negative ids", ">= 0"),
     ("missing column", "missing column 'post_x_nm'"),
     ("unknown unit", "unknown unit 'um'"),
-    ("nan position", "NaN"),
+    ("nan position", "'pre_y_nm' row 2: expected a finite position in nm"),
 ])
 def test_malformed_submissions_exit_2(case, expect, tiny_dataset, truth_submission, tmp_path, capsys):
     bad = _bad_copy(truth_submission, tmp_path, case.replace(" ", "-"))

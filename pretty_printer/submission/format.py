@@ -76,12 +76,12 @@ class Submission:
 
 
 # --------------------------------------------------------------------------- tables
-#: How each known column is parsed.  ``id`` columns are exact unsigned 64-bit integers (never
-#: floats: 2^53 + 1 must survive); ``count`` columns non-negative integers; ``sign`` is +1 or -1;
+#: How each known column is parsed.  Segment ``id`` columns are exact unsigned 64-bit integers
+#: (never floats: 2^53 + 1 must survive); the synapse row ``id`` is any signed 64-bit integer; ``count`` columns non-negative integers; ``sign`` is +1 or -1;
 #: ``position`` columns are nanometres within +-MAX_COORDINATE_NM; ``nonneg`` floats are >= 0.
 #: Any other column listed in SYNAPSE/CELL columns is a finite float.
 COLUMN_KINDS = {
-    "id": "id", "pre_id": "id", "post_id": "id", "segment_id": "id",
+    "id": "int", "pre_id": "id", "post_id": "id", "segment_id": "id",
     "n_AMPA": "count", "n_NMDA": "count", "n_GABA_A": "count", "sign": "sign",
     "conductance_nS": "nonneg", "psd_area_nm2": "nonneg",
     **{c: "position" for c in POSITION_COLUMNS},
@@ -89,7 +89,8 @@ COLUMN_KINDS = {
 #: Positions farther than this from the origin (1 m) cannot be in any scan: refused.
 MAX_COORDINATE_NM = 1e9
 _ID_RE = re.compile(r"^\+?[0-9]+$")
-_EXPECTED = {"id": "an integer segment id in [0, 2^64)", "count": "a non-negative integer",
+_EXPECTED = {"id": "an integer segment id in [0, 2^64)", "int": "an integer in [-2^63, 2^63)",
+             "count": "a non-negative integer",
              "sign": "+1 or -1", "nonneg": "a finite number >= 0",
              "position": f"a finite position in nm within +-{MAX_COORDINATE_NM:g}",
              "float": "a finite number"}
@@ -102,6 +103,11 @@ def _show(value: str) -> str:
 def _parse(kind: str, text: str):
     """One cell of a table as its kind, or None if it is not one."""
     t = text.strip()
+    if kind == "int":
+        if not re.match(r"^[+-]?[0-9]+$", t):
+            return None
+        v = int(t)
+        return v if -(2**63) <= v < 2**63 else None
     if kind in ("id", "count", "sign"):
         if kind == "sign" and t in ("-1", "+1", "1"):
             return int(t)
@@ -118,7 +124,7 @@ def _parse(kind: str, text: str):
     return v
 
 
-_DTYPES = {"id": np.uint64, "count": np.int64, "sign": np.int64}
+_DTYPES = {"id": np.uint64, "int": np.int64, "count": np.int64, "sign": np.int64}
 
 
 def _decode(path: Path, what: str) -> str:
@@ -194,7 +200,7 @@ def _check_array(what: str, name: str, v) -> np.ndarray:
                 raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got non-integer values")
         elif a.dtype.kind not in "iu" and a.size:
             raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got dtype {a.dtype}")
-        if a.size and a.dtype.kind != "u" and np.any(a < 0) and kind != "sign":
+        if a.size and a.dtype.kind != "u" and np.any(a < 0) and kind not in ("sign", "int"):
             raise SubmissionError(f"{what}: column {name!r} must be >= 0, got {a.min()}")
         if kind == "sign" and not np.all(np.isin(a, (-1, 1))):
             raise SubmissionError(f"{what}: column 'sign' must be +1 or -1")
