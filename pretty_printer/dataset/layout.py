@@ -3,7 +3,7 @@
 ::
 
     DIR/public/manifest.json        modalities, voxel sizes, task description, truth commitment
-    DIR/public/truth_commitment.json  SHA-256 of every truth file (names the first one changed)
+    DIR/public/commitment.json  SHA-256 of every truth file (names the first one changed)
     DIR/public/<modality>.zarr      OME-Zarr (NGFF 0.4, zarr format 2), axes c, z, y, x, scale in nm
     DIR/truth/seed.json             root seed and the resolved preset
     DIR/truth/...                   ANN, circuit, phantom, SWC, meshes, synapses, labels, artifacts
@@ -238,7 +238,7 @@ def truth_commitment(truth_dir: Path | None = None, digests: dict[str, str] | No
     UTF-8 path, a NUL byte and the file's own SHA-256 digest (32 bytes).
 
     Published in ``public/manifest.json`` (``truth_sha256``; the per-file digests, which name the
-    first file that differs, are in ``public/truth_commitment.json``) so that ``truth/`` can be checked against what was committed to when the
+    first file that differs, are in ``public/commitment.json``) so that ``truth/`` can be checked against what was committed to when the
     images were released; scoring checks it first (:meth:`Dataset.verify_truth`).  Every file
     under ``truth/`` counts, whatever stage wrote it.
     """
@@ -250,11 +250,11 @@ def truth_commitment(truth_dir: Path | None = None, digests: dict[str, str] | No
     return h.hexdigest()
 
 
-COMMITMENT_FILE = "truth_commitment.json"
+COMMITMENT_FILE = "commitment.json"
 
 
 def commit_truth(truth_dir: Path) -> dict:
-    """Commit to ``truth_dir``: write the per-file digests to ``public/truth_commitment.json``
+    """Commit to ``truth_dir``: write the per-file digests to ``public/commitment.json``
     (beside ``truth/``) and return the manifest entry ``{"truth_sha256": ...}``."""
     truth_dir = Path(truth_dir)
     digests = truth_digests(truth_dir)

@@ -139,7 +139,7 @@ def test_untampered_copy_verifies_and_commitment_is_deterministic(tiny_dataset, 
     shutil.copytree(tiny_dataset, ds, copy_function=os.link)
     Dataset(ds).verify_truth()
     m = json.loads((ds / "public/manifest.json").read_text())
-    c = json.loads((ds / "public/truth_commitment.json").read_text())
+    c = json.loads((ds / "public/commitment.json").read_text())
     d = truth_digests(ds / "truth")
     assert c["files"] == d and truth_commitment(ds / "truth") == m["truth_sha256"] == c["truth_sha256"]
     assert list(d) == sorted(d)  # sorted POSIX paths
