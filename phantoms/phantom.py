@@ -99,6 +99,7 @@ class Phantom:
     block_origin_nm: np.ndarray  # (3,)
     block_size_nm: np.ndarray  # (3,)
     meta: dict = field(default_factory=dict)  # seeds, counts, notes
+    organelles: dict = field(default_factory=dict)  # phantoms.organelles.Organelles.arrays(); {} = none
 
     # ------------------------------------------------------------------ per cell
     def _index(self, cid: int) -> int:
@@ -161,6 +162,8 @@ class Phantom:
                 arrays[f"cell{cid}/{name}"] = arr
         for name, arr in self.synapses.columns().items():
             arrays[f"synapses/{name}"] = arr
+        for name, arr in self.organelles.items():
+            arrays[f"organelles/{name}"] = arr
         write_npz(d / "arrays.npz", arrays)
         return d
 
@@ -185,6 +188,7 @@ def load_phantom(directory) -> Phantom:
         barcodes={int(c): np.asarray(v, np.uint8) for c, v in doc["barcodes"].items()},
         block_origin_nm=np.asarray(doc["block_origin_nm"], float),
         block_size_nm=np.asarray(doc["block_size_nm"], float), meta=doc["meta"],
+        organelles={k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("organelles/")},
     )
 
 

@@ -13,10 +13,19 @@ Fields (names and dtypes as in ``scanners/tissue.py``)
 -------------------------------------------------------
 ``labels`` (uint32, 0 = extracellular), ``membrane`` (float32: fraction of the voxel, along the
 surface normal, inside a ``membrane_nm`` shell under the surface), ``cleft`` (float32: 1 in the
-cleft and PSD disc), ``vesicles`` (float32: 1 inside vesicles), ``receptor:<type>`` (float32,
-receptors per voxel: each synapse's count spread evenly over its PSD slab), ``barcode``
-(float32, (N, z, y, x): 1 where the voxel's cell expresses protein n).
+synaptic cleft, the extracellular gap between the two membranes; labels there are 0), ``psd``
+(float32: 1 in the post-synaptic density and the thin pre-synaptic density; thick on
+glutamatergic Gray type I synapses, thin on GABAergic Gray type II), ``vesicles`` (float32: 1 inside
+vesicles; round on type I, flattened on type II), ``receptor:<type>`` (float32, receptors per
+voxel: each synapse's count spread evenly over its PSD slab), ``barcode`` (float32, (N, z, y, x):
+1 where the voxel's cell expresses protein n), ``mito`` / ``nucleus`` (float32: 1 inside a
+mitochondrion / nucleus, :mod:`phantoms.organelles`), ``organelle_membrane`` (float32: fraction of
+the voxel in the ``membrane_nm`` shell inside an organelle's surface), ``organelles`` (uint32
+organelle instance id, 0 = none), ``semantic`` (uint8 class, ``SEMANTIC_CLASSES``).
 Extra, for checks: ``overlap`` (uint8: 1 where a voxel centre lies inside two different cells).
+
+Synapse and vesicle work is limited per call to the synapses and vesicles whose bounding boxes
+meet the box (a chunk tests only what it can contain).
 """
 
 from __future__ import annotations
@@ -27,8 +36,11 @@ import numpy as np
 
 from .phantom import RECEPTOR_TYPES, SWC_SOMA, Phantom
 
-FIELDS = ("labels", "membrane", "cleft", "vesicles", "receptor:AMPA", "receptor:NMDA",
-          "receptor:GABA_A", "barcode", "overlap")
+from . import organelle_fields as _of
+
+FIELDS = ("labels", "membrane", "cleft", "psd", "vesicles", "receptor:AMPA", "receptor:NMDA",
+          "receptor:GABA_A", "barcode", "overlap") + _of.ORGANELLE_FIELDS + ("semantic",)
+SEMANTIC_CLASSES = _of.SEMANTIC_CLASSES
 _SNAP = 1024.0
 
 
@@ -160,10 +172,19 @@ def rasterize(phantom: Phantom, origin_nm: Sequence[float], shape: Sequence[int]
             out["membrane"] = _membrane(depth, g, phantom.cfg.membrane_nm)
         if "barcode" in fields:
             out["barcode"] = _barcode(phantom, labels)
-    if "cleft" in fields or any(f.startswith("receptor:") for f in fields):
-        out.update(_synaptic(phantom, g, fields))
-    if "vesicles" in fields:
+    need = set(fields)
+    if "semantic" in need:
+        need |= {"labels", "cleft", "psd", "vesicles", "mito", "nucleus"}
+        if "labels" not in out:
+            out["labels"] = _cells(phantom, g, False, False, None)[0]
+    if need & {"cleft", "psd"} or any(f.startswith("receptor:") for f in fields):
+        out.update(_synaptic(phantom, g, tuple(need)))
+    if "vesicles" in need:
         out["vesicles"] = _vesicles(phantom, g)
+    if need & set(_of.ORGANELLE_FIELDS):
+        out.update(_of.organelle_fields(phantom, g, need, _cone_eval, _membrane))
+    if "semantic" in fields:
+        out["semantic"] = _of.semantic(phantom, out)
     return {f: out[f] for f in fields}
 
 
@@ -219,58 +240,73 @@ def _barcode(ph: Phantom, labels: np.ndarray) -> np.ndarray:
 
 
 def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
-    """Cleft discs and PSD slabs (with receptor densities) of every synapse near the box."""
+    """Cleft gaps, pre/post densities and PSD receptor slabs of the synapses that meet the box."""
     S = ph.synapses
-    want_cleft = "cleft" in fields
+    want_cleft, want_psd = "cleft" in fields, "psd" in fields
     kinds = [f.split(":", 1)[1] for f in fields if f.startswith("receptor:")]
     for k in kinds:
         if k not in RECEPTOR_TYPES:
             raise ValueError(f"fields: unknown receptor {k!r}; expected one of {RECEPTOR_TYPES}")
-    out = {"cleft": np.zeros(g.shape, np.float32)} if want_cleft else {}
+    out = {}
+    if want_cleft:
+        out["cleft"] = np.zeros(g.shape, np.float32)
+    if want_psd:
+        out["psd"] = np.zeros(g.shape, np.float32)
     for k in kinds:
         out[f"receptor:{k}"] = np.zeros(g.shape, np.float32)
     if len(S) == 0:
         return out
+    geo = _of.synapse_geometry(ph)
     post, pre = S.post_nm, S.pre_nm
-    t_psd = ph.cfg.psd_thickness_nm
+    t_slab = ph.cfg.psd_thickness_nm  # receptors sit in the nominal PSD slab whatever the type
     vox_vol = float(np.prod(g.voxel))
-    for i in range(len(S)):
-        P, Q = post[i], pre[i]
-        gap = float(np.linalg.norm(Q - P))
-        u = (Q - P) / gap
-        r = float(np.sqrt(S["psd_area_nm2"][i] / np.pi))
-        ext = np.sqrt((gap + t_psd) ** 2 + r * r) + 1.0
-        sl = g.window(np.minimum(P, Q) - ext, np.maximum(P, Q) + ext)
+    for i in _of.meeting(geo.lo, geo.hi, g):
+        P, gap, r = post[i], float(geo.gap[i]), float(geo.radius[i])
+        sl = g.window(geo.lo[i], geo.hi[i])
         if sl is None:
             continue
         dz, dy, dx = g.rel(sl, P)
-        uf = u.astype(np.float32)
+        uf = geo.u[i].astype(np.float32)
         axial = dz * uf[0] + dy * uf[1] + dx * uf[2]
         ez = dz - axial * uf[0]
         ey = dy - axial * uf[1]
         ex = dx - axial * uf[2]
         in_disc = (ez * ez + ey * ey + ex * ex) <= np.float32(r * r)
-        slab = in_disc & (axial > np.float32(-t_psd)) & (axial <= 0)
         if want_cleft:
-            region = in_disc & (axial > np.float32(-t_psd)) & (axial < np.float32(gap))
-            out["cleft"][sl][region] = 1.0
-        for k in kinds:
-            n = S[f"n_{k}"][i]
-            if n:
-                density = np.float32(n / (np.pi * r * r * t_psd) * vox_vol)
-                out[f"receptor:{k}"][sl][slab] += density
+            out["cleft"][sl][in_disc & (axial > 0) & (axial < np.float32(gap))] = 1.0
+        if want_psd:
+            post_d = in_disc & (axial > np.float32(-geo.psd_nm[i])) & (axial <= 0)
+            pre_d = in_disc & (axial >= np.float32(gap)) & (axial < np.float32(gap + geo.pre_density_nm[i]))
+            out["psd"][sl][post_d | pre_d] = 1.0
+        if kinds:
+            slab = in_disc & (axial > np.float32(-t_slab)) & (axial <= 0)
+            for k in kinds:
+                n = S[f"n_{k}"][i]
+                if n:
+                    density = np.float32(n / (np.pi * r * r * t_slab) * vox_vol)
+                    out[f"receptor:{k}"][sl][slab] += density
     return out
 
 
 def _vesicles(ph: Phantom, g: _Grid) -> np.ndarray:
+    """Vesicles meeting the box: spheres (type I) or flattened ellipsoids (type II)."""
     out = np.zeros(g.shape, np.float32)
-    for v in ph.vesicles_nm:
-        c, r = v[:3], float(v[3])
+    V = _of.vesicle_geometry(ph)
+    for i in _of.meeting(V.lo, V.hi, g):
+        c, r = ph.vesicles_nm[i, :3], float(ph.vesicles_nm[i, 3])
         sl = g.window(c - r, c + r)
         if sl is None:
             continue
         dz, dy, dx = g.rel(sl, c)
-        out[sl][(dz * dz + dy * dy + dx * dx) < np.float32(r * r)] = 1.0
+        d2 = dz * dz + dy * dy + dx * dx
+        f = float(V.flatten[i])
+        if f >= 1.0:
+            out[sl][d2 < np.float32(r * r)] = 1.0
+        else:
+            e = V.axis[i].astype(np.float32)
+            along = dz * e[0] + dy * e[1] + dx * e[2]
+            q = (d2 - along * along) / np.float32(r * r) + along * along / np.float32((f * r) ** 2)
+            out[sl][q < 1.0] = 1.0
     return out
 
 

@@ -15,32 +15,107 @@ from .noise import child_rng
 
 
 # -- serial sections (EM) ---------------------------------------------------------------------
+TEAR_FOLD, TEAR_CRACK = 0, 1
+
+
 @dataclass(frozen=True)
 class SectionArtifacts:
     """Per-section defects of a serial-section (or block-face) stack of ``n`` sections.
 
     ``shift_nm[k] = (dy, dx)``: pixel ``p`` of section ``k`` shows the tissue at ``p + shift``;
-    undo it by sampling the image at ``p - shift``.
+    undo it by sampling the image at ``p - shift``.  ``z_offset_nm[k]``: section ``k``'s centre
+    lies this far from its nominal plane (uneven cutting: the thicknesses ``thickness_scale *
+    voxel_z`` add up).  A *tear* (fold or crack) in section ``k`` splits the section along a line
+    (point, unit normal ``n``, width ``w``); with ``d`` the signed distance of a pixel from the line:
+
+    * fold: a strip ``[0, 2w)`` of tissue is doubled over into ``[0, w)``; pixels with ``d < 0``
+      show tissue at ``p``, the band ``0 <= d < w`` shows two layers (``p`` and ``p + w n``), and
+      pixels with ``d >= w`` show tissue at ``p + w n`` (the far side is displaced);
+    * crack: the section splits and its far side slides away; ``0 <= d < w`` is empty resin and
+      ``d >= w`` shows tissue at ``p - w n``.
+
+    ``debris_*``: opaque dark particles lying on a section (centre, radius, section).
+    ``focus``: per-section multiplier of the probe width (focus drift); ``brightness``: of the signal.
     """
 
     shift_nm: np.ndarray  # (n, 2)
     missing: np.ndarray  # (n,) bool
-    fold_section: np.ndarray  # (m,) int
-    fold_point_nm: np.ndarray  # (m, 2) absolute (y, x) tissue coordinates on the fold line
-    fold_normal: np.ndarray  # (m, 2) unit normal of the fold line
-    fold_width_nm: np.ndarray  # (m,)
+    z_offset_nm: np.ndarray  # (n,)
+    thickness_scale: np.ndarray  # (n,)
+    tear_section: np.ndarray  # (m,) int
+    tear_kind: np.ndarray  # (m,) int: TEAR_FOLD or TEAR_CRACK
+    tear_point_nm: np.ndarray  # (m, 2) absolute (y, x) tissue coordinates on the tear line
+    tear_normal: np.ndarray  # (m, 2) unit normal of the tear line
+    tear_width_nm: np.ndarray  # (m,)
+    debris_section: np.ndarray  # (q,) int
+    debris_center_nm: np.ndarray  # (q, 2) absolute (y, x) detector-frame coordinates
+    debris_radius_nm: np.ndarray  # (q,)
+    focus: np.ndarray  # (n,) probe-width multiplier
     brightness: np.ndarray  # (n,) multiplicative drift of the signal
 
+    def layers(self, k: int, ys: np.ndarray, xs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """How section ``k`` maps pixels to tissue: ``[(offset_yx_nm, mask (y, x) bool), ...]``.
+
+        Pixel ``p`` (absolute (y, x) nm, ``ys`` and ``xs`` its axes, already shifted by
+        misalignment) shows the tissue at ``p + offset`` wherever a layer's mask is true; where no
+        mask is true the section holds no tissue, where two are the tissue is doubled (a fold).
+        """
+        full = np.ones((len(ys), len(xs)), bool)
+        out = [(np.zeros(2), full)]
+        for j in np.flatnonzero(self.tear_section == k):
+            n, w = self.tear_normal[j], float(self.tear_width_nm[j])
+            d = ((ys[:, None] - self.tear_point_nm[j, 0]) * n[0] + (xs[None, :] - self.tear_point_nm[j, 1]) * n[1])
+            near, far = d < 0, d >= w
+            if self.tear_kind[j] == TEAR_FOLD:
+                new = [(o, m & ~far) for o, m in out] + [(o + w * n, m & (d >= 0)) for o, m in out]
+            else:
+                new = [(o, m & near) for o, m in out] + [(o - w * n, m & far) for o, m in out]
+            out = [(o, m) for o, m in new if m.any()]
+        return out
+
+    def debris_mask(self, k: int, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """(y, x) bool: pixels of section ``k`` covered by debris (detector frame)."""
+        mask = np.zeros((len(ys), len(xs)), bool)
+        for j in np.flatnonzero(self.debris_section == k):
+            c, r = self.debris_center_nm[j], float(self.debris_radius_nm[j])
+            mask |= (ys[:, None] - c[0]) ** 2 + (xs[None, :] - c[1]) ** 2 < r * r
+        return mask
+
+    def max_tear_nm(self) -> float:
+        return float(self.tear_width_nm.max()) if self.tear_width_nm.size else 0.0
+
     def truth(self) -> dict[str, np.ndarray]:
+        fold = self.tear_kind == TEAR_FOLD
+        crack = ~fold
         return {
             "section_shift_nm": self.shift_nm.astype(np.float64),
             "missing_sections": np.flatnonzero(self.missing).astype(np.int64),
-            "fold_sections": self.fold_section.astype(np.int64),
-            "fold_point_nm": self.fold_point_nm.astype(np.float64),
-            "fold_normal": self.fold_normal.astype(np.float64),
-            "fold_width_nm": self.fold_width_nm.astype(np.float64),
+            "section_z_offset_nm": self.z_offset_nm.astype(np.float64),
+            "section_thickness_scale": self.thickness_scale.astype(np.float64),
+            "fold_sections": self.tear_section[fold].astype(np.int64),
+            "fold_point_nm": self.tear_point_nm[fold].astype(np.float64),
+            "fold_normal": self.tear_normal[fold].astype(np.float64),
+            "fold_width_nm": self.tear_width_nm[fold].astype(np.float64),
+            "crack_sections": self.tear_section[crack].astype(np.int64),
+            "crack_point_nm": self.tear_point_nm[crack].astype(np.float64),
+            "crack_normal": self.tear_normal[crack].astype(np.float64),
+            "crack_width_nm": self.tear_width_nm[crack].astype(np.float64),
+            "debris_sections": self.debris_section.astype(np.int64),
+            "debris_center_nm": self.debris_center_nm.astype(np.float64),
+            "debris_radius_nm": self.debris_radius_nm.astype(np.float64),
+            "section_focus": self.focus.astype(np.float64),
             "section_brightness": self.brightness.astype(np.float64),
         }
+
+
+def _tears(seed, n: int, kind: int, rate: float, width_nm: float, region_origin_nm, region_size_nm, stream: str):
+    rng = child_rng(seed, "artifacts", stream)
+    sec = np.flatnonzero(rng.random(n) < rate)
+    m = sec.size
+    angle = rng.uniform(0, np.pi, m)
+    point = region_origin_nm[1:] + rng.random((m, 2)) * region_size_nm[1:]
+    normal = np.stack([np.cos(angle), np.sin(angle)], axis=1).reshape(m, 2)
+    return sec, np.full(m, kind), point.reshape(m, 2), normal, np.full(m, float(width_nm))
 
 
 def draw_section_artifacts(
@@ -55,8 +130,15 @@ def draw_section_artifacts(
     fold_rate: float,
     fold_width_nm: float,
     brightness_drift: float,
+    thickness_cv: float = 0.0,
+    section_nm: float = 0.0,
+    crack_rate: float = 0.0,
+    crack_width_nm: float = 0.0,
+    debris_rate: float = 0.0,
+    debris_radius_nm: float = 0.0,
+    focus_drift: float = 0.0,
 ) -> SectionArtifacts:
-    """Draw misalignment (a random walk plus jitter), missing sections, folds and brightness drift.
+    """Draw the defects of a section stack, each from its own named branch of the seed tree.
 
     Parameters
     ----------
@@ -64,15 +146,20 @@ def draw_section_artifacts(
         The scanner seed; each artifact uses its own named child.
     n_sections : int
     region_origin_nm, region_size_nm : arrays (3,)
-        The imaged region (folds are placed inside it).
+        The imaged region (tears and debris are placed inside it).
     step_nm, jitter_nm : float
         Std of the random-walk step between sections and of the independent per-section jitter.
-    missing_rate, fold_rate : float
-        Probability that a section is lost / folded.
-    fold_width_nm : float
-        Width of the doubled-over band of a fold.
-    brightness_drift : float
-        Std of the per-section relative step of a brightness random walk.
+    missing_rate, fold_rate, crack_rate : float
+        Probability that a section is lost / folded / cracked.
+    fold_width_nm, crack_width_nm : float
+        Width of the doubled-over band of a fold / of the gap a crack opens.
+    brightness_drift, focus_drift : float
+        Std of the per-section relative step of a brightness / probe-width random walk.
+    thickness_cv : float
+        Coefficient of variation of the cut thickness (``section_nm`` nominal); section centres
+        follow the cumulative thicknesses (the stack's mean position is kept).
+    debris_rate : float
+        Expected debris particles per section; radii exponential with mean ``debris_radius_nm``.
 
     Returns
     -------
@@ -84,15 +171,27 @@ def draw_section_artifacts(
     shift = walk + rng.normal(0.0, 1.0, (n, 2)) * jitter_nm
     shift -= shift.mean(axis=0) if n else 0.0  # the stack as a whole stays put
     missing = child_rng(seed, "artifacts", "missing").random(n) < missing_rate
-    rng = child_rng(seed, "artifacts", "folds")
-    folded = np.flatnonzero(rng.random(n) < fold_rate)
-    m = folded.size
-    angle = rng.uniform(0, np.pi, m)
-    point = region_origin_nm[1:] + rng.random((m, 2)) * region_size_nm[1:]
-    normal = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    folds = _tears(seed, n, TEAR_FOLD, fold_rate, fold_width_nm, region_origin_nm, region_size_nm, "folds")
+    cracks = _tears(seed, n, TEAR_CRACK, crack_rate, crack_width_nm, region_origin_nm, region_size_nm, "cracks")
+    tears = [np.concatenate([a, b]) for a, b in zip(folds, cracks)]
     rng = child_rng(seed, "artifacts", "brightness")
     bright = np.clip(1.0 + np.cumsum(rng.normal(0.0, brightness_drift, n)), 0.2, 5.0)
-    return SectionArtifacts(shift, missing, folded, point, normal, np.full(m, float(fold_width_nm)), bright)
+    rng = child_rng(seed, "artifacts", "thickness")
+    scale = np.clip(1.0 + rng.normal(0.0, thickness_cv, n), 0.3, 3.0) if thickness_cv > 0 else np.ones(n)
+    # centre of section k: the sum of the thicknesses before it plus half its own
+    centre = (np.cumsum(scale) - 0.5 * scale) * section_nm
+    z_off = centre - (np.arange(n) + 0.5) * section_nm
+    z_off -= z_off.mean() if n else 0.0
+    rng = child_rng(seed, "artifacts", "debris")
+    count = rng.poisson(debris_rate, n) if debris_rate > 0 else np.zeros(n, int)
+    dsec = np.repeat(np.arange(n), count)
+    dctr = region_origin_nm[1:] + rng.random((dsec.size, 2)) * region_size_nm[1:]
+    drad = rng.exponential(debris_radius_nm, dsec.size) + 0.25 * debris_radius_nm
+    rng = child_rng(seed, "artifacts", "focus")
+    focus = np.clip(1.0 + np.cumsum(rng.normal(0.0, focus_drift, n)), 0.5, 4.0) if focus_drift > 0 else np.ones(n)
+    return SectionArtifacts(shift, missing, z_off, scale, tears[0].astype(int), tears[1].astype(int),
+                            tears[2].reshape(-1, 2), tears[3].reshape(-1, 2), tears[4],
+                            dsec, dctr.reshape(-1, 2), drad, focus, bright)
 
 
 # -- expansion distortion ---------------------------------------------------------------------

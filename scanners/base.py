@@ -110,6 +110,33 @@ class Scanner:
             out[sl] = block
         return out
 
+    def labels_on_frame(self, tissue: TissueFunction, region_origin_nm: Sequence[float],
+                        region_size_nm: Sequence[float], *, seed: np.random.SeedSequence | int,
+                        chunk_shape: Sequence[int] | None = (64, 256, 256),
+                        deformed: bool = True) -> Iterator[tuple[tuple[slice, slice, slice], np.ndarray]]:
+        """Cell labels on the image's own frame, chunk by chunk (uint32, (z, y, x) blocks).
+
+        Each voxel gets the label of the tissue that the scanner imaged there, after every
+        deformation it applied (misalignment, section-thickness variation, folds, cracks, expansion
+        distortion...); voxels that show no tissue, or tissue doubled over, get 0.  A perfect
+        segmentation of the image is these labels.  ``deformed=False`` gives the undeformed frame
+        (labels at the nominal voxel centres).  Same seed as :meth:`render` ⇒ the same frame, for any
+        ``chunk_shape``.
+        """
+        origin = np.asarray(region_origin_nm, float)
+        shape = self.grid_shape(region_size_nm)
+        seed = as_seed_sequence(seed)
+        plan = self._plan(tissue, origin, shape, seed) if deformed else None
+        for zyx in iter_chunks(shape, normalize_chunk_shape(shape, chunk_shape)):
+            if plan is None:
+                yield zyx, undeformed_labels(tissue, origin, self.voxel_nm, zyx)
+            else:
+                yield zyx, self._labels_chunk(tissue, plan, zyx)
+
+    def _labels_chunk(self, tissue: TissueFunction, plan: Any, zyx: tuple[slice, slice, slice]) -> np.ndarray:
+        """Labels of one chunk on the image frame; scanners that deform the tissue override this."""
+        return undeformed_labels(tissue, plan.origin, self.voxel_nm, zyx)
+
     def artifact_truth(self, region_origin_nm: Sequence[float], region_size_nm: Sequence[float], *,
                        seed: np.random.SeedSequence | int) -> dict[str, np.ndarray]:
         """Ground truth of every artifact drawn for this region and seed (saved into ``truth/``)."""
@@ -136,6 +163,15 @@ class Scanner:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
+
+
+def undeformed_labels(tissue: TissueFunction, origin: np.ndarray, voxel_nm: np.ndarray,
+                      zyx: tuple[slice, slice, slice]) -> np.ndarray:
+    """Labels at the nominal voxel centres of chunk ``zyx`` of the grid at ``origin``."""
+    start = np.array([s.start for s in zyx])
+    size = tuple(s.stop - s.start for s in zyx)
+    corner = np.asarray(origin, float) + start * np.asarray(voxel_nm, float)
+    return np.asarray(tissue(corner, size, voxel_nm, ["labels"])["labels"], np.uint32)
 
 
 def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:

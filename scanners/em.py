@@ -1,10 +1,12 @@
 """Electron microscopy: SBEM, FIB-SEM and ssTEM from one model.
 
-Stages per section: stain density (heavy metals) -> electron signal fraction
-``exp(-stain_contrast * density)`` averaged over the imaged depth (membranes dark) -> folds ->
-beam PSF (Gaussian probe, in-plane) -> expected detected electrons from the dose ->
-Poisson shot noise -> detector gain and offset.  Sections are imaged where misalignment put them;
-missing sections come out blank (0).
+Stages per section: the section's tissue (where misalignment, uneven cutting, folds and cracks
+put it) -> stain density (heavy metals, per class: :mod:`scanners.stain`) -> electron signal
+fraction ``exp(-stain_contrast * density)`` averaged over the imaged depth (membranes dark) ->
+debris (opaque) -> beam PSF (Gaussian probe, in-plane, widened by focus drift) -> expected detected
+electrons from the dose -> Poisson shot noise -> detector gain and offset.  Missing sections come
+out blank (0).  :meth:`EMScanner.labels_on_frame` gives the cell labels of exactly the tissue each
+pixel shows (0 where a pixel shows none, or two layers of a fold, or debris).
 """
 
 from __future__ import annotations
@@ -59,18 +61,35 @@ class EMConfig:
     brightness_drift: float = 0.0
     charging_amplitude: float = 0.0
     charging_length_nm: float = 1500.0
+    thickness_cv: float = 0.0  # relative std of the cut thickness (uneven sectioning, knife chatter)
+    crack_rate: float = 0.0  # probability that a section cracks (its far side slides away)
+    crack_width_nm: float = 150.0
+    debris_rate: float = 0.0  # expected opaque debris particles per section
+    debris_radius_nm: float = 80.0
+    focus_drift: float = 0.0  # std of the per-section relative step of the probe width
+    stain_cleft: float = 0.25  # faint cleft material: extracellular, lighter than the membranes
+    stain_mitochondrion: float = 0.7
+    stain_cristae: float = 0.9
+    stain_nucleus: float = 0.3
+    stain_chromatin: float = 0.8
+    stain_organelle_membrane: float = 1.5
+    granularity: float = 0.3
 
     def __post_init__(self) -> None:
         v.set_field(self, "voxel_nm", v.triple("voxel_nm", self.voxel_nm))
         for name in ("section_thickness_nm", "psf_fwhm_nm", "dose_e_per_nm2", "detector_yield",
-                     "white_level_adu", "texture_length_nm", "fold_width_nm", "charging_length_nm"):
+                     "white_level_adu", "texture_length_nm", "fold_width_nm", "charging_length_nm",
+                     "crack_width_nm", "debris_radius_nm"):
             v.set_field(self, name, v.number(name, getattr(self, name), low=0, low_open=True))
         v.set_field(self, "depth_samples", v.number("depth_samples", self.depth_samples, low=1, integer=True))
         for name in ("stain_contrast", "stain_membrane", "stain_synapse", "stain_vesicles", "stain_cytoplasm",
                      "stain_extracellular", "texture_amplitude", "cell_contrast", "offset_adu", "gain_adu_per_e",
-                     "misalignment_step_nm", "misalignment_jitter_nm", "brightness_drift", "charging_amplitude"):
+                     "misalignment_step_nm", "misalignment_jitter_nm", "brightness_drift", "charging_amplitude",
+                     "debris_rate", "focus_drift", "stain_cleft", "stain_mitochondrion", "stain_cristae",
+                     "stain_nucleus", "stain_chromatin", "stain_organelle_membrane", "granularity"):
             v.set_field(self, name, v.number(name, getattr(self, name), low=0))
-        for name in ("missing_section_rate", "fold_rate", "detector_yield"):
+        v.set_field(self, "thickness_cv", v.number("thickness_cv", self.thickness_cv, low=0, high=0.5))
+        for name in ("missing_section_rate", "fold_rate", "crack_rate", "detector_yield"):
             v.set_field(self, name, v.number(name, getattr(self, name), low=0, high=1))
         v.set_field(self, "noise", v.boolean("noise", self.noise))
         v.choice("dtype", self.dtype, DTYPES)
@@ -79,7 +98,9 @@ class EMConfig:
     def stain(self) -> StainModel:
         return StainModel(self.stain_membrane, self.stain_synapse, self.stain_vesicles, self.stain_cytoplasm,
                           self.stain_extracellular, self.texture_amplitude, self.texture_length_nm,
-                          self.cell_contrast)
+                          self.cell_contrast, cleft=self.stain_cleft, mitochondrion=self.stain_mitochondrion,
+                          cristae=self.stain_cristae, nucleus=self.stain_nucleus, chromatin=self.stain_chromatin,
+                          organelle_membrane=self.stain_organelle_membrane, granularity=self.granularity)
 
 
 @dataclass(frozen=True)
@@ -121,7 +142,9 @@ class EMScanner(Scanner):
             seed, shape[0], origin, np.asarray(shape) * self.voxel_nm,
             step_nm=c.misalignment_step_nm, jitter_nm=c.misalignment_jitter_nm,
             missing_rate=c.missing_section_rate, fold_rate=c.fold_rate, fold_width_nm=c.fold_width_nm,
-            brightness_drift=c.brightness_drift)
+            brightness_drift=c.brightness_drift, thickness_cv=c.thickness_cv, section_nm=float(self.voxel_nm[0]),
+            crack_rate=c.crack_rate, crack_width_nm=c.crack_width_nm, debris_rate=c.debris_rate,
+            debris_radius_nm=c.debris_radius_nm, focus_drift=c.focus_drift)
 
     def _plan(self, tissue: TissueFunction, origin, shape, seed) -> _Plan:
         return _Plan(origin, shape, seed, self._artifacts(origin, shape, seed),
@@ -130,40 +153,84 @@ class EMScanner(Scanner):
     def _truth(self, origin, shape, seed) -> dict[str, np.ndarray]:
         return self._artifacts(origin, shape, seed).truth()
 
+    def _section_axes(self, plan: _Plan, k: int, corner_yx_nm: np.ndarray, shape_yx) -> tuple:
+        """Detector-frame (y, x) axes of section ``k`` and the tissue-frame axes they image."""
+        vy, vx = self.voxel_nm[1:]
+        ys = corner_yx_nm[0] + (np.arange(shape_yx[0]) + 0.5) * vy
+        xs = corner_yx_nm[1] + (np.arange(shape_yx[1]) + 0.5) * vx
+        s = plan.artifacts.shift_nm[k]
+        return ys, xs, ys + s[0], xs + s[1]
+
+    def _section_z(self, plan: _Plan, k: int) -> float:
+        """Centre (nm) of section ``k``: nominal plane plus the uneven-cutting offset."""
+        return float(plan.origin[0] + (k + 0.5) * self.voxel_nm[0] + plan.artifacts.z_offset_nm[k])
+
     def _section_signal(self, tissue: TissueFunction, plan: _Plan, k: int, corner_yx_nm: np.ndarray,
                         shape_yx: tuple[int, int]) -> np.ndarray:
         """Noiseless signal fraction of section ``k`` on a (y, x) box whose corner is given."""
         c = self.config
         art = plan.artifacts
-        vz, vy, vx = self.voxel_nm
-        depth = c.section_thickness_nm / c.depth_samples
-        corner = np.array([plan.origin[0] + (k + 0.5) * vz - c.section_thickness_nm / 2,
-                           corner_yx_nm[0] + art.shift_nm[k, 0], corner_yx_nm[1] + art.shift_nm[k, 1]])
-        vox = np.array([depth, vy, vx])
-        f = tissue(corner, (c.depth_samples,) + tuple(shape_yx), vox, STAIN_FIELDS)
-        axes = tuple(corner[d] + (np.arange(n) + 0.5) * vox[d] for d, n in enumerate((c.depth_samples,) + tuple(shape_yx)))
-        dens = stain_density(f, c.stain, axes, plan.stain_key)
-        for j in np.flatnonzero(art.fold_section == k):
-            # a fold doubles the section over itself: twice the stain along a band
-            dist = ((axes[1][:, None] - art.fold_point_nm[j, 0]) * art.fold_normal[j, 0]
-                    + (axes[2][None, :] - art.fold_point_nm[j, 1]) * art.fold_normal[j, 1])
-            dens = dens * np.where(np.abs(dist) < art.fold_width_nm[j] / 2, 2.0, 1.0).astype(np.float32)[None]
-        return np.exp(-np.float32(c.stain_contrast) * dens).mean(axis=0)
+        vy, vx = self.voxel_nm[1:]
+        thick = c.section_thickness_nm * float(art.thickness_scale[k])
+        depth = thick / c.depth_samples
+        ys, xs, ty, tx = self._section_axes(plan, k, corner_yx_nm, shape_yx)
+        total = np.zeros((c.depth_samples,) + tuple(shape_yx), np.float32)
+        covered = np.zeros(tuple(shape_yx), bool)
+        for off, mask in art.layers(k, ty, tx):
+            corner = np.array([self._section_z(plan, k) - thick / 2, corner_yx_nm[0] + art.shift_nm[k, 0] + off[0],
+                               corner_yx_nm[1] + art.shift_nm[k, 1] + off[1]])
+            vox = np.array([depth, vy, vx])
+            f = tissue(corner, (c.depth_samples,) + tuple(shape_yx), vox, STAIN_FIELDS)
+            axes = tuple(corner[d] + (np.arange(n) + 0.5) * vox[d] for d, n in enumerate((c.depth_samples,) + tuple(shape_yx)))
+            total += np.where(mask[None], stain_density(f, c.stain, axes, plan.stain_key), np.float32(0))
+            covered |= mask
+        # pixels with no tissue show bare resin: as little stain as extracellular space
+        total[:, ~covered] = np.float32(c.stain_extracellular)
+        # a section thicker than nominal holds proportionally more stain along the beam
+        total *= np.float32(art.thickness_scale[k])
+        sig = np.exp(-np.float32(c.stain_contrast) * total).mean(axis=0)
+        debris = art.debris_mask(k, ys, xs)
+        if debris.any():
+            sig[debris] = np.float32(np.exp(-c.stain_contrast * 3.0 * c.stain_membrane))
+        return sig
+
+    def _labels_chunk(self, tissue: TissueFunction, plan: _Plan, zyx) -> np.ndarray:
+        """Labels of the tissue each pixel shows (0: blank, doubled over, or under debris)."""
+        sz, sy, sx = zyx
+        vy, vx = self.voxel_nm[1:]
+        art = plan.artifacts
+        shape_yx = (sy.stop - sy.start, sx.stop - sx.start)
+        corner_yx = np.array([plan.origin[1] + sy.start * vy, plan.origin[2] + sx.start * vx])
+        out = np.zeros((sz.stop - sz.start,) + shape_yx, np.uint32)
+        for i, k in enumerate(range(sz.start, sz.stop)):
+            if art.missing[k]:
+                continue
+            ys, xs, ty, tx = self._section_axes(plan, k, corner_yx, shape_yx)
+            n = np.zeros(shape_yx, np.int8)
+            for off, mask in art.layers(k, ty, tx):
+                corner = np.array([self._section_z(plan, k) - self.voxel_nm[0] / 2,
+                                   corner_yx[0] + art.shift_nm[k, 0] + off[0], corner_yx[1] + art.shift_nm[k, 1] + off[1]])
+                lab = tissue(corner, (1,) + shape_yx, self.voxel_nm, ["labels"])["labels"][0]
+                out[i][mask] = lab[mask]
+                n += mask
+            out[i][n != 1] = 0
+            out[i][art.debris_mask(k, ys, xs)] = 0
+        return out
 
     def _render_chunk(self, tissue: TissueFunction, plan: _Plan, zyx) -> np.ndarray:
         c = self.config
         sz, sy, sx = zyx
         vz, vy, vx = self.voxel_nm
         sig = sigma_vox((0.0, c.psf_fwhm_nm, c.psf_fwhm_nm), self.voxel_nm)
-        _, hy, hx = gaussian_halo(sig)
+        _, hy, hx = gaussian_halo(sig * float(plan.artifacts.focus.max()))
         ny, nx = sy.stop - sy.start + 2 * hy, sx.stop - sx.start + 2 * hx
         corner_yx = np.array([plan.origin[1] + (sy.start - hy) * vy, plan.origin[2] + (sx.start - hx) * vx])
         ks = range(sz.start, sz.stop)
-        signal = np.zeros((len(ks), ny, nx), np.float32)
+        signal = np.zeros((len(ks), ny - 2 * hy, nx - 2 * hx), np.float32)
         for i, k in enumerate(ks):
             if not plan.artifacts.missing[k]:
-                signal[i] = self._section_signal(tissue, plan, k, corner_yx, (ny, nx))
-        signal = blur(signal, sig)[:, hy:ny - hy, hx:nx - hx]
+                sec = self._section_signal(tissue, plan, k, corner_yx, (ny, nx))
+                signal[i] = blur(sec, sig[1:] * float(plan.artifacts.focus[k]))[hy:ny - hy, hx:nx - hx]
         ks_arr = np.asarray(ks)
         signal *= plan.artifacts.brightness[ks_arr].astype(np.float32)[:, None, None]
         if c.charging_amplitude > 0:

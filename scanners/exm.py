@@ -19,7 +19,7 @@ from scipy import ndimage
 
 from . import validation as v
 from .artifacts import SmoothDeformation, draw_deformation
-from .base import Scanner, to_dtype
+from .base import Scanner, to_dtype, undeformed_labels
 from .chunking import gaussian_halo
 from .noise import child_rng, poisson_from_normal, tiled_normal
 from .psf import blur, sigma_vox
@@ -184,6 +184,28 @@ class ExMScanner(Scanner):
                 img += np.float32(c.read_noise_e) * tiled_normal(plan.seed, f"exm:read:{ch}", tuple(starts), tuple(n))
             out[ch] = img * np.float32(c.gain_adu_per_e) + np.float32(c.offset_adu)
         return to_dtype(out, self.dtype)
+
+    def _labels_chunk(self, tissue: TissueFunction, plan: _Plan, zyx) -> np.ndarray:
+        """Labels on the image frame: voxel ``p`` shows the tissue at ``p + u(p)`` (round 0's frame;
+        later rounds' registration jitter is relative to it and saved as ``round_shift_nm``)."""
+        vox = self.voxel_nm
+        starts = np.array([s.start for s in zyx])
+        n = np.array([s.stop - s.start for s in zyx])
+        if self.config.distortion_rms_nm <= 0:
+            return undeformed_labels(tissue, plan.origin, vox, zyx)
+        hw = np.ceil(plan.deformation.max_displacement_nm / vox).astype(int) + 2
+        raw = tissue(plan.origin + (starts - hw) * vox, tuple(n + 2 * hw), vox, ["labels"])["labels"]
+        axes = tuple(plan.origin[d] + (starts[d] + np.arange(n[d]) + 0.5) * vox[d] for d in range(3))
+        u = plan.deformation.displacement(axes)
+        vox32 = vox.astype(np.float32)
+        coords = np.empty((3,) + tuple(n), np.float64)
+        for d in range(3):
+            shape = [1, 1, 1]
+            shape[d] = -1
+            coords[d] = (u[d] / vox32[d]).astype(np.float64)
+            coords[d] += (np.arange(n[d], dtype=np.float64) + hw[d]).reshape(shape)
+        return ndimage.map_coordinates(np.asarray(raw, np.uint32), coords, order=0, mode="nearest",
+                                       prefilter=False).astype(np.uint32)
 
     def _warp(self, density, plan: _Plan, corner, starts, n, hb, hw):
         """Resample each channel at ``p + u(p) + round shift`` on the (chunk + blur halo) grid.

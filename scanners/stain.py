@@ -1,8 +1,15 @@
 """Heavy-metal stain density from tissue fields (shared by EM and X-ray).
 
-Osmium binds lipids (membranes), uranyl and lead bind proteins and nucleic acids: membranes,
-post-synaptic densities and vesicle clouds come out dense, cytoplasm lightly and unevenly
-stained, extracellular space nearly empty.  Density here is dimensionless (1 = a membrane).
+Osmium binds lipids (membranes), uranyl and lead bind proteins and nucleic acids (Hayat,
+*Principles and Techniques of Electron Microscopy*, 2000): membranes, synaptic densities, vesicle
+clouds, mitochondria (inner-membrane cristae) and heterochromatin come out dense, cytoplasm
+lightly and unevenly stained, nucleoplasm a little more than cytoplasm, extracellular space nearly
+empty.  Density here is dimensionless (1 = a fully stained voxel of the weakest structure).
+
+Cytoplasm texture (microtubules, ER, ribosome/glycogen granularity) and the cristae and chromatin
+textures are hashed fields of *position* (tissue nm), never of the cell id: the texture tells
+nothing about which cell a voxel belongs to.  (``cell_contrast``, the "dark and light neuron"
+effect, is the one per-cell term; it is a switch.)
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ import numpy as np
 
 from .noise import hash_uniform, lattice_noise
 
-STAIN_FIELDS = ("labels", "membrane", "cleft", "vesicles")
+STAIN_FIELDS = ("labels", "membrane", "cleft", "psd", "vesicles", "mito", "nucleus", "organelle_membrane")
+CRISTAE_NM = 14.0  # cristae spacing ~20-30 nm: a texture at this lattice scale (Frey & Mannella 2000)
+CHROMATIN_NM = 60.0  # heterochromatin clumps ~50-100 nm
+GRANULE_NM = 9.0  # ribosome / glycogen granules ~15-30 nm
 
 
 @dataclass(frozen=True)
@@ -21,13 +31,24 @@ class StainModel:
     """Weights of each tissue component in the stain density (all >= 0)."""
 
     membrane: float
-    synapse: float
+    synapse: float  # pre- and post-synaptic densities
     vesicles: float
     cytoplasm: float
     extracellular: float
     texture_amplitude: float
     texture_length_nm: float
     cell_contrast: float
+    cleft: float = 0.25  # faint cleft material (adhesion proteins): extracellular, not a bar
+    mitochondrion: float = 0.7  # matrix; cristae add up to ``cristae`` more
+    cristae: float = 0.9
+    nucleus: float = 0.3  # nucleoplasm; heterochromatin clumps add up to ``chromatin`` more
+    chromatin: float = 0.8
+    organelle_membrane: float = 1.5  # mitochondrial and nuclear envelopes
+    granularity: float = 0.3  # fine cytoplasmic granules (relative to cytoplasm)
+
+
+def _texture(key: int, axes_nm, length_nm: float) -> np.ndarray:
+    return lattice_noise(key, axes_nm, length_nm)
 
 
 def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tuple[np.ndarray, ...],
@@ -37,13 +58,13 @@ def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tup
     Parameters
     ----------
     fields : dict
-        ``labels``, ``membrane``, ``cleft``, ``vesicles`` from the tissue function.
+        ``STAIN_FIELDS`` from the tissue function (organelle fields may be absent: no organelles).
     model : StainModel
     axes_nm : tuple of 1-D arrays
-        Absolute voxel-centre coordinates (z, y, x) of the grid, for the cytoplasm texture, which
-        belongs to the tissue (a shifted section sees the same texture at the same place).
+        Absolute voxel-centre coordinates (z, y, x) of the grid, for the textures, which belong to
+        the tissue (a shifted section sees the same texture at the same place).
     key : int
-        Hash key for the texture and per-cell staining.
+        Hash key for the textures and per-cell staining.
 
     Returns
     -------
@@ -54,13 +75,28 @@ def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tup
     inside = labels > 0
     cyto = np.float32(model.cytoplasm)
     if model.texture_amplitude > 0:
-        tex = lattice_noise(key, axes_nm, model.texture_length_nm)
+        tex = _texture(key, axes_nm, model.texture_length_nm)
+        if model.granularity > 0:
+            tex = tex + np.float32(model.granularity) * _texture(key ^ 0x6A11, axes_nm, GRANULE_NM)
         cyto = cyto * (1.0 + np.float32(model.texture_amplitude) * tex)
     if model.cell_contrast > 0:
         per_cell = 1.0 + model.cell_contrast * (2.0 * hash_uniform(key ^ 0x5EED, labels) - 1.0)
         cyto = cyto * per_cell.astype(np.float32)
     d = np.where(inside, cyto, np.float32(model.extracellular)).astype(np.float32)
     d += np.float32(model.membrane) * fields["membrane"]
-    d += np.float32(model.synapse) * fields["cleft"]
+    d += np.float32(model.synapse) * fields.get("psd", 0)
+    d += np.float32(model.cleft) * fields["cleft"]
     d += np.float32(model.vesicles) * fields["vesicles"]
-    return d
+    mito = fields.get("mito")
+    if mito is not None and mito.any():
+        # cristae: thin dense lamellae, a thresholded fine texture of position
+        cr = np.clip(2.5 * _texture(key ^ 0xC415, axes_nm, CRISTAE_NM) - 0.3, 0.0, 1.0)
+        d += mito * (np.float32(model.mitochondrion) + np.float32(model.cristae) * cr - cyto)  # matrix replaces cytoplasm
+    nuc = fields.get("nucleus")
+    if nuc is not None and nuc.any():
+        chrom = np.clip(2.0 * _texture(key ^ 0xC4A0, axes_nm, CHROMATIN_NM) - 0.2, 0.0, 1.0)
+        d += nuc * (np.float32(model.nucleus) + np.float32(model.chromatin) * chrom - cyto)
+    om = fields.get("organelle_membrane")
+    if om is not None:
+        d += np.float32(model.organelle_membrane) * om
+    return d.astype(np.float32, copy=False)

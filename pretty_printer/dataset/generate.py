@@ -61,6 +61,66 @@ def rasterize_labels_to_zarr(tissue, path: Path, *, origin_nm, shape, voxel_nm, 
         arr[(0, *sl)] = out["labels"].astype(np.uint32)
 
 
+def write_labels_on_frame(scanner, tissue, path: Path, *, origin_nm, size_nm, seed, chunk, deformed: bool,
+                          progress: Progress) -> None:
+    """Cell labels on the scan's image frame (``deformed``) or its undeformed grid, into OME-Zarr.
+
+    Thin wrapper over :meth:`scanners.base.Scanner.labels_on_frame` (the scanner knows what it did).
+    """
+    shape = scanner.grid_shape(size_nm)
+    arr = layout.create_ome_zarr(path, shape=(1, *shape), chunks=chunk, dtype="uint32",
+                                  voxel_nm=scanner.voxel_nm, name="labels")
+    n = len(list(chunk_boxes(shape, chunk)))
+    for sl, block in progress.bar(scanner.labels_on_frame(tissue, origin_nm, size_nm, seed=seed, chunk_shape=chunk,
+                                                          deformed=deformed), "labels", total=n):
+        arr[(0, *sl)] = block
+
+
+def write_semantic(tissue, truth: Path, *, origin_nm, shape, voxel_nm, chunk, progress: Progress) -> None:
+    """``truth/semantic/<class volume, organelle instances>.zarr`` on a scan's undeformed grid."""
+    from phantoms.rasterize import SEMANTIC_CLASSES
+
+    arrs = {name: layout.create_ome_zarr(truth / "semantic" / f"{name}.zarr", shape=(1, *shape), chunks=chunk,
+                                          dtype=dt, voxel_nm=voxel_nm, name=name)
+            for name, dt in (("classes", "uint8"), ("organelles", "uint32"))}
+    blocks = list(chunk_boxes(shape, chunk))
+    for sl in progress.bar(blocks, "semantic", total=len(blocks)):
+        start = np.array([s.start for s in sl])
+        out = tissue(np.asarray(origin_nm) + start * np.asarray(voxel_nm), [s.stop - s.start for s in sl], voxel_nm,
+                     ["semantic", "organelles"])
+        arrs["classes"][(0, *sl)] = out["semantic"]
+        arrs["organelles"][(0, *sl)] = out["organelles"]
+    layout.write_json(truth / "semantic" / "classes.json", {"classes": list(SEMANTIC_CLASSES)})
+
+
+def write_organelle_stats(truth: Path, phantom) -> None:
+    """Add measured organelle fractions and counts to ``truth/tissue_stats.json`` (merged with what
+    is there).  Fractions are voxel counts of the semantic class volume (EM grid)."""
+    from phantoms.organelles import KINDS, Organelles
+    from phantoms.rasterize import SEMANTIC_CLASSES
+
+    path = truth / "semantic" / "classes.zarr"
+    if not path.exists():
+        return
+    vol, _ = layout.read_volume(path)
+    counts = np.bincount(np.asarray(vol).ravel(), minlength=len(SEMANTIC_CLASSES)).astype(float)
+    cells = counts[1:].sum()
+    org = Organelles.from_arrays(phantom.organelles) if phantom.organelles else Organelles.empty()
+    stats = {f"{name}_volume_fraction": float(counts[i] / counts.sum()) for i, name in enumerate(SEMANTIC_CLASSES)}
+    stats.update({
+        "mitochondrion_fraction_of_cells": float(counts[3] / cells) if cells else None,
+        "nucleus_fraction_of_cells": float(counts[4] / cells) if cells else None,
+        "mitochondria_count": int(len(org.mito_r)),
+        "nuclei_count": int(len(org.nucleus_r)),
+        "somata_with_nucleus": f"{len(set(org.nucleus_cell.tolist()))} of {int((np.asarray(phantom.soma_radii) > 0).sum())}",
+        **{f"mitochondria_count_{k}": int((org.mito_kind == i).sum()) for i, k in enumerate(KINDS)},
+    })
+    target = truth / "tissue_stats.json"
+    doc = layout.read_json(target) if target.is_file() else {}
+    doc["organelles"] = stats
+    layout.write_json(target, doc)
+
+
 def chunk_boxes(shape, chunk):
     """Slices tiling ``shape`` with blocks of ``chunk`` (the last ones clipped)."""
     import itertools
@@ -87,8 +147,12 @@ def _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth,
         if len(sl) == 3:
             sl = (slice(None),) + sl
         arr[sl] = block
-    rasterize_labels_to_zarr(tissue, truth / "labels" / f"{modality}.zarr", origin_nm=origin,
-                             shape=shape[1:], voxel_nm=scanner.voxel_nm, chunk=preset.chunk, progress=progress)
+    for deformed, name in ((True, modality), (False, f"{modality}_undeformed")):
+        write_labels_on_frame(scanner, tissue, truth / "labels" / f"{name}.zarr", origin_nm=origin, size_nm=size,
+                              seed=sseed, chunk=preset.chunk, deformed=deformed, progress=progress)
+    if modality == "em":
+        write_semantic(tissue, truth, origin_nm=origin, shape=shape[1:], voxel_nm=scanner.voxel_nm,
+                       chunk=preset.chunk, progress=progress)
     art = scanner.artifact_truth(origin, size, seed=sseed)
     np.savez(truth / "artifacts" / f"{modality}.npz", **{k: np.asarray(v) for k, v in sorted(art.items())})
     return {
@@ -160,6 +224,9 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
                 hint = advice(spec, cfg, lambda: stage_rng(seed, "growth"))
                 raise GrowthError(f"growing the {preset.task!r} circuit in preset {preset.name!r}: {e}; "
                                   f"{hint}") from e
+            from phantoms.organelles import place_organelles
+
+            phantom = replace(phantom, organelles=place_organelles(phantom, stage_rng(seed, "organelles")).arrays())
             phantom.save(truth / "phantom")
             phantoms.write_exports(phantom, truth)
             tissue = phantoms.tissue_function(phantom)
@@ -168,6 +235,8 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
         for modality, scanner in scanners.items():
             with prog.stage(f"scan with {modality}"):
                 modalities[modality] = _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth, prog)
+
+        write_organelle_stats(truth, phantom)
 
         with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"):
             from pretty_printer.sim.morphology_calibration import morphology_fidelity

@@ -82,7 +82,7 @@ def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_n
     seg = sub.segmentation
     origin, voxel = _grid(ds, sub.modality, phantom)
     segmentation = metrics.segmentation_scores(gt, seg, unassigned=vi_convention)
-    segmentation.update(metrics.erl_scores(_skeletons(phantom), seg, voxel, origin))
+    segmentation.update(metrics.erl_scores(_skeletons(phantom), seg, voxel, origin, gt=gt))
     mapping = metrics.best_match(gt, seg)
 
     tsyn = phantom.synapses

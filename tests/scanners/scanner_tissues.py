@@ -72,8 +72,10 @@ class SphereTissue:
                 out[f] = lab
             elif f == "membrane":
                 out[f] = mem
-            elif f in ("cleft", "vesicles") or f.startswith("receptor:"):
+            elif f in ("cleft", "psd", "vesicles") or f.startswith("receptor:"):
                 out[f] = self._synapse_field(f, (z, y, x), vox, shape)
+            elif f in ("mito", "nucleus", "organelle_membrane"):
+                out[f] = np.zeros(shape, np.float32)  # no organelles in these cells
             elif f == "barcode":
                 bc = np.zeros((self.n_barcode_proteins,) + shape, np.float32)
                 inside = index >= 0
@@ -88,7 +90,7 @@ class SphereTissue:
         z, y, x = axes
         for s in self.synapses:
             p = np.asarray(s.position_nm, float)
-            if name == "cleft":
+            if name in ("cleft", "psd"):  # a dense disc: the post-synaptic density (and its cleft)
                 r, value = s.radius_nm * 0.6, 1.0
             elif name == "vesicles":
                 r, value, p = s.radius_nm, 0.7, p + np.array([0.0, 0.0, -s.radius_nm])

@@ -1,0 +1,178 @@
+"""Rasterizer hooks for ultrastructure: synapse types, vesicle shapes, organelles, semantic classes.
+
+Kept apart from :mod:`phantoms.rasterize` (which calls these with its grid helpers) so that the
+cell rasterizer stays small.  Every per-voxel decision uses the voxel's own coordinates, and each
+hook tests only the objects whose bounding boxes meet the box.
+
+Synapse types (Gray 1959; Peters, Palay & Webster, *The Fine Structure of the Nervous System*,
+1991; Colonnier 1968): glutamatergic synapses are *asymmetric* (Gray type I: a thick
+post-synaptic density, 30-50 nm, round vesicles ~40 nm); GABAergic ones *symmetric* (Gray type
+II: thin densities on both sides, ~10-20 nm, flattened or pleomorphic vesicles, axis ratio ~0.6).
+Both have a thin pre-synaptic density (active zone) of ``PRE_DENSITY_NM``.  A synapse is GABAergic
+when its presynaptic cell is inhibitory in the circuit (Dale's law); for cells outside the
+circuit, when its GABA_A receptors outnumber its glutamate receptors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .phantom import Phantom
+
+ORGANELLE_FIELDS = ("mito", "nucleus", "organelle_membrane", "organelles")
+SEMANTIC_CLASSES = ("extracellular", "neuron", "glia", "mitochondrion", "nucleus", "vesicle", "psd", "cleft")
+TYPE_II_PSD_NM = 12.0  # symmetric synapse: thin post-synaptic density
+PRE_DENSITY_NM = 10.0  # active-zone density on the bouton membrane (both types)
+TYPE_II_VESICLE_AXIS_RATIO = 0.6  # flattened vesicles: short axis / long axis
+
+
+@dataclass(frozen=True)
+class SynapseGeometry:
+    u: np.ndarray  # (S, 3) unit vector post -> pre
+    gap: np.ndarray  # (S,) cleft width, nm
+    radius: np.ndarray  # (S,) PSD disc radius
+    psd_nm: np.ndarray  # (S,) post-synaptic density thickness (by type)
+    pre_density_nm: np.ndarray  # (S,)
+    inhibitory: np.ndarray  # (S,) bool
+    lo: np.ndarray  # (S, 3) bounding box of everything drawn for the synapse
+    hi: np.ndarray
+
+
+@dataclass(frozen=True)
+class VesicleGeometry:
+    flatten: np.ndarray  # (V,) short/long axis ratio (1 = round)
+    axis: np.ndarray  # (V, 3) unit short axis
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _cached(ph: Phantom, name: str, build):
+    v = ph.__dict__.get(name)
+    if v is None:
+        v = build(ph)
+        object.__setattr__(ph, name, v)
+    return v
+
+
+def synapse_inhibitory(ph: Phantom) -> np.ndarray:
+    """(S,) bool: GABAergic (Gray type II) synapses (see the module doc for the rule)."""
+    S = ph.synapses
+    excit = {c.id: c.excitatory for c in ph.spec.cells}
+    out = np.zeros(len(S), bool)
+    for i, pre in enumerate(S["pre_cell"].tolist()):
+        if pre in excit:
+            out[i] = not excit[pre]
+        else:
+            out[i] = S["n_GABA_A"][i] > S["n_AMPA"][i] + S["n_NMDA"][i]
+    return out
+
+
+def _synapse_geometry(ph: Phantom) -> SynapseGeometry:
+    S = ph.synapses
+    post, pre = S.post_nm, S.pre_nm
+    d = pre - post
+    gap = np.linalg.norm(d, axis=1)
+    u = d / np.where(gap > 0, gap, 1.0)[:, None]
+    r = np.sqrt(np.asarray(S["psd_area_nm2"], float) / np.pi)
+    inh = synapse_inhibitory(ph)
+    psd = np.where(inh, TYPE_II_PSD_NM, float(ph.cfg.psd_thickness_nm))
+    pre_d = np.full(len(S), PRE_DENSITY_NM)
+    depth = np.maximum(psd, float(ph.cfg.psd_thickness_nm))
+    ext = np.sqrt((gap + pre_d + depth) ** 2 + r * r)[:, None] + 1.0
+    return SynapseGeometry(u, gap, r, psd, pre_d, inh, np.minimum(post, pre) - ext, np.maximum(post, pre) + ext)
+
+
+def synapse_geometry(ph: Phantom) -> SynapseGeometry:
+    return _cached(ph, "_synapse_geometry", _synapse_geometry)
+
+
+def _vesicle_geometry(ph: Phantom) -> VesicleGeometry:
+    V = np.asarray(ph.vesicles_nm, float).reshape(-1, 4)
+    inh = synapse_inhibitory(ph)
+    index = {int(s): i for i, s in enumerate(ph.synapses["id"].tolist())}
+    vinh = np.array([inh[index[int(s)]] if int(s) in index else False for s in ph.vesicle_synapse], bool)
+    # orientation of each flattened vesicle: a hash of its index, so no generator is consumed
+    k = np.arange(len(V), dtype=np.float64)
+    theta = np.arccos(1.0 - 2.0 * np.modf(np.sin(k * 12.9898 + 1.0) * 43758.5453)[0] ** 2)
+    phi = 2 * np.pi * np.abs(np.modf(np.sin(k * 78.233 + 2.0) * 24634.6345)[0])
+    axis = np.stack([np.cos(theta), np.sin(theta) * np.sin(phi), np.sin(theta) * np.cos(phi)], axis=1)
+    r = V[:, 3:4]
+    return VesicleGeometry(np.where(vinh, TYPE_II_VESICLE_AXIS_RATIO, 1.0), axis, V[:, :3] - r, V[:, :3] + r)
+
+
+def vesicle_geometry(ph: Phantom) -> VesicleGeometry:
+    return _cached(ph, "_vesicle_geometry", _vesicle_geometry)
+
+
+def meeting(lo: np.ndarray, hi: np.ndarray, g) -> np.ndarray:
+    """Indices of the boxes ``[lo, hi]`` that meet the grid's box (the per-chunk prefilter)."""
+    if len(lo) == 0:
+        return np.zeros(0, np.int64)
+    box_lo = g.origin
+    box_hi = g.origin + np.asarray(g.shape) * g.voxel
+    return np.flatnonzero(np.all(hi >= box_lo, axis=1) & np.all(lo <= box_hi, axis=1))
+
+
+def _organelles(ph: Phantom):
+    from .organelles import Organelles
+
+    return Organelles.from_arrays(ph.organelles) if ph.organelles else Organelles.empty()
+
+
+def organelles_of(ph: Phantom):
+    return _cached(ph, "_organelles_obj", _organelles)
+
+
+def organelle_fields(ph: Phantom, g, fields, cone_eval, membrane) -> dict[str, np.ndarray]:
+    """``mito``, ``nucleus``, ``organelle_membrane`` and ``organelles`` on grid ``g``."""
+    O = organelles_of(ph)
+    a = np.concatenate([O.mito_a, O.nucleus_center])
+    b = np.concatenate([O.mito_b, O.nucleus_center])
+    r = np.concatenate([O.mito_r, O.nucleus_r])
+    is_nuc = np.r_[np.zeros(len(O.mito_r), bool), np.ones(len(O.nucleus_r), bool)]
+    mito = np.zeros(g.shape, np.float32)
+    nuc = np.zeros(g.shape, np.float32)
+    ids = np.zeros(g.shape, np.uint32)
+    want_mem = "organelle_membrane" in fields
+    depth = np.full(g.shape, -np.inf, np.float32) if want_mem else None
+    pad = (0.5 * float(np.max(g.voxel)) + 1.0) if want_mem else 0.0
+    lo = np.minimum(a, b) - r[:, None] - pad
+    hi = np.maximum(a, b) + r[:, None] + pad
+    for i in meeting(lo, hi, g):
+        sl = g.window(lo[i], hi[i])
+        if sl is None:
+            continue
+        val = cone_eval(g, sl, a[i], b[i], r[i], r[i], True)
+        inside = val > 0
+        (nuc if is_nuc[i] else mito)[sl][inside] = 1.0
+        ids[sl][inside] = i + 1
+        if want_mem:
+            np.maximum(depth[sl], val, out=depth[sl])
+    out = {"mito": mito, "nucleus": nuc, "organelles": ids}
+    if want_mem:
+        out["organelle_membrane"] = membrane(depth, g, ph.cfg.membrane_nm)
+    return out
+
+
+def glia_ids(ph: Phantom) -> np.ndarray:
+    """Ids of glial cells: ``meta["cell_class"]`` (``{id: "glia" | ...}``) where a phantom has one."""
+    classes = ph.meta.get("cell_class", {}) if isinstance(ph.meta, dict) else {}
+    return np.array([int(c) for c, k in classes.items() if str(k).startswith("glia")
+                     or str(k) in ("astrocyte", "oligodendrocyte", "microglia")], np.int64)
+
+
+def semantic(ph: Phantom, f: dict) -> np.ndarray:
+    """uint8 class per voxel (``SEMANTIC_CLASSES``); later classes win where they overlap."""
+    lab = f["labels"]
+    out = np.where(lab > 0, np.uint8(1), np.uint8(0)).astype(np.uint8)
+    gl = glia_ids(ph)
+    if gl.size:
+        out[np.isin(lab, gl)] = 2
+    out[f["mito"] > 0] = 3
+    out[f["nucleus"] > 0] = 4
+    out[f["vesicles"] > 0] = 5
+    out[(f["psd"] > 0) & (lab > 0)] = 6
+    out[(f["cleft"] > 0) & (lab == 0)] = 7
+    return out
