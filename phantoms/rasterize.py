@@ -272,11 +272,17 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
         ey = dy - axial * uf[1]
         ex = dx - axial * uf[2]
         in_disc = (ez * ez + ey * ey + ex * ex) <= np.float32(r * r)
+        if want_cleft or want_psd:
+            # densities follow the membranes (curved spine heads and boutons), not the disc's plane
+            d_post = _cell_depth_window(ph, g, sl, int(S["post_cell"][i]))
+            d_pre = _cell_depth_window(ph, g, sl, int(S["pre_cell"][i]))
         if want_cleft:
-            out["cleft"][sl][in_disc & (axial > 0) & (axial < np.float32(gap))] = 1.0
+            reach = np.float32(-(gap + _CLEFT_SLACK_NM))
+            gap_vox = in_disc & (d_post <= 0) & (d_pre <= 0) & (d_post > reach) & (d_pre > reach)
+            out["cleft"][sl][gap_vox] = 1.0
         if want_psd:
-            post_d = in_disc & (axial > np.float32(-geo.psd_nm[i])) & (axial <= 0)
-            pre_d = in_disc & (axial >= np.float32(gap)) & (axial < np.float32(gap + geo.pre_density_nm[i]))
+            post_d = in_disc & (d_post > 0) & (d_post <= np.float32(geo.psd_nm[i]))
+            pre_d = in_disc & (d_pre > 0) & (d_pre <= np.float32(geo.pre_density_nm[i]))
             out["psd"][sl][post_d | pre_d] = 1.0
         if kinds:
             slab = in_disc & (axial > np.float32(-t_slab)) & (axial <= 0)
@@ -286,6 +292,20 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
                     density = np.float32(n / (np.pi * r * r * t_slab) * vox_vol)
                     out[f"receptor:{k}"][sl][slab] += density
     return out
+
+
+_CLEFT_SLACK_NM = 6.0  # the cleft: outside both cells, within the gap (+ this) of both membranes
+
+
+def _cell_depth_window(ph: Phantom, g: _Grid, sl, cid: int) -> np.ndarray:
+    """``r(t) - d`` of cell ``cid`` (max over its round cones) at the voxel centres of window ``sl``."""
+    P = primitives(ph)
+    lo = np.array([g.centers[k][sl[k]][0] for k in range(3)])
+    hi = np.array([g.centers[k][sl[k]][-1] for k in range(3)])
+    depth = np.full(tuple(s.stop - s.start for s in sl), -np.inf, np.float32)
+    for j in np.flatnonzero((P.cid == cid) & np.all(P.hi >= lo, axis=1) & np.all(P.lo <= hi, axis=1)):
+        np.maximum(depth, _cone_eval(g, sl, P.a[j], P.b[j], P.ra[j], P.rb[j], True), out=depth)
+    return depth
 
 
 def _vesicles(ph: Phantom, g: _Grid) -> np.ndarray:

@@ -21,7 +21,8 @@ from . import validation as v
 from .artifacts import SmoothDeformation, draw_deformation
 from .base import Scanner, to_dtype, undeformed_labels
 from .chunking import gaussian_halo
-from .noise import child_rng, poisson_from_normal, tiled_normal
+from . import labelling
+from .noise import child_rng, poisson_from_normal, seed_int, tiled_normal
 from .psf import blur, sigma_vox
 from .registry import SCANNERS
 from .tissue import TissueFunction
@@ -54,6 +55,13 @@ class ExMConfig:
     distortion_rms_nm: float = 0.0  # per component, tissue nm
     distortion_length_nm: float = 3000.0
     jitter_nm: float = 0.0  # round-to-round registration error (std per axis, tissue nm)
+    # -- stochastic labelling (scanners/labelling.py; the neutral values give today's images)
+    expression_cv: float = 0.0  # per-cell expression of each barcode protein, coefficient of variation
+    barcode_dropout: float = 0.0  # probability that an expressed protein is missed in a whole cell
+    labelling_fraction: float = 1.0  # fraction of epitopes labelled (< 1: sparse, speckled stain)
+    receptor_detection_efficiency: float = 1.0  # probability that a receptor is detected
+    structural_channel: bool = False  # a pan-protein / membrane channel (LICONN-like), imaged last
+    structural_photons: float = 200.0  # photons per voxel of membrane in that channel
     noise: bool = True
     dtype: str = "uint16"
 
@@ -67,7 +75,15 @@ class ExMConfig:
         if recs is None or any(r not in RECEPTOR_TYPES for r in recs) or len(set(recs)) != len(recs):
             raise ValueError(f"receptors: expected distinct names from {', '.join(RECEPTOR_TYPES)}, got {self.receptors!r}")
         v.set_field(self, "receptors", recs)
-        for name in ("barcode_photons", "receptor_photons", "gain_adu_per_e", "distortion_length_nm"):
+        for name in ("expression_cv",):
+            v.set_field(self, name, v.number(name, getattr(self, name), low=0, high=3))
+        for name in ("barcode_dropout",):
+            v.set_field(self, name, v.number(name, getattr(self, name), low=0, high=1))
+        for name in ("labelling_fraction", "receptor_detection_efficiency"):
+            v.set_field(self, name, v.number(name, getattr(self, name), low=0, high=1, low_open=True))
+        v.set_field(self, "structural_channel", v.boolean("structural_channel", self.structural_channel))
+        for name in ("barcode_photons", "receptor_photons", "gain_adu_per_e", "distortion_length_nm",
+                     "structural_photons"):
             v.set_field(self, name, v.number(name, getattr(self, name), low=0, low_open=True))
         for name in ("background_photons", "read_noise_e", "offset_adu", "distortion_rms_nm", "jitter_nm"):
             v.set_field(self, name, v.number(name, getattr(self, name), low=0))
@@ -88,6 +104,7 @@ class _Plan:
     seed: np.random.SeedSequence
     deformation: SmoothDeformation
     round_shift_nm: np.ndarray  # (n_rounds, 3)
+    labelling_key: int = 0
 
 
 @SCANNERS.register("exm")
@@ -100,7 +117,8 @@ class ExMScanner(Scanner):
     @property
     def channel_names(self) -> list[str]:
         c = self.config
-        return [f"barcode:{i}" for i in range(c.n_barcode_proteins)] + [f"receptor:{r}" for r in c.receptors]
+        names = [f"barcode:{i}" for i in range(c.n_barcode_proteins)] + [f"receptor:{r}" for r in c.receptors]
+        return names + (["structure"] if c.structural_channel else [])
 
     @property
     def n_rounds(self) -> int:
@@ -128,7 +146,7 @@ class ExMScanner(Scanner):
 
     def _plan(self, tissue, origin, shape, seed) -> _Plan:
         deform, shifts = self._draws(seed)
-        return _Plan(origin, shape, seed, deform, shifts)
+        return _Plan(origin, shape, seed, deform, shifts, seed_int(seed, "labelling"))
 
     def _truth(self, origin, shape, seed) -> dict[str, np.ndarray]:
         deform, shifts = self._draws(seed)
@@ -158,15 +176,9 @@ class ExMScanner(Scanner):
         max_disp = plan.deformation.max_displacement_nm + (np.abs(plan.round_shift_nm).max(axis=0) if warped else 0)
         hw = (np.ceil(max_disp / vox).astype(int) + 2) if warped else np.zeros(3, int)
         h = hb + hw
-        fields = ["barcode"] if c.n_barcode_proteins else []
-        fields += [f"receptor:{r}" for r in c.receptors]
         corner = plan.origin + (starts - h) * vox
-        raw = tissue(corner, tuple(n + 2 * h), vox, fields)
-        density = []
-        if c.n_barcode_proteins:
-            density += [np.asarray(raw["barcode"][i], np.float32) * np.float32(c.barcode_photons)
-                        for i in range(c.n_barcode_proteins)]
-        density += [np.asarray(raw[f"receptor:{r}"], np.float32) * np.float32(c.receptor_photons) for r in c.receptors]
+        raw = tissue(corner, tuple(n + 2 * h), vox, self._tissue_fields())
+        density = self._densities(raw, plan, starts - h)
         del raw
         if warped:
             density = self._warp(density, plan, corner, starts, n, hb, hw)
@@ -184,6 +196,37 @@ class ExMScanner(Scanner):
                 img += np.float32(c.read_noise_e) * tiled_normal(plan.seed, f"exm:read:{ch}", tuple(starts), tuple(n))
             out[ch] = img * np.float32(c.gain_adu_per_e) + np.float32(c.offset_adu)
         return to_dtype(out, self.dtype)
+
+    def _tissue_fields(self) -> list[str]:
+        c = self.config
+        fields = ["barcode"] if c.n_barcode_proteins else []
+        fields += [f"receptor:{r}" for r in c.receptors]
+        if c.expression_cv > 0 or c.barcode_dropout > 0 or c.structural_channel:
+            fields.append("labels")
+        if c.structural_channel:
+            fields += ["membrane", "psd"]
+        return fields
+
+    def _densities(self, raw: dict, plan: _Plan, start) -> list[np.ndarray]:
+        """Photon densities per channel before the optics, with stochastic labelling applied."""
+        c, key = self.config, plan.labelling_key
+        out = []
+        for i in range(c.n_barcode_proteins):
+            d = np.asarray(raw["barcode"][i], np.float32)
+            if c.expression_cv > 0 or c.barcode_dropout > 0:
+                d = d * labelling.cell_expression(key, raw["labels"], i, c.expression_cv, c.barcode_dropout)
+            if c.labelling_fraction < 1:
+                m = labelling.MOLECULES_PER_VOXEL * c.labelling_fraction
+                d = labelling.speckle(key, d, start, i, m) * np.float32(c.labelling_fraction)
+            out.append(d * np.float32(c.barcode_photons))
+        for j, r in enumerate(c.receptors):
+            d = np.asarray(raw[f"receptor:{r}"], np.float32)
+            if c.receptor_detection_efficiency < 1:
+                d = labelling.speckle(key, d * np.float32(c.receptor_detection_efficiency), start, 1000 + j, 1.0)
+            out.append(d * np.float32(c.receptor_photons))
+        if c.structural_channel:
+            out.append(labelling.structural_density(raw) * np.float32(c.structural_photons))
+        return out
 
     def _labels_chunk(self, tissue: TissueFunction, plan: _Plan, zyx) -> np.ndarray:
         """Labels on the image frame: voxel ``p`` shows the tissue at ``p + u(p)`` (round 0's frame;

@@ -24,6 +24,8 @@ STAIN_FIELDS = ("labels", "membrane", "cleft", "psd", "vesicles", "mito", "nucle
 CRISTAE_NM = 14.0  # cristae spacing ~20-30 nm: a texture at this lattice scale (Frey & Mannella 2000)
 CHROMATIN_NM = 60.0  # heterochromatin clumps ~50-100 nm
 GRANULE_NM = 9.0  # ribosome / glycogen granules ~15-30 nm
+CRISTAE_MEAN = 0.22  # mean of the banded cristae texture (measured on a 600^3 nm grid)
+CHROMATIN_MEAN = 0.20
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,23 @@ def _texture(key: int, axes_nm, length_nm: float) -> np.ndarray:
     return lattice_noise(key, axes_nm, length_nm)
 
 
+def _resolved(axes_nm, length_nm: float) -> bool:
+    """Whether a texture of this scale is resolved by the grid (in-plane spacing < 2 x scale).
+
+    A voxel much larger than the texture integrates many of its grains: the texture's mean is what
+    it sees, and hashing a lattice finer than the voxels would cost (voxel / scale)^3 per voxel.
+    """
+    steps = [float(a[1] - a[0]) for a in axes_nm[1:] if len(a) > 1]
+    return not steps or min(steps) < 2.0 * length_nm
+
+
+def _banded(key: int, axes_nm, length_nm: float, gain: float, shift: float, mean: float):
+    """``clip(gain * texture - shift, 0, 1)``, or its mean where the texture is not resolved."""
+    if not _resolved(axes_nm, length_nm):
+        return np.float32(mean)
+    return np.clip(gain * _texture(key, axes_nm, length_nm) - shift, 0.0, 1.0)
+
+
 def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tuple[np.ndarray, ...],
                   key: int) -> np.ndarray:
     """Stain density on the rasterized grid.
@@ -76,7 +95,7 @@ def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tup
     cyto = np.float32(model.cytoplasm)
     if model.texture_amplitude > 0:
         tex = _texture(key, axes_nm, model.texture_length_nm)
-        if model.granularity > 0:
+        if model.granularity > 0 and _resolved(axes_nm, GRANULE_NM):
             tex = tex + np.float32(model.granularity) * _texture(key ^ 0x6A11, axes_nm, GRANULE_NM)
         cyto = cyto * (1.0 + np.float32(model.texture_amplitude) * tex)
     if model.cell_contrast > 0:
@@ -90,11 +109,11 @@ def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tup
     mito = fields.get("mito")
     if mito is not None and mito.any():
         # cristae: thin dense lamellae, a thresholded fine texture of position
-        cr = np.clip(2.5 * _texture(key ^ 0xC415, axes_nm, CRISTAE_NM) - 0.3, 0.0, 1.0)
+        cr = _banded(key ^ 0xC415, axes_nm, CRISTAE_NM, 2.5, 0.3, CRISTAE_MEAN)
         d += mito * (np.float32(model.mitochondrion) + np.float32(model.cristae) * cr - cyto)  # matrix replaces cytoplasm
     nuc = fields.get("nucleus")
     if nuc is not None and nuc.any():
-        chrom = np.clip(2.0 * _texture(key ^ 0xC4A0, axes_nm, CHROMATIN_NM) - 0.2, 0.0, 1.0)
+        chrom = _banded(key ^ 0xC4A0, axes_nm, CHROMATIN_NM, 2.0, 0.2, CHROMATIN_MEAN)
         d += nuc * (np.float32(model.nucleus) + np.float32(model.chromatin) * chrom - cyto)
     om = fields.get("organelle_membrane")
     if om is not None:

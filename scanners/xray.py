@@ -57,6 +57,14 @@ class XrayConfig:
     texture_amplitude: float = 0.4
     texture_length_nm: float = 30.0
     cell_contrast: float = 0.2
+    # per-class stain (scanners/stain.py): each class's refractive index is delta_per_stain x its stain
+    stain_cleft: float = 0.25
+    stain_mitochondrion: float = 0.7
+    stain_cristae: float = 0.9
+    stain_nucleus: float = 0.3
+    stain_chromatin: float = 0.8
+    stain_organelle_membrane: float = 1.5
+    granularity: float = 0.3
     noise: bool = True
     dtype: str = "float32"
 
@@ -73,7 +81,9 @@ class XrayConfig:
         v.set_field(self, "slab_sections", v.number("slab_sections", self.slab_sections, low=1, integer=True))
         v.set_field(self, "angle_range_deg", v.number("angle_range_deg", self.angle_range_deg, low=0, high=360, low_open=True))
         for name in ("propagation_distance_mm", "ring_amplitude", "stain_membrane", "stain_synapse", "stain_vesicles",
-                     "stain_cytoplasm", "stain_extracellular", "texture_amplitude", "cell_contrast"):
+                     "stain_cytoplasm", "stain_extracellular", "texture_amplitude", "cell_contrast",
+                     "stain_cleft", "stain_mitochondrion", "stain_cristae", "stain_nucleus", "stain_chromatin",
+                     "stain_organelle_membrane", "granularity"):
             v.set_field(self, name, v.number(name, getattr(self, name), low=0))
         for name in ("fresnel", "phase_retrieval", "noise"):
             v.set_field(self, name, v.boolean(name, getattr(self, name)))
@@ -83,7 +93,16 @@ class XrayConfig:
     def stain(self) -> StainModel:
         return StainModel(self.stain_membrane, self.stain_synapse, self.stain_vesicles, self.stain_cytoplasm,
                           self.stain_extracellular, self.texture_amplitude, self.texture_length_nm,
-                          self.cell_contrast)
+                          self.cell_contrast, cleft=self.stain_cleft, mitochondrion=self.stain_mitochondrion,
+                          cristae=self.stain_cristae, nucleus=self.stain_nucleus, chromatin=self.stain_chromatin,
+                          organelle_membrane=self.stain_organelle_membrane, granularity=self.granularity)
+
+    def refractive_index(self, stain_class: str) -> tuple[float, float]:
+        """(delta, beta) of a tissue class from its stain weight: ``delta_per_stain * weight`` (and
+        likewise beta), for ``membrane``, ``synapse``, ``vesicles``, ``cytoplasm``, ``extracellular``,
+        ``cleft``, ``mitochondrion``, ``nucleus``, ``organelle_membrane``: the index the projector uses."""
+        w = float(getattr(self.stain, stain_class))
+        return self.delta_per_stain * w, self.beta_per_stain * w
 
     @property
     def wavelength_nm(self) -> float:

@@ -15,6 +15,12 @@ Rules, stated once:
    on average is presynaptic.
 4. Positions: the centroid of each partner's flanking voxels (so pre and post sit on their own
    sides of the cleft).  PSD area = the cleft's volume / ``PSD_THICKNESS_NM`` (morphology only).
+5. Sign from ultrastructure (Gray 1959; Eckstein et al. 2024 Cell learn it at 87 %): glutamatergic
+   synapses are *asymmetric* (a thick post-synaptic density), GABAergic ones *symmetric* (thin
+   densities on both sides).  The dense component's voxels are split by the segment they were
+   assigned to; asymmetry ``a = (n_post - n_pre) / (n_post + n_pre)``.  ``a > ASYMMETRY_EXCITATORY``
+   is excitatory (+1), else inhibitory (-1).  The threshold sits between the two types' expected
+   asymmetries: a type I density is ~4x thicker on the post side, type II ~1x.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ RING_NM = 60.0
 MIN_PARTNER_SHARE = 0.1
 VESICLE_NM = 200.0
 PSD_THICKNESS_NM = 40.0
+ASYMMETRY_EXCITATORY = 0.2
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,11 @@ class Cleft:
     pre_nm: np.ndarray
     post_nm: np.ndarray
     psd_area_nm2: float
+    asymmetry: float = 0.0  # rule 5
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.asymmetry > ASYMMETRY_EXCITATORY else -1
 
 
 def cleft_thresholds(r: np.ndarray, t_mem: float) -> tuple[float, float] | None:
@@ -109,8 +121,14 @@ def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, vo
             pts = np.argwhere(near & (seg[box] == s_))
             pos[s_] = (pts.mean(axis=0) + np.asarray(lo) + 0.5) * voxel_nm + origin_nm
         area = float(comp.sum()) * float(np.prod(voxel_nm)) / PSD_THICKNESS_NM
-        out.append(Cleft(pre, post, pos[pre], pos[post], area))
+        out.append(Cleft(pre, post, pos[pre], pos[post], area, _asymmetry(seg[box][comp], pre, post)))
     return out
+
+
+def _asymmetry(comp_seg: np.ndarray, pre: int, post: int) -> float:
+    """Rule 5: share of the dense component on the post side minus share on the pre side."""
+    n_pre, n_post = int((comp_seg == pre).sum()), int((comp_seg == post).sum())
+    return (n_post - n_pre) / (n_post + n_pre) if n_post + n_pre else 0.0
 
 
 def cleft_table(clefts: list[Cleft]) -> dict[str, np.ndarray]:
@@ -125,4 +143,5 @@ def cleft_table(clefts: list[Cleft]) -> dict[str, np.ndarray]:
     cols["pre_id"] = np.array([c.pre_id for c in clefts], dtype=np.int64)
     cols["post_id"] = np.array([c.post_id for c in clefts], dtype=np.int64)
     cols["psd_area_nm2"] = np.array([c.psd_area_nm2 for c in clefts], dtype=float)
+    cols["sign"] = np.array([c.sign for c in clefts], dtype=np.int64)
     return cols
