@@ -4,12 +4,12 @@ Real ExM labelling is neither uniform nor complete:
 
 * **Per-cell expression** of each barcode protein varies from cell to cell (log-normal, CV
   ``expression_cv``; viral/transgenic expression varies several-fold between cells: Cai et al.
-  2013 Nat Methods 10:540, Brainbow; Mishchenko 2010).
+  2013 Nat Methods 10:540, Brainbow).
 * **Barcode gaps**: an expressed protein is missed in a whole cell with probability
   ``barcode_dropout`` (failed expression or failed round), so the cell reads ``k - 1`` bits.
 * **Sparse antibody labelling** at the molecular level: only a fraction of epitopes carry a
-  fluorophore (``labelling_fraction``; immunolabelling efficiencies of ~10-50 % are typical:
-  Mikhaylova et al. 2015 Nat Commun 6:7933); each voxel's signal is a Poisson number of labelled
+  fluorophore (``labelling_fraction``; immunolabelling reaches a minority of epitopes, and ExM
+  loses more in digestion and expansion); each voxel's signal is a Poisson number of labelled
   molecules, so the stain is speckled.
 * **Receptor detection efficiency** ``receptor_detection_efficiency`` (< 1): each receptor is
   detected independently (binomial thinning; per voxel a Poisson count of the detected mean).

@@ -8,11 +8,20 @@ Field names (all arrays are (z, y, x) unless noted; coordinates in nm, (z, y, x)
 =================  =========  ===============================================================
 ``labels``         uint32     cell id at the voxel centre, 0 = extracellular space
 ``membrane``       float32    1 inside a plasma-membrane shell (or the fraction of the voxel)
-``cleft``          float32    synaptic cleft / postsynaptic density (electron dense)
-``vesicles``       float32    presynaptic vesicle clouds
+``cleft``          float32    synaptic cleft: the extracellular gap between the two membranes
+``psd``            float32    pre- and post-synaptic densities (thick on Gray I, thin on Gray II)
+``vesicles``       float32    presynaptic vesicles (round on Gray I, flattened on Gray II)
 ``receptor:AMPA``  float32    receptors per voxel (likewise ``receptor:NMDA``, ``receptor:GABA_A``)
 ``barcode``        float32    (n_proteins, z, y, x): expression of each barcode protein, 0..1
+``mito``           float32    1 inside a mitochondrion
+``nucleus``        float32    1 inside a nucleus
+``organelle_membrane`` float32 mitochondrial / nuclear envelope (fraction of the voxel)
+``organelles``     uint32     organelle instance id, 0 = none
+``semantic``       uint8      class: extracellular, neuron, glia, mitochondrion, nucleus,
+                              vesicle, psd, cleft (``phantoms.rasterize.SEMANTIC_CLASSES``)
 =================  =========  ===============================================================
+
+A tissue without organelles may return zeros for the organelle fields.
 """
 
 from __future__ import annotations
@@ -21,8 +30,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-FIELDS = ("labels", "membrane", "cleft", "vesicles", "receptor:AMPA", "receptor:NMDA",
-          "receptor:GABA_A", "barcode")
+FIELDS = ("labels", "membrane", "cleft", "psd", "vesicles", "receptor:AMPA", "receptor:NMDA",
+          "receptor:GABA_A", "barcode", "mito", "nucleus", "organelle_membrane", "organelles", "semantic")
 
 
 class TissueFunction(Protocol):
