@@ -41,7 +41,7 @@ class EMConfig:
     detector_yield: float = 0.12  # detected electrons per incident electron on unstained tissue
     stain_contrast: float = 1.2  # signal fraction is exp(-stain_contrast * density)
     stain_membrane: float = 2.5  # osmium: lipid bilayers take the most stain
-    stain_synapse: float = 1.3
+    stain_synapse: float = 2.0
     stain_vesicles: float = 0.5
     stain_cytoplasm: float = 0.15
     stain_extracellular: float = 0.03
@@ -68,8 +68,8 @@ class EMConfig:
     debris_radius_nm: float = 80.0
     focus_drift: float = 0.0  # std of the per-section relative step of the probe width
     stain_cleft: float = 0.25  # faint cleft material: extracellular, lighter than the membranes
-    stain_mitochondrion: float = 0.7
-    stain_cristae: float = 0.9
+    stain_mitochondrion: float = 0.45
+    stain_cristae: float = 0.6
     stain_nucleus: float = 0.3
     stain_chromatin: float = 0.8
     stain_organelle_membrane: float = 1.5

@@ -41,8 +41,8 @@ class StainModel:
     texture_length_nm: float
     cell_contrast: float
     cleft: float = 0.25  # faint cleft material (adhesion proteins): extracellular, not a bar
-    mitochondrion: float = 0.7  # matrix; cristae add up to ``cristae`` more
-    cristae: float = 0.9
+    mitochondrion: float = 0.45  # matrix; cristae add up to ``cristae`` more
+    cristae: float = 0.6
     nucleus: float = 0.3  # nucleoplasm; heterochromatin clumps add up to ``chromatin`` more
     chromatin: float = 0.8
     organelle_membrane: float = 1.5  # mitochondrial and nuclear envelopes

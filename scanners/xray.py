@@ -50,7 +50,7 @@ class XrayConfig:
     ring_amplitude: float = 0.0  # std of per-pixel detector gain errors
     slab_sections: int = 16
     stain_membrane: float = 2.5  # osmium: lipid bilayers take the most stain
-    stain_synapse: float = 1.3
+    stain_synapse: float = 2.0
     stain_vesicles: float = 0.5
     stain_cytoplasm: float = 0.15
     stain_extracellular: float = 0.03
@@ -59,8 +59,8 @@ class XrayConfig:
     cell_contrast: float = 0.2
     # per-class stain (scanners/stain.py): each class's refractive index is delta_per_stain x its stain
     stain_cleft: float = 0.25
-    stain_mitochondrion: float = 0.7
-    stain_cristae: float = 0.9
+    stain_mitochondrion: float = 0.45
+    stain_cristae: float = 0.6
     stain_nucleus: float = 0.3
     stain_chromatin: float = 0.8
     stain_organelle_membrane: float = 1.5

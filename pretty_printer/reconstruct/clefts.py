@@ -9,7 +9,9 @@ Rules, stated once:
    ``m - EXTENT_SPREADS * s`` around at least ``MIN_CORE_VOXELS`` core voxels.
 2. A cleft lies between two cells: the two segments most frequent within ``RING_NM`` of it are
    its partners; a cleft with fewer than two flanking segments, or whose second partner covers
-   less than ``MIN_PARTNER_SHARE`` of the flanking voxels, is dropped.
+   less than ``MIN_PARTNER_SHARE`` of the flanking voxels, is dropped.  The dense component itself
+   must lie on both partners (each holds at least ``MIN_SIDE_SHARE`` of its voxels): a synapse's
+   densities and membranes belong to both cells, a mitochondrion's to one.
 3. The presynaptic side holds the vesicle cloud, which darkens the cytoplasm: of the two
    partners, the one whose cytoplasm-class voxels within ``VESICLE_NM`` of the cleft are darker
    on average is presynaptic.
@@ -35,6 +37,7 @@ EXTENT_SPREADS = 3.0
 MIN_CORE_VOXELS = 2
 RING_NM = 60.0
 MIN_PARTNER_SHARE = 0.1
+MIN_SIDE_SHARE = 0.05
 VESICLE_NM = 200.0
 PSD_THICKNESS_NM = 40.0
 ASYMMETRY_EXCITATORY = 0.2
@@ -56,9 +59,17 @@ class Cleft:
         return 1 if self.asymmetry > ASYMMETRY_EXCITATORY else -1
 
 
-def cleft_thresholds(r: np.ndarray, t_mem: float) -> tuple[float, float] | None:
-    """(core, extent) lightness thresholds from the membrane class statistics (rule 1)."""
-    mem = r[r < t_mem]
+def cleft_thresholds(r: np.ndarray, t_mem: float, voxel_nm=None) -> tuple[float, float] | None:
+    """(core, extent) lightness thresholds from the membrane class statistics (rule 1).
+
+    Dense organelles (thick dark blobs, :func:`dense_segmentation.dense_blobs`) are not membranes
+    and are left out of the statistics.
+    """
+    from pretty_printer.reconstruct.dense_segmentation import dense_blobs
+
+    dark = r < t_mem
+    blob = dense_blobs(dark, voxel_nm)
+    mem = r[dark & ~blob] if blob is not None else r[dark]
     if mem.size < 10:
         return None
     m = float(np.median(mem))
@@ -81,7 +92,7 @@ def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, vo
     """
     voxel_nm = np.asarray(voxel_nm, float)
     origin_nm = np.asarray(origin_nm, float)
-    thr = cleft_thresholds(r, t_mem)
+    thr = cleft_thresholds(r, t_mem, voxel_nm)
     if thr is None or not (seg > 0).any():
         return []
     t_core, t_extent = thr
@@ -108,6 +119,10 @@ def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, vo
         if len(ids) < 2 or counts[order[1]] < MIN_PARTNER_SHARE * labels.size:
             continue
         a, b = int(ids[order[0]]), int(ids[order[1]])
+        own = seg[box][comp]
+        n_a, n_b = int((own == a).sum()), int((own == b).sum())
+        if min(n_a, n_b) < MIN_SIDE_SHARE * comp.sum():
+            continue
         vlo, vbox = _box(sl, ves, seg.shape)
         vseg, vr = seg[vbox], r[vbox]
         cyto = (vr >= t_mem) & (vr < t_ecs)

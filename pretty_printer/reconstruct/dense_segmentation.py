@@ -5,7 +5,11 @@ The rule, stated once (used by the EM and X-ray baselines):
 1. The caller hands in a *lightness* image ``r`` (float, 3-D): extracellular space is the
    lightest class, cytoplasm is darker, stained membranes (and clefts, vesicle clouds) darkest.
    Three intensity classes are split with multi-Otsu: membrane ``< t_mem <=`` cytoplasm
-   ``< t_ecs <=`` extracellular space.
+   ``< t_ecs <=`` extracellular space.  Dense organelles (mitochondria, nuclei with chromatin) are
+   as dark as membranes but thick: where the grid resolves them (``DENSE_BLOB_NM`` is at least two
+   pixels), dark pixels that survive an in-plane opening with a disc of that radius are left out
+   of the sample the thresholds are computed on, else they drag ``t_mem`` below the membranes'
+   own level and membranes break.
 2. In each section, the non-membrane pixels fall into 4-connected regions; membranes close
    every cell's outline, so a region whose mean lightness is in the cytoplasm class is a cell's
    interior and the (big, light) rest is extracellular space.  Regions smaller than
@@ -22,6 +26,10 @@ The rule, stated once (used by the EM and X-ray baselines):
    take the nearest label within their 3-D foreground component; a component with no label at
    all (a process too thin to show an interior, typical at X-ray resolution) becomes a segment
    of its own if it is at least ``MIN_SEGMENT_NM3``.
+6. Organelles: a nucleus or a large mitochondrion has its own envelope, so rules 2-3 make it a
+   segment of its own, inside its cell.  A segment whose contact faces (6-neighbourhood) lie at
+   least ``ENCLOSED_SHARE`` on one other segment is enclosed by it and takes its label (repeated
+   for organelles within organelles).  A real cell touches extracellular space or several cells.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ MIN_REGION_NM2 = 6 * 16.0 ** 2  # a cell cross-section below ~40 nm across is no
 MIN_SEGMENT_NM3 = 80.0 ** 3  # fragments smaller than this are noise
 GROW_NM = 40.0  # membranes (and their blur) reach this far outside a cell's interior
 FOREGROUND_NM = 32.0  # smoothing for the foreground mask: single noisy voxels are not cells
+ENCLOSED_SHARE = 0.9  # rule 6
+DENSE_BLOB_NM = 32.0  # rule 1: dark structures thicker than a disc of this radius are organelles
 
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
 
@@ -58,18 +68,40 @@ def fill_blank_sections(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def classify(r: np.ndarray) -> Classes | None:
-    """Three-class multi-Otsu thresholds of the lightness image; ``None`` if it has no structure."""
+def _otsu3(sample: np.ndarray):
     from skimage.filters import threshold_multiotsu
 
-    sample = r[:: max(1, r.shape[0] // 16)].ravel()
     sample = sample[np.isfinite(sample)]
     if sample.size < 27 or float(np.ptp(sample)) <= 1e-6 * max(1.0, float(np.abs(sample).max())):
         return None
     try:
-        t_mem, t_ecs = threshold_multiotsu(sample, classes=3)
+        return threshold_multiotsu(sample, classes=3)
     except ValueError:  # fewer than three distinct grey levels
         return None
+
+
+def dense_blobs(dark: np.ndarray, voxel_nm) -> np.ndarray | None:
+    """Rule 1: pixels of ``dark`` (z, y, x) that survive an in-plane opening of radius
+    ``DENSE_BLOB_NM``; ``None`` where the grid does not resolve such blobs from membranes."""
+    from skimage.morphology import disk
+
+    px = int(round(DENSE_BLOB_NM / float(np.asarray(voxel_nm, float)[1]))) if voxel_nm is not None else 0
+    if px < 2:
+        return None
+    return ndimage.binary_opening(dark, disk(px)[None])
+
+
+def classify(r: np.ndarray, voxel_nm=None) -> Classes | None:
+    """Three-class multi-Otsu thresholds of the lightness image (rule 1); ``None`` if it has no structure."""
+    sub = np.asarray(r[:: max(1, r.shape[0] // 16)])
+    t = _otsu3(sub.ravel())
+    if t is None:
+        return None
+    blob = dense_blobs(sub < t[0], voxel_nm)
+    if blob is not None and blob.any():
+        kept = _otsu3(sub[~blob])
+        t = t if kept is None else kept
+    t_mem, t_ecs = t
     if not t_mem < t_ecs:
         return None
     return Classes(float(t_mem), float(t_ecs))
@@ -155,12 +187,44 @@ def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm) -> np.ndarray:
     return out.astype(np.uint64)
 
 
+def merge_enclosed(seg: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Rule 6: segments enclosed by one other segment take its label."""
+    seg = np.asarray(seg, np.int64)
+    for _ in range(rounds):
+        n = int(seg.max()) + 1
+        if n <= 2:
+            break
+        pairs = []
+        for ax in range(3):
+            a = np.moveaxis(seg, ax, 0)
+            lo, hi = a[:-1].ravel(), a[1:].ravel()
+            d = lo != hi
+            pairs += [lo[d] * n + hi[d], hi[d] * n + lo[d]]
+        if not pairs:
+            break
+        code = np.concatenate(pairs)
+        contact = np.bincount(code, minlength=n * n).reshape(n, n)  # contact[s, t]: faces of s on t
+        total = contact.sum(axis=1)
+        best = np.argmax(contact[:, 1:], axis=1) + 1
+        share = contact[np.arange(n), best] / np.maximum(total, 1)
+        enclosed = (share >= ENCLOSED_SHARE) & (np.arange(n) > 0) & (total > 0)
+        if not enclosed.any():
+            break
+        target = np.arange(n)
+        target[enclosed] = best[enclosed]
+        for _ in range(8):  # follow chains (an organelle in an organelle)
+            target = target[target]
+        seg = target[seg]
+    return seg.astype(np.uint64)
+
+
 def segment_dense(r: np.ndarray, voxel_nm) -> tuple[np.ndarray, Classes | None]:
-    """The whole rule (1-5) on a lightness image: uint64 labels (0 = unassigned) and classes."""
+    """The whole rule (1-6) on a lightness image: uint64 labels (0 = unassigned) and classes."""
     r = np.asarray(r, np.float32)
-    classes = classify(r)
+    classes = classify(r, voxel_nm)
     if classes is None:
         return np.zeros(r.shape, np.uint64), None
     seg = link_sections(cell_interiors(r, classes, voxel_nm), voxel_nm)
     seg = grow_over_membranes(seg, r < classes.t_mem, voxel_nm)
-    return assign_foreground(seg, foreground(r, classes, voxel_nm), voxel_nm), classes
+    seg = assign_foreground(seg, foreground(r, classes, voxel_nm), voxel_nm)
+    return merge_enclosed(seg), classes
