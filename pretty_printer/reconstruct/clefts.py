@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-CORE_SPREADS = 5.5
-EXTENT_SPREADS = 3.0
+CORE_SPREADS = 4.5
+EXTENT_SPREADS = 2.5
 MIN_CORE_VOXELS = 2
 RING_NM = 60.0
 MIN_PARTNER_SHARE = 0.1
