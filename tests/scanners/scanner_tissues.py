@@ -197,6 +197,7 @@ class UniformTissue:
 
 CLEAN_EM = dict(texture_amplitude=0.0, cell_contrast=0.0, misalignment_step_nm=0.0, misalignment_jitter_nm=0.0,
                 missing_section_rate=0.0, fold_rate=0.0, brightness_drift=0.0, charging_amplitude=0.0)
-CLEAN_EXM = dict(distortion_rms_nm=0.0, jitter_nm=0.0)
+IDEAL_LABELLING = dict(expression_cv=0.0, barcode_dropout=0.0, labelling_fraction=1.0, receptor_detection_efficiency=1.0)
+CLEAN_EXM = dict(distortion_rms_nm=0.0, jitter_nm=0.0, **IDEAL_LABELLING)
 CLEAN_XRAY = dict(texture_amplitude=0.0, cell_contrast=0.0, ring_amplitude=0.0)
 CLEAN = {"em": CLEAN_EM, "exm": CLEAN_EXM, "xray": CLEAN_XRAY}

@@ -5,13 +5,13 @@ from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
 import scanners
-from scanner_tissues import CLEAN_EXM, UniformTissue
+from scanner_tissues import CLEAN_EXM, IDEAL_LABELLING, UniformTissue
 
 REGION = dict(region_origin_nm=(0.0, 0.0, 0.0), region_size_nm=(1200.0, 2400.0, 2400.0))
 
 
 def test_barcodes_decode_to_cell_ids(cells):
-    s = scanners.make_scanner({"preset": "exm_lightsheet", "barcode_photons": 5000.0})
+    s = scanners.make_scanner({"preset": "exm_lightsheet", "barcode_photons": 5000.0, **IDEAL_LABELLING})
     img = s.render_volume(cells, seed=3, **REGION).astype(float)
     c = s.config
     photons = (img - c.offset_adu) / c.gain_adu_per_e - c.background_photons
@@ -53,7 +53,7 @@ def test_receptor_stain_is_proportional_to_receptor_count(cells):
 
 def test_distortion_truth_inverts_the_warp(cells):
     base = {"preset": "exm_lightsheet", "noise": False, "dtype": "float32", "jitter_nm": 0.0,
-            "distortion_length_nm": 1500.0}
+            "distortion_length_nm": 1500.0, **IDEAL_LABELLING}
     flat = scanners.make_scanner({**base, "distortion_rms_nm": 0.0})
     warped = scanners.make_scanner({**base, "distortion_rms_nm": 40.0})
     a = flat.render_volume(cells, seed=8, **REGION)[:8].sum(0)

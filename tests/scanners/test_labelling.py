@@ -4,19 +4,27 @@ import numpy as np
 import pytest
 
 import scanners
+from scanner_tissues import IDEAL_LABELLING
+from scanners.config import load_preset
 
 REGION = dict(region_origin_nm=(0.0, 0.0, 0.0), region_size_nm=(600.0, 1200.0, 1200.0))
 QUIET = dict(noise=False, distortion_rms_nm=0.0, jitter_nm=0.0, bleach_per_round=0.0, background_photons=0.0,
-             offset_adu=0.0, dtype="float32")
+             offset_adu=0.0, dtype="float32", **IDEAL_LABELLING)
 NOISY = dict(expression_cv=0.5, barcode_dropout=0.2, labelling_fraction=0.3, receptor_detection_efficiency=0.5,
              structural_channel=True)
 
 
 def test_neutral_switches_are_todays_image(cells):
-    base = scanners.make_scanner({"preset": "exm_lightsheet"})
-    neutral = scanners.make_scanner({"preset": "exm_lightsheet", "expression_cv": 0.0, "barcode_dropout": 0.0,
-                                     "labelling_fraction": 1.0, "receptor_detection_efficiency": 1.0})
-    assert np.array_equal(base.render_volume(cells, seed=2, **REGION), neutral.render_volume(cells, seed=2, **REGION))
+    """The config's defaults are the idealized stain (the image before stochastic labelling)."""
+    table = {k: v for k, v in load_preset("exm_lightsheet").items() if k not in IDEAL_LABELLING}
+    table.pop("description", None)
+    defaults = scanners.make_scanner(table)
+    assert all(getattr(defaults.config, k) == v for k, v in IDEAL_LABELLING.items())
+    neutral = scanners.make_scanner({"preset": "exm_lightsheet", **IDEAL_LABELLING})
+    noisy = scanners.make_scanner({"preset": "exm_lightsheet"})
+    a = defaults.render_volume(cells, seed=2, **REGION)
+    assert np.array_equal(a, neutral.render_volume(cells, seed=2, **REGION))
+    assert not np.array_equal(a, noisy.render_volume(cells, seed=2, **REGION))  # the preset labels stochastically
 
 
 def test_stochastic_labelling_is_chunk_exact(cells):
