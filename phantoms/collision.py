@@ -56,6 +56,19 @@ class CapsuleIndex:
         for key in self._keys(lo, hi):
             self._grid.setdefault(key, []).append(i)
 
+    def near(self, lo, hi) -> np.ndarray:
+        """Indices of the capsules filed under the grid cells that ``[lo, hi]`` touches."""
+        found: list[int] = []
+        for key in self._keys(np.asarray(lo, float), np.asarray(hi, float)):
+            lst = self._grid.get(key)
+            if lst:
+                found.extend(lst)
+        return np.unique(np.asarray(found, dtype=np.int64))
+
+    def capsules(self, idx) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(a, b, radius, cid)`` of capsules ``idx``."""
+        return self._a[idx], self._b[idx], self._r[idx], self._cid[idx]
+
     def clearance(self, a, b, radius: float, cid: int, gap: float) -> float:
         """Least ``distance - radii - gap`` to capsules of *other* cells near ``a-b``.
 

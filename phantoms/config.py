@@ -82,6 +82,43 @@ class GrowthConfig:
     # --- molecules
     barcode_proteins: int = 12  # N
     barcode_k: int = 4  # each cell expresses k of N
+    # --- dense neuropil around the circuit (docs/tissue.md gives every source)
+    dense: bool = True  # False: the circuit alone in empty space (labels = skeleton round cones)
+    # extracellular volume fraction to reach: ~0.20 in vivo (Sykova & Nicholson 2008 Physiol Rev
+    # 88:1277), ~0.05 after aldehyde fixation (Korogod et al. 2015 eLife 4:e05793)
+    ecs_fraction: float = 0.20
+    fill_max_nm: float = 400.0  # labels grow at most this far beyond a skeleton's radius
+    # background length per um^3 of block; cortex: axons ~4 um/um^3 (Braitenberg & Schuz 1998,
+    # BioNumbers 109245), dendrites ~0.5-1 um/um^3 (same), astrocyte processes fill ~10 % of volume
+    background_axon_um_per_um3: float = 3.0
+    background_dendrite_um_per_um3: float = 0.5
+    background_glia_um_per_um3: float = 0.5
+    background_step_nm: float = 250.0
+    # calibres as log-normal (median, log-sd); axon diameter 0.1 um minimum, ~0.3 um mean
+    # (BioNumbers 109245); distal dendrites 0.5-1.5 um across (pyramidal morphometry)
+    background_axon_radius_nm: float = 120.0
+    background_axon_radius_sd: float = 0.35
+    background_axon_min_radius_nm: float = 50.0
+    background_dendrite_radius_nm: float = 350.0
+    background_dendrite_radius_sd: float = 0.3
+    background_glia_radius_nm: float = 90.0
+    # en-passant boutons: one per ~4 um of axon (3-6 um inter-bouton interval in cortex,
+    # Shepherd & Harris 1998 J Neurosci 18:8300), radius log-normal (0.5-1 um across)
+    bouton_interval_um: float = 3.0
+    background_bouton_radius_nm: float = 280.0
+    # spines: ~1-2 per um of dendrite; neck 0.1-0.2 um across, head 0.03-0.27 um^3 (Harris et al.
+    # 1992 J Neurosci 12:2685), length ~1 um
+    spines_per_um: float = 0.3  # spines without a partner here (more grow to boutons)
+    spine_head_volume_um3: float = 0.06
+    background_spine_neck_nm: float = 450.0
+    # PSD area of background synapses: log-normal, median ~0.04 um^2 (Schikorski & Stevens 1997
+    # J Neurosci 17:5858), log-sd 0.7 (0.01-0.2 um^2 covers most)
+    background_psd_area_nm2: float = 40000.0
+    background_psd_area_sd: float = 0.7
+    # vesicles in proportion to bouton volume: ~200 in a 0.05-0.1 um^3 bouton (Schikorski &
+    # Stevens 1997): ~2800 per um^3
+    vesicles_per_um3: float = 2800.0
+    inhibitory_share: float = 0.1  # of background neurons (6-13 % symmetric synapses, Santuy 2018)
 
     def __post_init__(self) -> None:
         block = tuple(self.block_nm) if isinstance(self.block_nm, (list, tuple)) else self.block_nm
@@ -106,6 +143,20 @@ class GrowthConfig:
                      "psd_thickness_nm", "membrane_nm", "synapse_unit_nS", "psd_area_per_nS_nm2",
                      "psd_area_min_nm2", "psd_area_max_nm2", "vesicle_radius_nm"):
             _positive(name, getattr(self, name))
+        if not isinstance(self.dense, bool):
+            raise ValueError(f"dense: expected true or false, got {self.dense!r}")
+        if not 0.0 < self.ecs_fraction < 1.0:
+            raise ValueError(f"ecs_fraction: expected a number in (0, 1), got {self.ecs_fraction!r}")
+        for name in ("fill_max_nm", "background_step_nm", "background_axon_radius_nm",
+                     "background_axon_min_radius_nm", "background_dendrite_radius_nm",
+                     "background_glia_radius_nm", "bouton_interval_um", "background_bouton_radius_nm",
+                     "spine_head_volume_um3", "background_psd_area_nm2", "background_spine_neck_nm"):
+            _positive(name, getattr(self, name))
+        for name in ("background_axon_um_per_um3", "background_dendrite_um_per_um3",
+                     "background_glia_um_per_um3", "background_axon_radius_sd",
+                     "background_dendrite_radius_sd", "spines_per_um", "background_psd_area_sd",
+                     "vesicles_per_um3", "inhibitory_share"):
+            _non_negative(name, getattr(self, name))
         for name in ("block_margin_nm", "soma_radius_jitter", "dendrite_taper_nm_per_um",
                      "dendrite_branch_per_um", "tortuosity", "extracellular_gap_nm"):
             _non_negative(name, getattr(self, name))

@@ -60,6 +60,7 @@ def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None, *, progre
     _validate(spec)
     rng = np.random.default_rng(rng)
     r_place, r_dend, r_plan, r_axon, r_code = rng.spawn(5)
+    (r_dense,) = rng.spawn(1)  # a later spawn: the circuit's streams above are unchanged
     cell_ids = tuple(c.id for c in spec.cells)
     centers, radii = place_somata(spec, cfg, r_place)
 
@@ -102,13 +103,18 @@ def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None, *, progre
 
     synapses, vesicles, ves_syn = _synapse_table(spec, plans, contacts)
     barcodes = assign_barcodes(cell_ids, cfg.barcode_proteins, cfg.barcode_k, r_code)
-    return Phantom(
+    phantom = Phantom(
         cfg=cfg, spec=spec, cell_ids=cell_ids, soma_centers=centers, soma_radii=radii,
         skeletons=tuple(arbors[c].skeleton() for c in cell_ids), synapses=synapses,
         vesicles_nm=vesicles, vesicle_synapse=ves_syn, barcodes=barcodes,
         block_origin_nm=np.zeros(3), block_size_nm=np.asarray(cfg.block_nm, float),
         meta={"synapses_planned": len(plans), "synapses_dropped_extra": dropped},
     )
+    if cfg.dense:
+        from .neuropil import densify
+
+        phantom = densify(phantom, index, r_dense)
+    return phantom
 
 
 def _synapse_table(spec, plans, contacts):

@@ -1,5 +1,14 @@
 """The Phantom: grown geometry and molecules of one tissue block, and its save/load.
 
+Cell classes
+------------
+Every cell carries a class (:data:`CELL_CLASSES`): ``neuron_circuit`` for the cells of the known
+circuit (``cell_ids``, in ``spec``), ``neuron_background`` for axons and dendrites of neurons that
+are not part of the circuit (their somata mostly lie outside the block), and ``glia`` for glial
+processes.  Background cells (``background_ids``) have their own ids, skeletons, labels, barcodes
+and synapses among themselves, but no connection to or from a circuit cell, so they never change
+what the circuit computes.  ``all_cell_ids`` lists both; :meth:`Phantom.cell_class` names a class.
+
 Everything is in nm, (z, y, x).  ``save`` writes ``phantom.json`` (settings, circuit, per-cell
 attributes; ``sort_keys``) and ``arrays.npz`` (skeletons, synapses, vesicles) through a zip
 writer with fixed timestamps, so the same seed gives byte-identical files.
@@ -19,7 +28,9 @@ import numpy as np
 from .config import GrowthConfig
 from .spec import CellSpec, CircuitSpec, EdgeSpec
 
-FORMAT = "neural-pretty-printer/phantom@1"
+FORMAT = "neural-pretty-printer/phantom@2"
+_READABLE = ("neural-pretty-printer/phantom@1", FORMAT)
+CELL_CLASSES = ("neuron_circuit", "neuron_background", "glia")
 RECEPTOR_TYPES = ("AMPA", "NMDA", "GABA_A")
 SWC_SOMA, SWC_AXON, SWC_DENDRITE = 1, 2, 3
 
@@ -84,7 +95,15 @@ class SynapseTable:
 
 @dataclass(frozen=True, eq=False)
 class Phantom:
-    """A grown tissue block.  Build with :func:`phantoms.grow` or :func:`phantoms.cylinder_phantom`."""
+    """A grown tissue block.  Build with :func:`phantoms.grow` or :func:`phantoms.cylinder_phantom`.
+
+    ``cell_ids``/``skeletons``/``soma_*`` are the circuit's cells (class ``neuron_circuit``);
+    ``background_ids``/``background_skeletons``/``background_classes`` the background cells
+    (``neuron_background`` or ``glia``; their root node stands for a soma outside the block).
+    ``synapses`` holds every synapse, circuit and background (decoy) ones alike.
+    ``packing`` is empty for sparse tissue (labels are the skeletons' round cones); for dense
+    neuropil it holds ``fill_nm`` and ``gap_nm`` of the nearest-surface rule (docs/tissue.md).
+    """
 
     cfg: GrowthConfig
     spec: CircuitSpec
@@ -100,6 +119,11 @@ class Phantom:
     block_size_nm: np.ndarray  # (3,)
     meta: dict = field(default_factory=dict)  # seeds, counts, notes
     organelles: dict = field(default_factory=dict)  # phantoms.organelles.Organelles.arrays(); {} = none
+    background_ids: tuple[int, ...] = ()
+    background_skeletons: tuple[Skeleton, ...] = ()
+    background_classes: tuple[str, ...] = ()  # "neuron_background" | "glia", like background_ids
+    background_excitatory: tuple[bool, ...] = ()  # transmitter sign of background neurons
+    packing: dict = field(default_factory=dict)  # {} sparse; {"fill_nm", "gap_nm", ...} dense
 
     # ------------------------------------------------------------------ per cell
     def _index(self, cid: int) -> int:
@@ -108,6 +132,30 @@ class Phantom:
         except ValueError:
             raise KeyError(f"cell {cid!r} is not in this phantom; cells: {list(self.cell_ids)}") from None
 
+    @property
+    def all_cell_ids(self) -> tuple[int, ...]:
+        """Circuit cells, then background cells."""
+        return tuple(self.cell_ids) + tuple(self.background_ids)
+
+    @property
+    def all_skeletons(self) -> tuple[Skeleton, ...]:
+        return tuple(self.skeletons) + tuple(self.background_skeletons)
+
+    def cell_class(self, cid: int) -> str:
+        """``neuron_circuit``, ``neuron_background`` or ``glia``."""
+        if int(cid) in self.cell_ids:
+            return "neuron_circuit"
+        try:
+            return self.background_classes[self.background_ids.index(int(cid))]
+        except ValueError:
+            raise KeyError(f"cell {cid!r} is not in this phantom") from None
+
+    def excitatory(self, cid: int) -> bool:
+        """Transmitter sign of any cell (glia count as non-excitatory; they make no synapses)."""
+        if int(cid) in self.cell_ids:
+            return bool(self.cell_spec(int(cid)).excitatory)
+        return bool(self.background_excitatory[self.background_ids.index(int(cid))])
+
     def soma_center_nm(self, cid: int) -> np.ndarray:
         return self.soma_centers[self._index(cid)].copy()
 
@@ -115,6 +163,8 @@ class Phantom:
         return float(self.soma_radii[self._index(cid)])
 
     def skeleton(self, cid: int) -> Skeleton:
+        if int(cid) in self.background_ids:
+            return self.background_skeletons[self.background_ids.index(int(cid))]
         return self.skeletons[self._index(cid)]
 
     def cell_spec(self, cid: int) -> CellSpec:
@@ -153,11 +203,15 @@ class Phantom:
             "block_origin_nm": [float(v) for v in self.block_origin_nm],
             "block_size_nm": [float(v) for v in self.block_size_nm],
             "meta": self.meta,
+            "background": {"ids": list(self.background_ids), "classes": list(self.background_classes),
+                           "excitatory": [bool(v) for v in self.background_excitatory]},
+            "packing": self.packing,
         }
+        doc["barcodes"] = {str(c): [int(v) for v in self.barcodes[c]] for c in self.all_cell_ids}
         (d / "phantom.json").write_text(json.dumps(doc, indent=1, sort_keys=True))
         arrays = {"soma_centers": self.soma_centers, "soma_radii": self.soma_radii,
                   "vesicles_nm": self.vesicles_nm, "vesicle_synapse": self.vesicle_synapse}
-        for cid, sk in zip(self.cell_ids, self.skeletons):
+        for cid, sk in zip(self.all_cell_ids, self.all_skeletons):
             for name, arr in sk._asdict().items():
                 arrays[f"cell{cid}/{name}"] = arr
         for name, arr in self.synapses.columns().items():
@@ -172,12 +226,15 @@ def load_phantom(directory) -> Phantom:
     """Read a phantom written by :meth:`Phantom.save`."""
     d = Path(directory)
     doc = json.loads((d / "phantom.json").read_text())
-    if doc.get("format") != FORMAT:
+    if doc.get("format") not in _READABLE:
         raise ValueError(f"phantom format: expected {FORMAT!r}, got {doc.get('format')!r}")
     with np.load(d / "arrays.npz") as z:
         arrays = {k: z[k] for k in z.files}
     cell_ids = tuple(int(c) for c in doc["cell_ids"])
     skeletons = tuple(Skeleton(*(arrays[f"cell{c}/{n}"] for n in Skeleton._fields)) for c in cell_ids)
+    bg = doc.get("background", {"ids": [], "classes": [], "excitatory": []})
+    bg_ids = tuple(int(c) for c in bg["ids"])
+    bg_skeletons = tuple(Skeleton(*(arrays[f"cell{c}/{n}"] for n in Skeleton._fields)) for c in bg_ids)
     spec = CircuitSpec(cells=tuple(CellSpec(**c) for c in doc["spec"]["cells"]),
                        edges=tuple(EdgeSpec(**e) for e in doc["spec"]["edges"]))
     return Phantom(
@@ -189,6 +246,9 @@ def load_phantom(directory) -> Phantom:
         block_origin_nm=np.asarray(doc["block_origin_nm"], float),
         block_size_nm=np.asarray(doc["block_size_nm"], float), meta=doc["meta"],
         organelles={k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("organelles/")},
+        background_ids=bg_ids, background_skeletons=bg_skeletons,
+        background_classes=tuple(bg["classes"]), background_excitatory=tuple(bool(v) for v in bg["excitatory"]),
+        packing=doc.get("packing", {}),
     )
 
 

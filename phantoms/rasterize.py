@@ -26,6 +26,16 @@ Extra, for checks: ``overlap`` (uint8: 1 where a voxel centre lies inside two di
 
 Synapse and vesicle work is limited per call to the synapses and vesicles whose bounding boxes
 meet the box (a chunk tests only what it can contain).
+
+Dense neuropil (``phantom.packing`` set, see docs/tissue.md)
+------------------------------------------------------------
+Each voxel goes to the cell whose *surface* is nearest: with ``s_c = min over c's round cones of
+(d - r(t))`` (distance to the axis minus the local radius), ``s1 <= s2`` the two smallest values
+of different cells, the voxel's depth is ``min(fill - s1, (s2 - s1 - gap) / 2)`` and it is labelled
+with the nearest cell where the depth is positive: cells grow up to ``fill_nm`` beyond their
+skeleton's radius and meet their neighbours across a ``gap_nm`` band of extracellular space (a
+power-diagram-like partition; the band is ``gap_nm`` wide along the line joining two surfaces).
+Still per voxel, from its own coordinates: chunked == whole.
 """
 
 from __future__ import annotations
@@ -45,11 +55,19 @@ _SNAP = 1024.0
 
 
 class _Primitives:
-    """All round cones of a phantom as flat arrays (cell order, then node order)."""
+    """All round cones of a phantom as flat arrays (cell order, then node order).
+
+    ``lo``/``hi`` bound where a primitive can decide a voxel: its round cone, plus (dense
+    tissue) ``fill_nm + gap_nm``, the farthest a cell's label reaches beyond its skeleton radius.
+    """
 
     def __init__(self, ph: Phantom):
         a, b, ra, rb, cid = [], [], [], [], []
-        for c, center, R, sk in zip(ph.cell_ids, ph.soma_centers, ph.soma_radii, ph.skeletons):
+        somata = [(sk.nodes_nm[0], sk.radii_nm[0]) for sk in ph.background_skeletons]
+        centers = list(ph.soma_centers) + [c for c, _ in somata]
+        radii = list(ph.soma_radii) + [r for _, r in somata]
+        for c, center, R, sk in zip(ph.all_cell_ids, centers, radii, ph.all_skeletons):
+            center = np.asarray(center, float)
             a.append(center[None]), b.append(center[None]), ra.append([R]), rb.append([R]), cid.append([c])
             child = np.flatnonzero(sk.parent >= 0)
             # segments hanging off the soma node start inside the soma sphere: the sphere stands in
@@ -62,7 +80,8 @@ class _Primitives:
         self.ra = np.concatenate(ra).astype(float)
         self.rb = np.concatenate(rb).astype(float)
         self.cid = np.concatenate(cid).astype(np.uint32)
-        rmax = np.maximum(self.ra, self.rb)[:, None]
+        self.reach = float(ph.packing.get("fill_nm", 0.0) + ph.packing.get("gap_nm", 0.0)) if ph.packing else 0.0
+        rmax = np.maximum(self.ra, self.rb)[:, None] + self.reach
         self.lo = np.minimum(self.a, self.b) - rmax
         self.hi = np.maximum(self.a, self.b) + rmax
 
@@ -189,6 +208,8 @@ def rasterize(phantom: Phantom, origin_nm: Sequence[float], shape: Sequence[int]
 
 
 def _cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, cells):
+    if ph.packing:
+        return _dense_cells(ph, g, need_depth, need_overlap, cells)
     P = primitives(ph)
     labels = np.zeros(g.shape, np.uint32)
     overlap = np.zeros(g.shape, np.uint8) if need_overlap else None
@@ -216,6 +237,51 @@ def _cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, cells):
     return labels, overlap, depth
 
 
+def nearest_surfaces(P: _Primitives, g: _Grid):
+    """Per voxel: the smallest ``s = d - r`` of two different cells, ``(s1, id1, s2, id2)``.
+
+    ``s`` is capped at the primitives' reach (``fill + gap``; id 0 there): beyond it a cell
+    cannot claim a voxel.  Only primitives whose bounds meet the box are visited (per-chunk
+    work follows what the chunk holds) and a voxel's result depends on its coordinates only.
+    """
+    from .packing_kernel import fold_nearest
+
+    box_lo = g.origin
+    box_hi = g.origin + np.asarray(g.shape) * g.voxel
+    hit = np.flatnonzero(np.all(P.hi >= box_lo, axis=1) & np.all(P.lo <= box_hi, axis=1))
+    return fold_nearest(g.centers, P.a[hit], P.b[hit], P.ra[hit], P.rb[hit], P.cid[hit], P.lo[hit], P.hi[hit],
+                        max(P.reach, 1e-6))
+
+
+def dense_depth(s1, s2, fill: float, gap: float, cap: float | None = None) -> np.ndarray:
+    """Depth inside the nearest cell's label: ``min(fill - s1, (s2 - s1 - gap) / 2)`` (nm).
+
+    Where no cell is within reach (``s1 >= cap``) the depth is ``-inf`` (deep extracellular space);
+    where no second cell is, it is ``fill - s1``.
+    """
+    d = np.minimum(fill - s1, 0.5 * (s2 - s1 - gap))
+    if cap is not None:
+        d = np.where(s2 >= cap, fill - s1, d)  # no second cell within reach: only the fill bounds it
+        d[s1 >= cap] = -np.inf
+    return d.astype(np.float32)
+
+
+def _dense_cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, cells):
+    P = primitives(ph)
+    fill, gap = float(ph.packing["fill_nm"]), float(ph.packing["gap_nm"])
+    s1, id1, s2, id2 = nearest_surfaces(P, g)
+    depth = dense_depth(s1, s2, fill, gap, P.reach)
+    labels = np.where(depth > 0, id1, np.uint32(0)).astype(np.uint32)
+    if cells is not None:
+        want = np.isin(id1, np.asarray(list(cells), np.uint32))
+        labels[~want] = 0
+        if need_depth:  # the depth of the wanted cell where it is the runner-up
+            second = np.isin(id2, np.asarray(list(cells), np.uint32)) & ~want
+            depth = np.where(want, depth, np.where(second, dense_depth(s2, s1, fill, gap, P.reach), -np.inf))
+    overlap = ((s1 < 0) & (s2 < 0)).astype(np.uint8) if need_overlap else None
+    return labels, overlap, (depth.astype(np.float32) if need_depth else None)
+
+
 def _membrane(depth: np.ndarray, g: _Grid, thickness: float) -> np.ndarray:
     """Fraction of each voxel (a box filter of the voxel's width along the normal) in the shell."""
     w = np.float32(np.mean(g.voxel))
@@ -232,9 +298,9 @@ def _membrane(depth: np.ndarray, g: _Grid, thickness: float) -> np.ndarray:
 
 def _barcode(ph: Phantom, labels: np.ndarray) -> np.ndarray:
     n = ph.n_barcode_proteins
-    ids = np.asarray(ph.cell_ids, np.int64)
+    ids = np.asarray(ph.all_cell_ids, np.int64)
     lut = np.zeros((n, int(ids.max()) + 1 if len(ids) else 1), np.float32)
-    for c in ph.cell_ids:
+    for c in ph.all_cell_ids:
         lut[:, c] = ph.barcodes[c]
     return lut[:, labels]
 

@@ -229,6 +229,11 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             phantom = replace(phantom, organelles=place_organelles(phantom, stage_rng(seed, "organelles")).arrays())
             phantom.save(truth / "phantom")
             phantoms.write_exports(phantom, truth)
+            for c in phantom.background_ids:  # background cells: SWC skeletons next to the circuit's
+                phantoms.write_swc(phantom, c, truth / "swc" / f"cell_{c}.swc")
+            from phantoms.stats import tissue_stats
+
+            layout.write_json(truth / "tissue_stats.json", tissue_stats(phantom, stage_rng(seed, "tissue_stats")))
             tissue = phantoms.tissue_function(phantom)
 
         modalities = {}

@@ -14,6 +14,8 @@ def truth_synapse_table(phantom, circuit) -> dict[str, np.ndarray]:
     """The phantom's synapses in submission columns, with partner ids, strength and sign."""
     syn = phantom.synapses
     excit = {c.id: (1 if c.transmitter == "glutamate" else -1) for c in circuit.cells}
+    # background (decoy) synapses: their cells' own sign
+    excit.update({c: (1 if phantom.excitatory(c) else -1) for c in getattr(phantom, "background_ids", ())})
     pre = np.asarray(syn["pre_cell"], dtype=np.int64)
     cols = {
         "id": np.asarray(syn["id"], dtype=np.int64),

@@ -105,9 +105,12 @@ def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_n
     strength, _rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
     sign = sub.synapses.get("sign")
     pred: dict = {}
+    circuit_ids = {c.id for c in circuit.cells}
     for i, (a, b) in enumerate(zip(p_pre_cell.tolist(), p_post_cell.tolist())):
         if a < 0 or b < 0 or a == b:
             continue
+        if a not in circuit_ids or b not in circuit_ids:
+            continue  # the connectome is the circuit's: background cells' synapses count in synapse F1 only
         w, votes = pred.get((a, b), (0.0, []))
         pred[(a, b)] = (w + float(strength[i]), votes + ([float(sign[i])] if sign is not None else []))
     pred_edges = {k: (w, (1 if np.sum(v) >= 0 else -1) if v else None) for k, (w, v) in pred.items()}

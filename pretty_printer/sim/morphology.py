@@ -204,6 +204,8 @@ def morphology_from_phantom(phantom, *, conduction_um_per_ms: float = DEFAULT_CO
         pre_c, post_c = np.asarray(syn["pre_cell"]), np.asarray(syn["post_cell"])
         for i in range(len(syn)):
             key = (int(pre_c[i]), int(post_c[i]))
+            if key[0] not in trees or key[1] not in trees:
+                continue  # a background (decoy) synapse: not part of the circuit
             sec, x, _, _ = trees[key[1]].nearest(post_um[i])
             _, _, node, t = trees[key[0]].nearest(pre_um[i])
             delay = trees[key[0]].path_to(node, t) / conduction_um_per_ms

@@ -31,7 +31,8 @@ def test_cylinder_membrane_shell_volume():
     assert mem.sum() * 8.0 == pytest.approx(np.pi * (r * r - (r - t) ** 2) * L, rel=0.05)
 
 
-def test_tiny_at_10nm_no_voxel_shared_by_two_cells(tiny):
+def test_sparse_tiny_at_10nm_no_voxel_shared_by_two_cells(tiny_sparse):
+    tiny = tiny_sparse
     shape = np.round(tiny.block_size_nm / 10.0).astype(int)
     out = phantoms.rasterize(tiny, tiny.block_origin_nm, shape, 10.0, ("labels", "overlap"))
     assert out["overlap"].sum() == 0
@@ -45,6 +46,26 @@ def test_tiny_at_10nm_no_voxel_shared_by_two_cells(tiny):
     for cid in tiny.cell_ids:
         inside = cell_depth(tiny, cid, centres) > 0
         assert np.array_equal(inside, lab == cid)
+
+
+def test_dense_labels_hold_every_skeleton_and_nothing_else(tiny):
+    """Dense labels contain each cell's round cones (its SWC geometry) and follow the packing rule."""
+    origin, shape = np.array([500.0, 1800.0, 1800.0]), (100, 120, 120)
+    out = phantoms.rasterize(tiny, origin, shape, 10.0, ("labels", "overlap"))
+    lab = out["labels"]
+    assert out["overlap"].sum() == 0
+    assert set(np.unique(lab)) - {0} <= set(tiny.all_cell_ids)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, shape, size=(1500, 3))
+    centres = origin + (idx + 0.5) * 10.0
+    got = lab[tuple(idx.T)]
+    present = [c for c in np.unique(lab) if c]
+    depth = np.stack([cell_depth(tiny, c, centres) for c in present])  # (cells, points): r - d
+    inside = depth.max(axis=0) > 0
+    assert np.array_equal(got[inside], np.asarray(present)[depth.argmax(axis=0)][inside])
+    # every labelled voxel lies within the fill of its cell's skeleton surface
+    own = depth[[present.index(c) if c else 0 for c in got], np.arange(len(got))]
+    assert np.all(-own[got > 0] <= tiny.packing["fill_nm"] + 1e-3)
 
 
 @pytest.mark.parametrize("voxel, chunk", [(16.0, 64), ((12.5, 9.0, 11.3), 37)])

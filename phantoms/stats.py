@@ -1,0 +1,175 @@
+"""Tissue statistics measured on a phantom and its rasterized labels (``truth/tissue_stats.json``).
+
+Volume measures come from rasterizing the block; sizes from the skeletons and the synapse
+table.  docs/tissue.md compares them with the literature.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .phantom import SWC_AXON, SWC_DENDRITE, Phantom
+from .rasterize import rasterize
+
+_BLOCK_VOXELS = 3_000_000  # the whole-block rasterization for volume fractions
+_FINE_NM = 10.0  # the sub-box for membrane contacts and section profiles
+_FINE_UM = 1.2
+_CONTACT_NM = 50.0
+_MEMBRANE_SAMPLES = 3000
+
+
+def _quartiles(x) -> dict:
+    x = np.asarray(x, float)
+    if not len(x):
+        return {"n": 0, "median": None, "q25": None, "q75": None}
+    q25, med, q75 = np.percentile(x, [25, 50, 75])
+    return {"n": int(len(x)), "median": float(med), "q25": float(q25), "q75": float(q75)}
+
+
+def _kind(ph: Phantom, cid: int) -> str:
+    """``circuit``, ``glia``, ``background_axon`` or ``background_dendrite``."""
+    cls = ph.cell_class(cid)
+    if cls == "neuron_circuit":
+        return "circuit"
+    if cls == "glia":
+        return "glia"
+    types = ph.skeleton(cid).types[1:]
+    return "background_axon" if np.mean(types == SWC_AXON) > 0.5 else "background_dendrite"
+
+
+def _block_labels(ph: Phantom) -> tuple[np.ndarray, float]:
+    size = np.asarray(ph.block_size_nm, float)
+    vox = max(_FINE_NM, float((np.prod(size) / _BLOCK_VOXELS) ** (1.0 / 3.0)))
+    shape = np.maximum(1, np.round(size / vox)).astype(int)
+    return rasterize(ph, ph.block_origin_nm, shape, size / shape, ("labels",))["labels"], vox
+
+
+def _fine_box(ph: Phantom) -> tuple[np.ndarray, np.ndarray]:
+    size = np.asarray(ph.block_size_nm, float)
+    side = np.minimum(size, _FINE_UM * 1000.0)
+    origin = np.asarray(ph.block_origin_nm, float) + 0.5 * (size - side)
+    return origin, np.round(side / _FINE_NM).astype(int)
+
+
+def membrane_contact_share(labels: np.ndarray, voxel_nm: float, rng, distance_nm: float = _CONTACT_NM) -> float:
+    """Share of cell-boundary voxels with a voxel of another cell within ``distance_nm`` (a ball).
+
+    Boundary voxels are labelled voxels with a 6-neighbour of another value (faces of the box
+    excluded); ``_MEMBRANE_SAMPLES`` of them are tested.
+    """
+    lab = labels
+    inner = lab[1:-1, 1:-1, 1:-1]
+    edge = np.zeros(inner.shape, bool)
+    for ax in range(3):
+        for sh in (-1, 1):
+            nb = np.roll(lab, sh, axis=ax)[1:-1, 1:-1, 1:-1]
+            edge |= nb != inner
+    edge &= inner != 0
+    idx = np.argwhere(edge) + 1
+    if not len(idx):
+        return 0.0
+    idx = idx[rng.choice(len(idx), size=min(_MEMBRANE_SAMPLES, len(idx)), replace=False)]
+    k = int(np.ceil(distance_nm / voxel_nm))
+    off = np.arange(-k, k + 1)
+    ball = (off[:, None, None] ** 2 + off[None, :, None] ** 2 + off[None, None, :] ** 2) * voxel_nm ** 2 <= distance_nm ** 2
+    pad = np.pad(lab, k)
+    hits = 0
+    for z, y, x in idx:
+        patch = pad[z:z + 2 * k + 1, y:y + 2 * k + 1, x:x + 2 * k + 1][ball]
+        own = lab[z, y, x]
+        hits += bool(np.any((patch != 0) & (patch != own)))
+    return hits / len(idx)
+
+
+def profiles_per_um2(labels: np.ndarray, voxel_nm: float) -> float:
+    """Connected cell profiles per um^2 in the z-sections of ``labels`` (4-connected, same id)."""
+    from skimage.measure import label as components
+
+    counts = [int(components(sec, background=0, connectivity=1).max()) for sec in labels[:: max(1, len(labels) // 4)]]
+    area_um2 = labels.shape[1] * labels.shape[2] * (voxel_nm / 1000.0) ** 2
+    return float(np.mean(counts) / area_um2)
+
+
+def _calibres(ph: Phantom) -> dict:
+    axon, dend, bouton, head = [], [], [], []
+    for cid in ph.all_cell_ids:
+        sk = ph.skeleton(cid)
+        t, r = sk.types, sk.radii_nm
+        kids = np.bincount(sk.parent[sk.parent >= 0], minlength=len(r))
+        shaft = np.ones(len(r), bool)
+        shaft[0] = False
+        ax = (t == SWC_AXON) & shaft
+        med = np.median(r[ax]) if ax.any() else 0.0
+        big = ax & (r > 1.6 * med)  # boutons and varicosities
+        axon.extend(2 * r[ax & ~big] / 1000.0)
+        bouton.extend(2 * r[big] / 1000.0)
+        de = (t == SWC_DENDRITE) & shaft
+        par_r = r[np.maximum(sk.parent, 0)]
+        heads = de & (kids == 0) & (r > 1.2 * par_r)  # a spine head: a swollen tip on a thin neck
+        dend.extend(2 * r[de & ~heads & (r >= ph.cfg.dendrite_min_radius_nm)] / 1000.0)
+        head.extend(4.0 / 3.0 * np.pi * (r[heads] / 1000.0) ** 3)
+    return {"axon_diameter_um": _quartiles(axon), "dendrite_diameter_um": _quartiles(dend),
+            "bouton_diameter_um": _quartiles(bouton), "spine_head_volume_um3": _quartiles(head)}
+
+
+def _synapse_stats(ph: Phantom, volume_um3: float) -> dict:
+    S = ph.synapses
+    circuit = set(ph.cell_ids)
+    pre, post = np.asarray(S["pre_cell"]), np.asarray(S["post_cell"])
+    in_circuit = np.array([int(p) in circuit for p in pre], bool)
+    pairs = {}
+    for a, b in zip(pre.tolist(), post.tolist()):
+        pairs[(a, b)] = pairs.get((a, b), 0) + 1
+    per_conn = [n for (a, b), n in pairs.items() if a in circuit]
+    area_um2 = np.asarray(S["psd_area_nm2"], float) / 1e6
+    n_rec = np.asarray(S["n_AMPA"]) + np.asarray(S["n_NMDA"]) + np.asarray(S["n_GABA_A"])
+    ves = np.bincount(np.searchsorted(np.asarray(S["id"]), ph.vesicle_synapse), minlength=len(S)) if len(S) else []
+    return {
+        "synapses": int(len(S)), "circuit_synapses": int(in_circuit.sum()),
+        "background_synapses": int((~in_circuit).sum()),
+        "synapse_density_per_um3": float(len(S) / volume_um3),
+        "psd_area_um2": _quartiles(area_um2), "circuit_psd_area_um2": _quartiles(area_um2[in_circuit]),
+        "synapses_per_connection": {**_quartiles(per_conn), "max": int(max(per_conn, default=0)),
+                                    "share_multi": float(np.mean(np.asarray(per_conn) > 1)) if per_conn else 0.0},
+        "vesicles_per_bouton": _quartiles(ves),
+        "receptors_per_um2_psd": _quartiles(n_rec / np.maximum(area_um2, 1e-12)),
+        "spine_share": float(np.mean(np.asarray(S["spine"]) > 0)) if len(S) else 0.0,
+    }
+
+
+def tissue_stats(ph: Phantom, rng=None) -> dict:
+    """Measured statistics of a phantom's tissue (see the module docstring).
+
+    Returns
+    -------
+    dict
+        ``ecs_fraction``, ``volume_fractions`` (by cell kind), ``membrane_within_50nm``,
+        ``profiles_per_um2``, calibre and PSD-area quartiles, synapse density per um^3,
+        synapses per connection, vesicles per bouton, the packing settings and sample sizes.
+    """
+    rng = np.random.default_rng(rng if rng is not None else 0)
+    labels, vox = _block_labels(ph)
+    ids, counts = np.unique(labels, return_counts=True)
+    total = float(labels.size)
+    fractions: dict[str, float] = {}
+    for cid, n in zip(ids.tolist(), counts.tolist()):
+        key = "extracellular" if cid == 0 else _kind(ph, cid)
+        fractions[key] = fractions.get(key, 0.0) + n / total
+    origin, shape = _fine_box(ph)
+    fine = rasterize(ph, origin, shape, _FINE_NM, ("labels",))["labels"]
+    volume_um3 = float(np.prod(ph.block_size_nm)) / 1e9
+    return {
+        "block_um": [float(v) / 1000.0 for v in ph.block_size_nm],
+        "ecs_fraction": fractions.get("extracellular", 0.0),
+        "ecs_fraction_target": ph.packing.get("ecs_fraction_target"),
+        "volume_fractions": dict(sorted(fractions.items())),
+        "membrane_within_50nm": membrane_contact_share(fine, _FINE_NM, rng),
+        "profiles_per_um2": profiles_per_um2(fine, _FINE_NM),
+        "packing": dict(ph.packing),
+        "cells": {"circuit": len(ph.cell_ids), "background": len(ph.background_ids),
+                  "glia": int(sum(c == "glia" for c in ph.background_classes))},
+        **_calibres(ph),
+        **_synapse_stats(ph, volume_um3),
+        "measured_on": {"block_voxel_nm": vox, "fine_box_origin_nm": [float(v) for v in origin],
+                        "fine_box_shape": [int(v) for v in shape], "fine_voxel_nm": _FINE_NM},
+    }
