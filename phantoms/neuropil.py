@@ -150,8 +150,7 @@ def background_synapses(cells, index: CapsuleIndex, cfg, ph: Phantom, rng):
                 got = _contact(cell, node, cells, posts, k, D, q, r, index, cfg, rng)
                 if got is None:
                     continue
-                post_cell, pre_site, post_site, spine = got
-                c, rbt = np.asarray(cell.arbor.nodes[node]), float(cell.arbor.radii[node])
+                post_cell, pre_site, post_site, spine, c, rbt = got
                 sid += 1
                 _append_row(cols, sid, cell, post_cell, pre_site, post_site, c, rbt, spine, cfg, rng)
                 v = _bouton_vesicles(c, rbt, cfg, rng)
@@ -195,21 +194,20 @@ def _contact(pre: BackgroundCell, node, cells, posts, k, D, q, r, index, cfg, rn
     gap = cfg.extracellular_gap_nm
     ar = pre.arbor
     c, r0 = np.asarray(ar.nodes[node]), float(ar.radii[node])
-    # the swollen node's two round cones lie inside capsules of the bouton radius: those must clear
-    ends = [ar.nodes[ar.parent[node]]] + [ar.nodes[j] for j, p in enumerate(ar.parent) if p == node]
+    n = unit(c - q)
+    # the varicosity: a sphere around the axon node, a zero-length side node of the bouton radius
+    tip = c
     rb = float(cfg.background_bouton_radius_nm * np.exp(0.25 * rng.normal()))
-    while rb >= 1.2 * r0 and min(index.clearance(c, e, rb, pre.cid, gap) for e in ends) < 0:
+    while rb >= 1.2 * r0 and index.clearance(c, tip, rb, pre.cid, gap) < 0:
         rb *= 0.9  # (a clearance query only sees capsules within its own reach: ask with rb itself)
     if rb < 1.2 * r0:
         return None
-    n = unit(c - q)
     Dp = D - (rb - r0)  # bouton surface to shaft surface
     post = cells[int(pci[k])]
     base = q + n * r
     reach = Dp - gap - 2.0  # how far the spine must stick out
-    ar.radii[node] = rb  # a varicosity, whether or not the spine below fits
-    for e in ends:
-        index.add(c, e, rb, pre.cid)
+    ar.add(tip, rb, node, ar.types[node], spine=True)  # a varicosity, whether or not a spine fits
+    index.add(c, tip, rb, pre.cid)
     if reach > 40.0:
         rh = min(float((3.0 * _lognormal_head(cfg, rng) / (4.0 * np.pi)) ** (1.0 / 3.0)), 0.5 * reach)
         rn = min(cfg.spine_neck_radius_nm, 0.6 * rh)
@@ -221,7 +219,7 @@ def _contact(pre: BackgroundCell, node, cells, posts, k, D, q, r, index, cfg, rn
     pre.boutons.append(node)
     if reach <= 40.0:  # a shaft synapse: the bouton already lies within the fill's reach
         post_site = base + n * 0.5 * (Dp - gap)
-        return post.cid, post_site + n * gap, post_site, False
+        return post.cid, post_site + n * gap, post_site, False, tip, rb
     index.add(base, top, rn, post.cid)
     index.add(top, head, rh, post.cid)
     pa_, j0 = post.arbor, int(pnode[k])
@@ -231,7 +229,7 @@ def _contact(pre: BackgroundCell, node, cells, posts, k, D, q, r, index, cfg, rn
     j = pa_.add(head, rh, j, pa_.types[j0], spine=True)
     post.spine_heads.append(j)
     post_site = head + n * (rh + 1.0)  # half of the 2 nm beyond the gap
-    return post.cid, post_site + n * gap, post_site, True
+    return post.cid, post_site + n * gap, post_site, True, tip, rb
 
 
 def _lognormal_head(cfg, rng) -> float:

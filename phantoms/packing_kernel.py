@@ -22,6 +22,8 @@ def _fold(zc, yc, xc, a, b, ra, rb, cid, lo, hi, cap, s1, id1, s2, id2):  # prag
         L2 = dz * dz + dy * dy + dx * dx
         inv = 1.0 / L2 if L2 > 0.0 else 0.0
         r0, dr, c = ra[p], rb[p] - ra[p], cid[p]
+        if L2 == 0.0:  # a zero-length segment is a sphere of its larger radius
+            r0, dr = max(ra[p], rb[p]), 0.0
         for i in range(i0, i1):
             pz = zc[i] - a[p, 0]
             for j in range(j0, j1):

@@ -135,9 +135,9 @@ def _cone_eval(g: _Grid, sl, a, b, ra, rb, want_depth: bool):
     dz, dy, dx = g.rel(sl, a)
     d = (b - a).astype(np.float32)
     L2 = float(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
-    if L2 == 0.0:
+    if L2 == 0.0:  # a zero-length segment is a sphere of its larger radius (e.g. a varicosity)
         dist2 = dz * dz + dy * dy + dx * dx
-        r = np.float32(ra)
+        r = np.float32(max(ra, rb))
     else:
         t = (dz * d[0] + dy * d[1] + dx * d[2]) * np.float32(1.0 / L2)
         np.clip(t, 0.0, 1.0, out=t)
@@ -413,4 +413,5 @@ def cell_depth(phantom: Phantom, cid: int, points_nm) -> np.ndarray:
     t = np.clip(t, 0.0, 1.0)
     dist = np.linalg.norm(rel - t[..., None] * d[None], axis=2)
     r = P.ra[idx][None] + t * (P.rb[idx] - P.ra[idx])[None]
+    r = np.where((L2 > 0)[None], r, np.maximum(P.ra[idx], P.rb[idx])[None])
     return np.max(r - dist, axis=1)
