@@ -66,18 +66,19 @@ class GrowthConfig:
     psd_thickness_nm: float = 40.0
     extracellular_gap_nm: float = 20.0  # least membrane-to-membrane distance between cells
     membrane_nm: float = 8.0  # plasma-membrane shell thickness (rasterized inside the surface)
-    synapse_unit_nS: float = 2.0  # one synapse per this much connection conductance
-    max_synapses_per_connection: int = 3
-    # mean PSD area per nS of conductance; the compiled circuits' synapses span ~0.02-2 nS, so this
-    # law keeps them between the clip limits (a floor of 3000 nm^2 once flattened nearly all of them
-    # to one size, and PSD area then said nothing about receptors whatever the correlation knob;
-    # floors below ~1000 nm^2 expose a growth-collision miss at tiny PSDs, see tests/phantoms)
-    psd_area_per_nS_nm2: float = 12000.0
-    psd_area_min_nm2: float = 1000.0
-    psd_area_max_nm2: float = 40000.0
+    # one synapse per this much connection conductance: real connections are several synapses
+    # (Fares & Stepanyants 2009 PNAS 106:16463), each well under ~1 nS of AMPA peak conductance
+    synapse_unit_nS: float = 1.0
+    max_synapses_per_connection: int = 6
+    # mean PSD area per nS of conductance: with ~6 pS per AMPA receptor a 1 nS synapse holds ~170
+    # receptors on 0.05 um^2, ~3,300/um^2 (400-3,300 measured, Tanaka et al. 2005, Masugi-Tokita
+    # et al. 2007; packing limit ~10^4/um^2), and the compiled circuits' synapses land around the
+    # cortical median of ~0.04 um^2 (Schikorski & Stevens 1997); the clip limits are rarely reached
+    psd_area_per_nS_nm2: float = 50000.0
+    psd_area_min_nm2: float = 2000.0
+    psd_area_max_nm2: float = 300000.0
     receptor_size_correlation: float = 0.8  # how predictable receptor counts are from PSD area
     vesicle_radius_nm: float = 20.0
-    vesicles_per_bouton: int = 24
     synapse_attempts: int = 24  # sites tried per synapse before the connection fails
     # --- molecules
     barcode_proteins: int = 12  # N
@@ -187,8 +188,6 @@ class GrowthConfig:
                              f"got {self.dendrites_max!r}")
         if self.dendrite_max_branch_order < 0:
             raise ValueError(f"dendrite_max_branch_order: expected >= 0, got {self.dendrite_max_branch_order!r}")
-        if self.vesicles_per_bouton < 0:
-            raise ValueError(f"vesicles_per_bouton: expected >= 0, got {self.vesicles_per_bouton!r}")
         if self.barcode_k > self.barcode_proteins:
             raise ValueError(f"barcode_k: expected <= barcode_proteins ({self.barcode_proteins}), "
                              f"got {self.barcode_k!r}")

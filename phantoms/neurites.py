@@ -116,11 +116,14 @@ def grow_dendrites(arbors: dict[int, Arbor], cfg, stepper: Stepper, noises: dict
                 p = arbor.nodes[node]
                 want = unit(d + cfg.tortuosity * field(p))
                 r_new = max(cfg.dendrite_min_radius_nm, r - cfg.dendrite_taper_nm_per_um * step / 1000.0)
-                q, d_new = stepper.step(p, want, step, max(r, r_new), cid, rng)
+                # the drawn cone starts at node's own radius (a branch's first step starts wider
+                # than the branch): check and file the widest of them
+                r_cap = max(arbor.radii[node], r, r_new)
+                q, d_new = stepper.step(p, want, step, r_cap, cid, rng)
                 if q is None:
                     continue
                 new = arbor.add(q, r_new, node, SWC_DENDRITE)
-                stepper.index.add(p, q, max(r, r_new), cid)
+                stepper.index.add(p, q, r_cap, cid)
                 budget -= step
                 if budget <= 0:
                     continue

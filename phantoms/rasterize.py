@@ -237,7 +237,7 @@ def _cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, cells):
     return labels, overlap, depth
 
 
-def nearest_surfaces(P: _Primitives, g: _Grid):
+def nearest_surfaces(P: _Primitives, g: _Grid, only=None):
     """Per voxel: the smallest ``s = d - r`` of two different cells, ``(s1, id1, s2, id2)``.
 
     ``s`` is capped at the primitives' reach (``fill + gap``; id 0 there): beyond it a cell
@@ -248,7 +248,10 @@ def nearest_surfaces(P: _Primitives, g: _Grid):
 
     box_lo = g.origin
     box_hi = g.origin + np.asarray(g.shape) * g.voxel
-    hit = np.flatnonzero(np.all(P.hi >= box_lo, axis=1) & np.all(P.lo <= box_hi, axis=1))
+    hit = np.all(P.hi >= box_lo, axis=1) & np.all(P.lo <= box_hi, axis=1)
+    if only is not None:  # these cells' primitives only
+        hit &= np.isin(P.cid, np.asarray(list(only), np.uint32))
+    hit = np.flatnonzero(hit)
     return fold_nearest(g.centers, P.a[hit], P.b[hit], P.ra[hit], P.rb[hit], P.cid[hit], P.lo[hit], P.hi[hit],
                         max(P.reach, 1e-6))
 
@@ -275,9 +278,10 @@ def _dense_cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, ce
     if cells is not None:
         want = np.isin(id1, np.asarray(list(cells), np.uint32))
         labels[~want] = 0
-        if need_depth:  # the depth of the wanted cell where it is the runner-up
-            second = np.isin(id2, np.asarray(list(cells), np.uint32)) & ~want
-            depth = np.where(want, depth, np.where(second, dense_depth(s2, s1, fill, gap, P.reach), -np.inf))
+        if need_depth:  # the wanted cells' own depth field, continuous across their neighbours
+            sc = nearest_surfaces(P, g, cells)[0]
+            other = np.where(want, s2, s1)
+            depth = dense_depth(sc, other, fill, gap, P.reach)
     overlap = ((s1 < 0) & (s2 < 0)).astype(np.uint8) if need_overlap else None
     return labels, overlap, (depth.astype(np.float32) if need_depth else None)
 

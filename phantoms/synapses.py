@@ -116,8 +116,9 @@ def _vesicles(L: dict, cfg: GrowthConfig, rng) -> np.ndarray:
     out: list[np.ndarray] = []
     if room <= 0:
         return np.zeros((0, 4))
-    for _ in range(cfg.vesicles_per_bouton * 20):
-        if len(out) >= cfg.vesicles_per_bouton:
+    want = int(round(cfg.vesicles_per_um3 * 4.0 / 3.0 * np.pi * L["rb"] ** 3 / 1e9))  # in proportion to volume
+    for _ in range(want * 20):
+        if len(out) >= want:
             break
         v = rng.normal(size=3)
         v = unit(v) * room * rng.random() ** (1 / 3)

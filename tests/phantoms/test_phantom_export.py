@@ -13,7 +13,7 @@ import phantoms
 @pytest.fixture(scope="module")
 def exported(tiny, tmp_path_factory):
     d = tmp_path_factory.mktemp("exports")
-    phantoms.write_exports(tiny, d, mesh_voxel_nm=25.0)
+    phantoms.write_exports(tiny, d)  # the default mesh voxel, as generate writes them
     return d
 
 
