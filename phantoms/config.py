@@ -75,7 +75,7 @@ class GrowthConfig:
     # et al. 2007; packing limit ~10^4/um^2), and the compiled circuits' synapses land around the
     # cortical median of ~0.04 um^2 (Schikorski & Stevens 1997); the clip limits are rarely reached
     psd_area_per_nS_nm2: float = 50000.0
-    psd_area_min_nm2: float = 2000.0
+    psd_area_min_nm2: float = 500.0
     psd_area_max_nm2: float = 300000.0
     receptor_size_correlation: float = 0.8  # how predictable receptor counts are from PSD area
     vesicle_radius_nm: float = 20.0
