@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -87,6 +88,18 @@ class Scanner:
         slices, block
             ``out[slices] = block`` fills the (C, Z, Y, X) output array.
         """
+        job = self.prepare(tissue, region_origin_nm, region_size_nm, seed=seed, chunk_shape=chunk_shape)
+        for zyx in job.chunks():
+            yield self.render_chunk(tissue, job, zyx)
+
+    def prepare(self, tissue: TissueFunction, region_origin_nm: Sequence[float], region_size_nm: Sequence[float],
+                *, seed: np.random.SeedSequence | int,
+                chunk_shape: Sequence[int] | None = (64, 256, 256)) -> "RenderJob":
+        """Everything a render draws for the whole region, once: chunks are then independent tasks.
+
+        Returns a picklable :class:`RenderJob`; :meth:`render_chunk` renders any of its chunks in
+        any order or process (a chunk's image depends only on the job and the chunk's slices).
+        """
         origin = np.asarray(region_origin_nm, float)
         if origin.shape != (3,) or not np.all(np.isfinite(origin)):
             raise ValueError(f"region_origin_nm: expected three finite numbers (z, y, x), got {region_origin_nm!r}")
@@ -94,11 +107,12 @@ class Scanner:
         seed = as_seed_sequence(seed)
         self._check_tissue(tissue)
         plan = self._plan(tissue, origin, shape, seed)
-        cs = self._chunk_shape(shape, chunk_shape)
-        n_c = len(self.channel_names)
-        for zyx in iter_chunks(shape, cs):
-            block = self._render_chunk(tissue, plan, zyx)
-            yield (slice(0, n_c),) + zyx, block
+        return RenderJob(shape, self._chunk_shape(shape, chunk_shape), len(self.channel_names), plan)
+
+    def render_chunk(self, tissue: TissueFunction, job: "RenderJob",
+                     zyx: tuple[slice, slice, slice]) -> tuple[Slices, np.ndarray]:
+        """One chunk of a prepared render: ``(slices, block)`` with ``out[slices] = block``."""
+        return (slice(0, job.n_channels),) + tuple(zyx), self._render_chunk(tissue, job.plan, tuple(zyx))
 
     def render_volume(self, tissue: TissueFunction, region_origin_nm: Sequence[float],
                       region_size_nm: Sequence[float], *, seed: np.random.SeedSequence | int,
@@ -172,6 +186,20 @@ def undeformed_labels(tissue: TissueFunction, origin: np.ndarray, voxel_nm: np.n
     size = tuple(s.stop - s.start for s in zyx)
     corner = np.asarray(origin, float) + start * np.asarray(voxel_nm, float)
     return np.asarray(tissue(corner, size, voxel_nm, ["labels"])["labels"], np.uint32)
+
+
+@dataclass
+class RenderJob:
+    """A prepared render: output grid (Z, Y, X), chunk shape, channel count and the scanner's plan."""
+
+    shape: tuple[int, int, int]
+    chunk_shape: tuple[int, ...]
+    n_channels: int
+    plan: Any
+
+    def chunks(self) -> list[tuple[slice, slice, slice]]:
+        """The (z, y, x) slices of every chunk, in C order."""
+        return list(iter_chunks(self.shape, self.chunk_shape))
 
 
 def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:

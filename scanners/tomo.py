@@ -2,8 +2,9 @@
 
 The projector is pixel-driven with linear interpolation onto detector bins; back-projection is its
 exact transpose.  The matrix for one slice geometry is shared by every slice of a stack, so a whole
-slab of slices is projected with one sparse product.  Angles are handled in blocks, which keeps the
-matrix small for large slices.
+slab of slices is projected with one sparse product, and it is built once per geometry (kept for
+every later slab; ``_MAX_CACHED_NNZ`` bounds its memory, ~10 bytes per non-zero).  Angles are
+handled in blocks, which keeps each product's temporaries small for large slices.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from scipy import fft, sparse
 
 _MAX_NNZ_PER_BLOCK = 20_000_000
-_MAX_CACHED_NNZ = 60_000_000
+_MAX_CACHED_NNZ = 150_000_000  # 1.5 GB: every slice up to ~610 x 610 pixels at 200 angles
 
 
 class ParallelBeam:
@@ -38,21 +39,29 @@ class ParallelBeam:
     def n_angles(self) -> int:
         return len(self.angles_deg)
 
-    def _matrix(self, start: int) -> sparse.csr_matrix:
+    def _matrix(self, start: int) -> sparse.csc_matrix:
+        """The projector of one block of angles, (angles x n_u, ny x nx), built once per geometry.
+
+        Every pixel feeds two neighbouring bins per angle, so the matrix is assembled directly in
+        compressed-column form (no sort): pixel j's entries are bins ``a n_u + u0`` and ``+ 1`` of
+        each angle ``a`` of the block, already in row order.
+        """
         if self._cache is not None and start in self._cache:
             return self._cache[start]
         theta = np.deg2rad(self.angles_deg[start:start + self.block])
+        k = len(theta)
         yc = np.arange(self.ny) - (self.ny - 1) / 2.0
         xc = np.arange(self.nx) - (self.nx - 1) / 2.0
-        u = (np.cos(theta)[:, None, None] * xc[None, None, :] + np.sin(theta)[:, None, None] * yc[None, :, None]
-             + (self.n_u - 1) / 2.0)
-        u0 = np.floor(u).astype(np.int64)
+        # (pixel, angle): detector coordinate of each pixel centre
+        u = ((yc[:, None, None] * np.sin(theta)[None, None, :] + xc[None, :, None] * np.cos(theta)[None, None, :])
+             .reshape(self.ny * self.nx, k) + (self.n_u - 1) / 2.0)
+        u0 = np.floor(u)
         w1 = (u - u0).astype(np.float32)
-        a = np.arange(len(theta))[:, None, None] * self.n_u
-        rows = np.concatenate([(a + u0).ravel(), (a + u0 + 1).ravel()])
-        cols = np.tile(np.arange(self.ny * self.nx), 2 * len(theta))
-        vals = np.concatenate([(1 - w1).ravel(), w1.ravel()])
-        m = sparse.csr_matrix((vals, (rows, cols)), shape=(len(theta) * self.n_u, self.ny * self.nx))
+        rows = u0.astype(np.int32) + (np.arange(k, dtype=np.int32) * self.n_u)[None, :]
+        indices = np.stack([rows, rows + 1], axis=-1).reshape(-1)
+        data = np.stack([1 - w1, w1], axis=-1).reshape(-1)
+        indptr = np.arange(0, 2 * k * self.ny * self.nx + 1, 2 * k, dtype=np.int64)
+        m = sparse.csc_matrix((data, indices, indptr), shape=(k * self.n_u, self.ny * self.nx))
         if self._cache is not None:
             self._cache[start] = m
         return m
