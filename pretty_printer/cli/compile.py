@@ -73,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
         args.save.mkdir(parents=True, exist_ok=True)
         save_ann(res.ann, args.save / "ann.npz")
         res.circuit.save(args.save / "circuit.json")
-        write_neuroml(res.circuit, args.save / "circuit.net.nml", res.task_data.X_test[0])
+        write_neuroml(res.circuit, args.save / "circuit.net.nml", res.task_data.X_test[:1])
     return 0

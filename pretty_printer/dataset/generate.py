@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pretty_printer import __version__
-from pretty_printer.dataset import layout, stages
+from pretty_printer.dataset import layout, ngff, stages
 from pretty_printer.circuit.description import Circuit
 from pretty_printer.errors import GrowthError
 from pretty_printer.dataset.presets import Preset
@@ -49,16 +49,18 @@ def scan_region(phantom) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(phantom.block_origin_nm, float), np.asarray(phantom.block_size_nm, float)
 
 
-def rasterize_labels_to_zarr(tissue, path: Path, *, origin_nm, shape, voxel_nm, chunk, progress: Progress) -> None:
-    """Rasterize cell labels on a scan's grid, chunk by chunk, straight into OME-Zarr."""
+def rasterize_labels_to_zarr(tissue, path: Path, *, origin_nm, shape, voxel_nm, chunk, progress: Progress,
+                             source_image: str | None = None) -> None:
+    """Rasterize cell labels on a scan's grid, chunk by chunk, straight into an NGFF label image."""
     arr = layout.create_ome_zarr(path, shape=(1, *shape), chunks=chunk, dtype="uint32",
-                                  voxel_nm=voxel_nm, name="labels")
+                                  voxel_nm=voxel_nm, name="labels", origin_nm=origin_nm)
     blocks = list(chunk_boxes(shape, chunk))
     for sl in progress.bar(blocks, "labels", total=len(blocks)):
         start = np.array([s.start for s in sl])
         size = [s.stop - s.start for s in sl]
         out = tissue(np.asarray(origin_nm) + start * np.asarray(voxel_nm), size, voxel_nm, ["labels"])
         arr[(0, *sl)] = out["labels"].astype(np.uint32)
+    ngff.write_pyramid(path, labels=True, source_image=source_image)
 
 
 def write_labels_on_frame(scanner, tissue, path: Path, *, origin_nm, size_nm, seed, chunk, deformed: bool,
@@ -69,11 +71,13 @@ def write_labels_on_frame(scanner, tissue, path: Path, *, origin_nm, size_nm, se
     """
     shape = scanner.grid_shape(size_nm)
     arr = layout.create_ome_zarr(path, shape=(1, *shape), chunks=chunk, dtype="uint32",
-                                  voxel_nm=scanner.voxel_nm, name="labels")
+                                  voxel_nm=scanner.voxel_nm, name="labels", origin_nm=origin_nm)
     n = len(list(chunk_boxes(shape, chunk)))
     for sl, block in progress.bar(scanner.labels_on_frame(tissue, origin_nm, size_nm, seed=seed, chunk_shape=chunk,
                                                           deformed=deformed), "labels", total=n):
         arr[(0, *sl)] = block
+    ngff.write_pyramid(path, labels=True,  # NGFF labels; the deformed ones annotate the public scan
+                       source_image=f"../../../public/{scanner.modality}.zarr" if deformed else None)
 
 
 def write_semantic(tissue, truth: Path, *, origin_nm, shape, voxel_nm, chunk, progress: Progress) -> None:
@@ -135,7 +139,7 @@ def _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth,
     shape = tuple(int(s) for s in scanner.output_shape(size))
     arr = layout.create_ome_zarr(
         public / f"{modality}.zarr", shape=shape, chunks=preset.chunk, dtype=scanner.dtype,
-        voxel_nm=scanner.voxel_nm, name=modality, channel_names=list(scanner.channel_names),
+        voxel_nm=scanner.voxel_nm, name=modality, channel_names=list(scanner.channel_names), origin_nm=origin,
     )
     sseed = stage_seed(seed, "scan", modality)
     n_chunks = len(list(chunk_boxes(shape[1:], scanner_chunk(scanner, preset.chunk, shape))))
@@ -147,6 +151,7 @@ def _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth,
         if len(sl) == 3:
             sl = (slice(None),) + sl
         arr[sl] = block
+    ngff.write_pyramid(public / f"{modality}.zarr")  # coarser levels, once level 0 is complete
     for deformed, name in ((True, modality), (False, f"{modality}_undeformed")):
         write_labels_on_frame(scanner, tissue, truth / "labels" / f"{name}.zarr", origin_nm=origin, size_nm=size,
                               seed=sseed, chunk=preset.chunk, deformed=deformed, progress=progress)
@@ -190,7 +195,8 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
     import phantoms
 
     from pretty_printer.circuit.compiler import compile_task, save_ann
-    from pretty_printer.export.neuroml import write_neuroml
+    from pretty_printer.export.neuroml import write_lems_simulation, write_neuroml
+    from pretty_printer.export.nwb import write_activity_nwb
 
     from pretty_printer.dataset.resources import check_resources
 
@@ -213,6 +219,8 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             td = result.task_data
             np.savez(truth / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
             write_reference_activity(circuit, td, truth / "reference_activity.npz")
+            write_lems_simulation(circuit, td.X_test, truth / "neuroml", "heldout")  # jNeuroML / NEURON
+            write_activity_nwb(circuit, td.X_test, td.y_test, truth / "activity.nwb")  # spikes, voltages
 
         with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
             spec = stages.circuit_to_spec(circuit)

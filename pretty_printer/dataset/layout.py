@@ -130,26 +130,22 @@ def atomic_directory(out: Path, *, force: bool = False) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def ome_multiscales(name: str, voxel_nm, n_channels: int) -> dict:
-    """NGFF 0.4 ``multiscales`` metadata for one level with axes (c, z, y, x) in nanometres."""
+def ome_multiscales(name: str, voxel_nm, n_channels: int, origin_nm=None) -> dict:
+    """NGFF 0.4 ``multiscales`` metadata for level 0 with axes (c, z, y, x) in nanometres.
+
+    The translation puts voxel centres at ``origin_nm + (i + 0.5) * voxel_nm``
+    (:mod:`pretty_printer.dataset.ngff`, which also adds the coarser levels).
+    """
+    from pretty_printer.dataset import ngff
+
     return {
         "multiscales": [
             {
-                "version": "0.4",
+                "version": ngff.NGFF_VERSION,
                 "name": name,
-                "axes": [
-                    {"name": "c", "type": "channel"},
-                    {"name": "z", "type": "space", "unit": "nanometer"},
-                    {"name": "y", "type": "space", "unit": "nanometer"},
-                    {"name": "x", "type": "space", "unit": "nanometer"},
-                ],
+                "axes": ngff.axes(),
                 "datasets": [
-                    {
-                        "path": "0",
-                        "coordinateTransformations": [
-                            {"type": "scale", "scale": [1.0] + [float(v) for v in voxel_nm]}
-                        ],
-                    }
+                    {"path": "0", "coordinateTransformations": ngff.level_transforms(voxel_nm, origin_nm)}
                 ],
             }
         ]
@@ -157,17 +153,23 @@ def ome_multiscales(name: str, voxel_nm, n_channels: int) -> dict:
 
 
 def create_ome_zarr(path: Path, *, shape, chunks, dtype, voxel_nm, name: str,
-                    channel_names: list[str] | None = None, attrs: dict | None = None):
-    """Create an OME-Zarr image group with one (c, z, y, x) array at level ``0``; return the array."""
+                    channel_names: list[str] | None = None, attrs: dict | None = None, origin_nm=None):
+    """Create an OME-Zarr image group with one (c, z, y, x) array at level ``0``; return the array.
+
+    Once level 0 is written, :func:`pretty_printer.dataset.ngff.write_pyramid` adds the coarser
+    levels.  ``origin_nm`` is the physical corner of voxel (0, 0, 0) (default 0).
+    """
     import zarr
+
+    from pretty_printer.dataset import ngff
 
     shape = tuple(int(s) for s in shape)
     if len(shape) != 4:
         raise ValueError(f"shape: expected (c, z, y, x), got {shape}")
     group = zarr.open_group(str(path), mode="w", zarr_format=2)
-    meta = ome_multiscales(name, voxel_nm, shape[0])
+    meta = ome_multiscales(name, voxel_nm, shape[0], origin_nm)
     if channel_names:
-        meta["omero"] = {"channels": [{"label": c, "active": True} for c in channel_names]}
+        meta["omero"] = ngff.omero(channel_names, dtype)
     meta.update(attrs or {})
     group.attrs.update(meta)
     chunk4 = (1,) + tuple(min(int(c), s) for c, s in zip(chunks, shape[1:]))
@@ -176,11 +178,22 @@ def create_ome_zarr(path: Path, *, shape, chunks, dtype, voxel_nm, name: str,
     )
 
 
-def write_volume(path: Path, volume: np.ndarray, *, voxel_nm, chunks, name: str) -> None:
-    """Write a (z, y, x) or (c, z, y, x) array as OME-Zarr."""
+def write_volume(path: Path, volume: np.ndarray, *, voxel_nm, chunks, name: str, origin_nm=None,
+                 labels: bool | None = None, source_image: str | None = None) -> None:
+    """Write a (z, y, x) or (c, z, y, x) array as a multiscale OME-Zarr.
+
+    ``labels`` (default: an integer dtype of 32 bits or more, the tool's id volumes) makes it
+    an NGFF label image (mode-downsampled, ``image-label`` colours; ``source_image`` relative path).
+    """
+    from pretty_printer.dataset import ngff
+
     vol = volume if volume.ndim == 4 else volume[None]
-    arr = create_ome_zarr(path, shape=vol.shape, chunks=chunks, dtype=vol.dtype, voxel_nm=voxel_nm, name=name)
+    arr = create_ome_zarr(path, shape=vol.shape, chunks=chunks, dtype=vol.dtype, voxel_nm=voxel_nm, name=name,
+                          origin_nm=origin_nm)
     arr[...] = vol
+    if labels is None:
+        labels = vol.dtype.kind in "ui" and vol.dtype.itemsize >= 4
+    ngff.write_pyramid(path, labels=labels, source_image=source_image)
 
 
 # --------------------------------------------------------------------------- reading

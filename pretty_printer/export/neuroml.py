@@ -1,190 +1,311 @@
-"""Export a Circuit to NeuroML2 (libNeuroML), so other simulators can run it.
+"""Export a Circuit to NeuroML2 plus a LEMS simulation, so jNeuroML and NEURON's exporter run it.
 
-The document holds the cell models (single-compartment cells with Hodgkin-Huxley channels in
-NeuroML's standard rate forms), one double-exponential synapse per receptor, one population per
-cell (named ``cell_<id>``), a projection per connection, and pulse generators for the bias
-currents and for the encoded inputs of one chosen sample.
+The NeuroML document holds, per circuit cell, a single-compartment cell (``cell_<id>``) with
+the cell model's channels at the cell's densities (plus any tonic conductances the circuit
+gives it), one double-exponential synapse per receptor, and a network in which every cell is a
+population (``pop_<id>``, a ``populationList``) with one instance per *copy* of the circuit.
+Copy ``k`` is driven by input sample ``k``: static samples run as independent copies side by
+side, exactly as :func:`pretty_printer.sim.neuron_backend.simulate` runs them.
 
-The Wang-Buzsaki Na activation is instantaneous (``m = m_inf(V)``).  NeuroML's instantaneous
-gate needs a standard form, so ``m_inf`` is written as the sigmoid that best fits the exact
-``alpha / (alpha + beta)`` (max error well under 1% of its range; see :func:`_wb_minf_sigmoid`).
+Channel kinetics are exact.  Hodgkin-Huxley rates are NeuroML's standard forms; the
+Wang-Buzsaki Na activation is instantaneous, ``m = alpha_m / (alpha_m + beta_m)``, which no
+standard form expresses, so the document carries a LEMS ``ComponentType`` (``wb_m_inf``) with
+that exact expression (equations from ``sim/mechanisms/wb.mod``; Wang & Buzsaki 1996,
+J Neurosci 16:6402).  Gates are written as ``<gate type=...>`` so one channel may hold an
+instantaneous and a rate gate and still satisfy the NeuroML v2.3 schema.
+
+:func:`write_lems_simulation` writes ``LEMS_<name>.xml``: it includes the network file,
+runs for the stimulus duration and records every output cell's spikes per copy (``ID_TIME``
+event file whose ids are ``copy * n_outputs + output index``), which
+:func:`read_lems_output_rates` turns into output rates over the readout window.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-
-from functools import lru_cache
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import neuroml
-from neuroml.writers import NeuroMLWriter
 
 from pretty_printer.circuit.cellmodels import RECEPTOR_KINETICS, CellModel, get_cell_model
 from pretty_printer.circuit.description import Circuit
 from pretty_printer.errors import ConfigError
 
+NML_NS = "http://www.neuroml.org/schema/neuroml2"
+NML_SCHEMA = "https://raw.githubusercontent.com/NeuroML/NeuroML2/development/Schemas/NeuroML2/NeuroML_v2.3.xsd"
+LEMS_DT_MS = 0.005  # jNeuroML's forward Euler matches NEURON's dt 0.025 ms only at dt <= 0.005 ms
+SPIKE_THRESHOLD_MV = 0.0  # as pretty_printer.sim.neuron_backend
+V_INIT_MV = -65.0
 
-def _rate(kind: str, rate: float, midpoint: float, scale: float) -> neuroml.HHRate:
-    return neuroml.HHRate(type=kind, rate=f"{rate:g}per_ms", midpoint=f"{midpoint:g}mV",
-                          scale=f"{scale:g}mV")
-
-
-@lru_cache(maxsize=1)
-def _wb_minf_sigmoid() -> tuple[float, float]:
-    """(midpoint_mV, scale_mV) of the logistic that best fits the Wang-Buzsaki m_inf."""
-    from scipy.optimize import curve_fit
-    from scipy.special import exprel
-
-    v = np.linspace(-100.0, 40.0, 701)
-    am = 1.0 / exprel(-(v + 35.0) / 10.0)  # = 0.1 x / (exp(x/10) - 1), x = -(v + 35), no 0/0
-    bm = 4.0 * np.exp(-(v + 60.0) / 18.0)
-    minf = am / (am + bm)
-    (mid, sc), _ = curve_fit(lambda v, m, s: 1 / (1 + np.exp(-(v - m) / s)), v, minf, p0=(-35, 8))
-    return float(mid), float(sc)
+# Wang-Buzsaki m_inf = am / (am + bm), am = 0.1 (V+35) / (1 - exp(-(V+35)/10)) (limit 1 at
+# V = -35), bm = 4 exp(-(V+60)/18); V in mV.  Same expression as wb.mod's `rates`.
+_WB_MINF = {
+    "name": "wb_m_inf", "extends": "baseVoltageDepVariable",
+    "description": "Wang-Buzsaki (1996) instantaneous Na activation am/(am+bm), exact",
+}
 
 
-def _channels(model: CellModel, q10: neuroml.Q10Settings | None) -> list[neuroml.IonChannelHH]:
-    """Na, K and leak channels of a model in NeuroML standard rate forms (rates per ms)."""
-    if model.mechanism == "hh":
-        m = (_rate("HHExpLinearRate", 1.0, -40, 10), _rate("HHExpRate", 4.0, -65, -18))
-        h = (_rate("HHExpRate", 0.07, -65, -20), _rate("HHSigmoidRate", 1.0, -35, 10))
-        n = (_rate("HHExpLinearRate", 0.1, -55, 10), _rate("HHExpRate", 0.125, -65, -80))
-        na_m = neuroml.GateHHRates(id="m", instances=3, forward_rate=m[0], reverse_rate=m[1],
-                                   q10_settings=q10)
-    elif model.mechanism == "wb":
+def _el(parent, tag: str, **attrs) -> ET.Element:
+    return ET.SubElement(parent, tag, {k: str(v) for k, v in attrs.items()})
+
+
+def _wb_minf_type(doc: ET.Element) -> None:
+    ct = _el(doc, "ComponentType", **_WB_MINF)
+    _el(ct, "Constant", name="MV", dimension="voltage", value="1mV")
+    dyn = _el(ct, "Dynamics")
+    _el(dyn, "DerivedVariable", name="V", dimension="none", value="v / MV")
+    _el(dyn, "DerivedVariable", name="y", dimension="none", value="(V + 35) / 10")
+    _el(dyn, "DerivedVariable", name="bm", dimension="none", value="4 * exp(-(V + 60) / 18)")
+    # (the schema wants DerivedVariables before ConditionalDerivedVariables: am is inlined)
+    x = _el(dyn, "ConditionalDerivedVariable", name="x", exposure="x", dimension="none")
+    _el(x, "Case", condition="y .neq. 0", value="(y / (1 - exp(-y))) / (y / (1 - exp(-y)) + bm)")
+    _el(x, "Case", value="1 / (1 + bm)")
+
+
+def _rate(gate, tag: str, kind: str, rate: float, midpoint: float, scale: float) -> None:
+    _el(gate, tag, type=kind, rate=f"{rate:g}per_ms", midpoint=f"{midpoint:g}mV", scale=f"{scale:g}mV")
+
+
+def _gate(ch, gid: str, instances: int, fwd, rev, q10: bool) -> None:
+    g = _el(ch, "gate", id=gid, type="gateHHrates", instances=instances)
+    if q10:
+        _el(g, "q10Settings", type="q10ExpTemp", q10Factor="3", experimentalTemp="6.3 degC")
+    _rate(g, "forwardRate", *fwd)
+    _rate(g, "reverseRate", *rev)
+
+
+def _channels(doc: ET.Element, model: CellModel) -> None:
+    """Na, K and leak channels of a model, exact (rates per ms, V in mV)."""
+    na = _el(doc, "ionChannelHH", id=f"na_{model.name}", conductance="10pS", species="na")
+    k = None
+    if model.mechanism == "hh":  # NEURON's hh.mod, Q10 = 3 from 6.3 degC
+        _gate(na, "m", 3, ("HHExpLinearRate", 1.0, -40, 10), ("HHExpRate", 4.0, -65, -18), True)
+        _gate(na, "h", 1, ("HHExpRate", 0.07, -65, -20), ("HHSigmoidRate", 1.0, -35, 10), True)
+        k = _el(doc, "ionChannelHH", id=f"k_{model.name}", conductance="10pS", species="k")
+        _gate(k, "n", 4, ("HHExpLinearRate", 0.1, -55, 10), ("HHExpRate", 0.125, -65, -80), True)
+    elif model.mechanism == "wb":  # sim/mechanisms/wb.mod: h and n rates scaled by phi = 5
         phi = 5.0
-        h = (_rate("HHExpRate", 0.07 * phi, -58, -20), _rate("HHSigmoidRate", 1.0 * phi, -28, 10))
-        n = (_rate("HHExpLinearRate", 0.1 * phi, -34, 10),
-             _rate("HHExpRate", 0.125 * phi, -44, -80))
-        mid, sc = _wb_minf_sigmoid()
-        na_m = neuroml.GateHHInstantaneous(
-            id="m", instances=3, steady_state=neuroml.HHVariable(
-                type="HHSigmoidVariable", rate="1", midpoint=f"{mid:.4f}mV", scale=f"{sc:.4f}mV"))
+        m = _el(na, "gate", id="m", type="gateHHInstantaneous", instances=3)
+        _el(m, "steadyState", type=_WB_MINF["name"])
+        _gate(na, "h", 1, ("HHExpRate", 0.07 * phi, -58, -20), ("HHSigmoidRate", 1.0 * phi, -28, 10),
+              False)
+        k = _el(doc, "ionChannelHH", id=f"k_{model.name}", conductance="10pS", species="k")
+        _gate(k, "n", 4, ("HHExpLinearRate", 0.1 * phi, -34, 10),
+              ("HHExpRate", 0.125 * phi, -44, -80), False)
     else:
         raise ConfigError(f"cell model {model.name!r}: no NeuroML channel definitions for "
                           f"mechanism {model.mechanism!r}")
-    gh = neuroml.GateHHRates(id="h", instances=1, forward_rate=h[0], reverse_rate=h[1],
-                             q10_settings=q10)
-    gn = neuroml.GateHHRates(id="n", instances=4, forward_rate=n[0], reverse_rate=n[1],
-                             q10_settings=q10)
-    na = neuroml.IonChannelHH(id=f"na_{model.name}", conductance="10pS", species="na")
-    if isinstance(na_m, neuroml.GateHHInstantaneous):
-        na.gate_hh_instantaneouses.append(na_m)
-    else:
-        na.gate_hh_rates.append(na_m)
-    na.gate_hh_rates.append(gh)
-    k = neuroml.IonChannelHH(id=f"k_{model.name}", conductance="10pS", species="k",
-                             gate_hh_rates=[gn])
-    leak = neuroml.IonChannelHH(id=f"leak_{model.name}", conductance="10pS",
-                                type="ionChannelPassive")
-    return [na, k, leak]
+    _el(doc, "ionChannelHH", id=f"leak_{model.name}", conductance="10pS", type="ionChannelPassive")
 
 
-def _cell(model: CellModel, area_um2: float) -> neuroml.Cell:
-    d = float(np.sqrt(area_um2 / np.pi))  # lateral area of a d x d cylinder = area
-    seg = neuroml.Segment(id=0, name="soma",
-                          proximal=neuroml.Point3DWithDiam(x=0, y=0, z=0, diameter=d),
-                          distal=neuroml.Point3DWithDiam(x=0, y=d, z=0, diameter=d))
-    morph = neuroml.Morphology(id=f"morph_{model.name}", segments=[seg])
-    dens = [
-        neuroml.ChannelDensity(id=f"na_{model.name}", ion_channel=f"na_{model.name}", ion="na",
-                               cond_density=f"{model.g_na_mS_cm2:g}mS_per_cm2",
-                               erev=f"{model.e_na_mV:g}mV"),
-        neuroml.ChannelDensity(id=f"k_{model.name}", ion_channel=f"k_{model.name}", ion="k",
-                               cond_density=f"{model.g_k_mS_cm2:g}mS_per_cm2",
-                               erev=f"{model.e_k_mV:g}mV"),
-        neuroml.ChannelDensity(id=f"leak_{model.name}", ion_channel=f"leak_{model.name}",
-                               ion="non_specific", cond_density=f"{model.g_leak_mS_cm2:g}mS_per_cm2",
-                               erev=f"{model.e_leak_mV:g}mV"),
-    ]
-    mem = neuroml.MembraneProperties(
-        channel_densities=dens,
-        spike_threshes=[neuroml.SpikeThresh(value="0mV")],
-        specific_capacitances=[neuroml.SpecificCapacitance(value=f"{model.cm_uF_cm2:g}uF_per_cm2")],
-        init_memb_potentials=[neuroml.InitMembPotential(value="-65mV")])
-    intra = neuroml.IntracellularProperties(resistivities=[neuroml.Resistivity(value="100ohm_cm")])
-    bio = neuroml.BiophysicalProperties(id=f"bio_{model.name}", membrane_properties=mem,
-                                        intracellular_properties=intra)
-    return neuroml.Cell(id=f"cell_{model.name}", morphology=morph, biophysical_properties=bio)
+def cell_densities(cell, model: CellModel) -> list[tuple[str, str, str, float, float]]:
+    """(density id, channel id, ion, mS/cm2, erev mV) of one circuit cell's membrane.
+
+    Reads the cell model's Na, K and leak densities and, generically, any extra tonic
+    conductance the circuit description declares on the cell (see :func:`tonic_channels`).
+    """
+    out = [("na", f"na_{model.name}", "na", model.g_na_mS_cm2, model.e_na_mV),
+           ("k", f"k_{model.name}", "k", model.g_k_mS_cm2, model.e_k_mV),
+           ("leak", f"leak_{model.name}", "non_specific", model.g_leak_mS_cm2, model.e_leak_mV)]
+    for name, g, erev in tonic_channels(cell):
+        out.append((name, "tonic_passive", "non_specific", g, erev))
+    return out
 
 
-def circuit_to_neuroml(circuit: Circuit, x: np.ndarray | None = None) -> neuroml.NeuroMLDocument:
-    """Build a NeuroML2 document for a circuit.
+def tonic_channels(cell) -> list[tuple[str, float, float]]:
+    """(name, mS/cm2, erev mV) of a cell's tonic conductances (fields ``g_<name>_mS_cm2``)."""
+    try:
+        from pretty_printer.circuit import excitability as exc  # written by the excitability work
+    except ImportError:
+        exc = None
+    out = []
+    for key, val in sorted(vars(cell).items()):
+        if key.startswith("g_") and key.endswith("_mS_cm2") and val:
+            name = key[2:-len("_mS_cm2")]
+            erev = getattr(exc, f"E_{name.upper()}_MV", None) if exc else None
+            if erev is None:
+                raise ConfigError(f"cell {cell.id}: tonic conductance {key!r} has no known reversal potential")
+            out.append((name, float(val), float(erev)))
+    return out
+
+
+def _cell(doc: ET.Element, cell, model: CellModel, area_um2: float) -> None:
+    c = _el(doc, "cell", id=f"cell_{cell.id}")
+    d = float(np.sqrt(area_um2 / np.pi))  # lateral area of a d x d cylinder = area (as NEURON)
+    seg = _el(_el(c, "morphology", id=f"morph_{cell.id}"), "segment", id=0, name="soma")
+    _el(seg, "proximal", x=0, y=0, z=0, diameter=f"{d:.10g}")
+    _el(seg, "distal", x=0, y=f"{d:.10g}", z=0, diameter=f"{d:.10g}")
+    bio = _el(c, "biophysicalProperties", id=f"bio_{cell.id}")
+    mem = _el(bio, "membraneProperties")
+    for did, chan, ion, g, erev in cell_densities(cell, model):
+        _el(mem, "channelDensity", id=f"{did}_{cell.id}", ionChannel=chan, condDensity=f"{g:.10g}mS_per_cm2",
+            erev=f"{erev:.10g}mV", ion=ion)
+    _el(mem, "spikeThresh", value=f"{SPIKE_THRESHOLD_MV:g}mV")
+    _el(mem, "specificCapacitance", value=f"{model.cm_uF_cm2:g}uF_per_cm2")
+    _el(mem, "initMembPotential", value=f"{V_INIT_MV:g}mV")
+    _el(_el(bio, "intracellularProperties"), "resistivity", value="100ohm_cm")
+
+
+def as_trials(X, n_in: int) -> np.ndarray:
+    """Inputs as (n_copies, n_steps, n_in): (n_in,) one sample, (n, n_in) static, 3-D sequences."""
+    X = np.asarray(X, float)
+    X = X[None, None] if X.ndim == 1 else (X[:, None] if X.ndim == 2 else X)
+    if X.ndim != 3 or X.shape[-1] != n_in:
+        raise ConfigError(f"X: expected (n_in,), (n, n_in) or (n_seq, n_steps, n_in) with n_in = {n_in}, "
+                          f"got shape {np.shape(X)}")
+    return X
+
+
+def circuit_to_neuroml(circuit: Circuit, X=None) -> ET.ElementTree:
+    """The NeuroML2 document of ``circuit`` with one copy per input sample.
 
     Parameters
     ----------
     circuit : Circuit
-    x : ndarray, optional
-        One input sample, (n_in,) or (n_steps, n_in) for temporal tasks, turned into pulse
-        generators on the input cells (one per bin).  Without it only the biases are written.
+    X : ndarray, optional
+        (n_in,), (n_samples, n_in) static samples or (n_seq, n_steps, n_in) sequences (see
+        :func:`as_trials`).  Without it the network holds one undriven copy (biases only).
     """
-    doc = neuroml.NeuroMLDocument(id=f"circuit_{circuit.task}")
+    trials = None if X is None else as_trials(X, len(circuit.input_cells))
+    doc = ET.Element("neuroml", {"xmlns": NML_NS, "id": f"circuit_{circuit.task}",
+                                 "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+                                 "xsi:schemaLocation": f"{NML_NS} {NML_SCHEMA}"})
     models = {c.model: get_cell_model(c.model) for c in circuit.cells}
+    # element order follows the schema's NeuroMLDocument sequence
     for name, model in sorted(models.items()):
-        q10 = (neuroml.Q10Settings(type="q10ExpTemp", q10_factor="3", experimental_temp="6.3 degC")
-               if model.mechanism == "hh" else None)
-        doc.ion_channel_hhs.extend(_channels(model, q10))
-        doc.cells.append(_cell(model, circuit.soma_area_um2))
-    receptors = sorted({c.receptor for c in circuit.connections})
-    for r in receptors:
+        _channels(doc, model)
+    if any(tonic_channels(c) for c in circuit.cells):
+        _el(doc, "ionChannelHH", id="tonic_passive", conductance="10pS", type="ionChannelPassive")
+    for r in sorted({c.receptor for c in circuit.connections}):
         kin = RECEPTOR_KINETICS[r]
-        doc.exp_two_synapses.append(neuroml.ExpTwoSynapse(
-            id=f"syn_{r}", gbase="1nS", erev=f"{kin.e_rev_mV:g}mV",
-            tau_rise=f"{kin.tau_rise_ms:g}ms", tau_decay=f"{kin.tau_decay_ms:g}ms"))
-    net = neuroml.Network(id=f"net_{circuit.task}", type="networkWithTemperature",
-                          temperature=f"{circuit.temperature_C:g} degC")
-    doc.networks.append(net)
+        _el(doc, "expTwoSynapse", id=f"syn_{r}", gbase="1nS", erev=f"{kin.e_rev_mV:g}mV",
+            tauRise=f"{kin.tau_rise_ms:g}ms", tauDecay=f"{kin.tau_decay_ms:g}ms")
     for c in circuit.cells:
-        net.populations.append(neuroml.Population(id=f"cell_{c.id}", component=f"cell_{c.model}",
-                                                  size=1))
-    for k, con in enumerate(circuit.connections):
-        proj = neuroml.Projection(id=f"proj_{k}", presynaptic_population=f"cell_{con.pre}",
-                                  postsynaptic_population=f"cell_{con.post}",
-                                  synapse=f"syn_{con.receptor}")
-        proj.connection_wds.append(neuroml.ConnectionWD(
-            id=0, pre_cell_id=f"../cell_{con.pre}/0/cell_{circuit.cell(con.pre).model}",
-            post_cell_id=f"../cell_{con.post}/0/cell_{circuit.cell(con.post).model}",
-            weight=f"{con.weight_uS * 1e3:.6g}", delay=f"{con.delay_ms:g}ms"))
-        net.projections.append(proj)
-    _inputs(doc, net, circuit, x)
-    return doc
+        _cell(doc, c, models[c.model], circuit.soma_area_um2)
+    n_copies = 1 if trials is None else trials.shape[0]
+    n_steps = 1 if trials is None else trials.shape[1]
+    _pulses(doc, circuit, trials, n_steps * circuit.readout.bin_ms)
+    _network(doc, circuit, trials, n_copies)
+    if any(m.mechanism == "wb" for m in models.values()):
+        _wb_minf_type(doc)
+    ET.indent(doc)
+    return ET.ElementTree(doc)
 
 
-def _inputs(doc, net, circuit: Circuit, x) -> None:
+def _pulses(doc, circuit: Circuit, trials, total_ms: float) -> None:
+    """Unit (1 nA) pulse generators: ``tonic`` for the biases, ``bin_<t>`` per stimulus bin.
+
+    Each cell scales them by its own input weight (``inputW``), so the document holds one
+    component per bin however many copies it drives (NEURON's exporter makes a mechanism of
+    each component).
+    """
+    if any(c.bias_nA != 0.0 for c in circuit.cells):
+        _el(doc, "pulseGenerator", id="tonic", delay="0ms", duration=f"{total_ms:g}ms", amplitude="1nA")
+    if trials is None:
+        return
     bin_ms = circuit.readout.bin_ms
-    xs = None if x is None else np.atleast_2d(np.asarray(x, float))
-    n_steps = 1 if xs is None else xs.shape[0]
-    total_ms = n_steps * bin_ms
+    for t in range(trials.shape[1]):
+        _el(doc, "pulseGenerator", id=f"bin_{t}", delay=f"{t * bin_ms:g}ms", duration=f"{bin_ms:g}ms",
+            amplitude="1nA")
 
-    def pulse(pid, target, delay, dur, amp):
-        doc.pulse_generators.append(neuroml.PulseGenerator(
-            id=pid, delay=f"{delay:g}ms", duration=f"{dur:g}ms", amplitude=f"{amp:.6g}nA"))
-        net.explicit_inputs.append(neuroml.ExplicitInput(target=f"cell_{target}[0]", input=pid))
 
+def _ref(cid: int, copy: int) -> str:
+    return f"../pop_{cid}/{copy}/cell_{cid}"
+
+
+def _network(doc, circuit: Circuit, trials, n_copies: int) -> None:
+    net = _el(doc, "network", id=f"net_{circuit.task}", type="networkWithTemperature",
+              temperature=f"{circuit.temperature_C:g} degC")
+    ids = {c.id for c in circuit.cells}
+    for c in circuit.cells:
+        pop = _el(net, "population", id=f"pop_{c.id}", component=f"cell_{c.id}", size=n_copies,
+                  type="populationList")
+        for s in range(n_copies):
+            _el(_el(pop, "instance", id=s), "location", x=f"{20.0 * s:g}", y="0", z=f"{20.0 * c.id:g}")
+    conns = [k for k in circuit.connections if k.pre in ids and k.post in ids and k.weight_uS > 0]
+    for j, con in enumerate(conns):
+        proj = _el(net, "projection", id=f"proj_{j}_{con.pre}_{con.post}",
+                   presynapticPopulation=f"pop_{con.pre}", postsynapticPopulation=f"pop_{con.post}",
+                   synapse=f"syn_{con.receptor}")
+        delay = max(con.delay_ms, circuit.dt_ms)  # as the NEURON backend's NetCon delay
+        for s in range(n_copies):
+            _el(proj, "connectionWD", id=s, preCellId=_ref(con.pre, s), postCellId=_ref(con.post, s),
+                weight=f"{con.weight_uS * 1e3:.10g}", delay=f"{delay:g}ms")
     for c in circuit.cells:
         if c.bias_nA != 0.0:
-            pulse(f"bias_{c.id}", c.id, 0.0, total_ms, c.bias_nA)
-    if xs is None:
+            il = _el(net, "inputList", id=f"bias_{c.id}", population=f"pop_{c.id}", component="tonic")
+            for s in range(n_copies):
+                _el(il, "inputW", id=s, target=_ref(c.id, s), destination="synapses",
+                    weight=f"{c.bias_nA:.9g}")
+    if trials is None:
         return
-    ids = {c.id for c in circuit.cells}
     enc = circuit.encoding
     for k, cid in enumerate(circuit.input_cells):
         if cid not in ids:
             continue
-        for t in range(n_steps):
-            amp = enc.offset_nA + enc.scale_nA * xs[t, k]
-            pulse(f"input_{k}_bin{t}", cid, t * bin_ms, bin_ms, amp)
+        for t in range(trials.shape[1]):  # input k of copy s in bin t: offset + scale * x[s, t, k] nA
+            il = _el(net, "inputList", id=f"input_{k}_bin_{t}", population=f"pop_{cid}", component=f"bin_{t}")
+            for s in range(trials.shape[0]):
+                _el(il, "inputW", id=s, target=_ref(cid, s), destination="synapses",
+                    weight=f"{enc.offset_nA + enc.scale_nA * trials[s, t, k]:.9g}")
 
 
-def write_neuroml(circuit: Circuit, path: str | Path, x: np.ndarray | None = None) -> Path:
-    """Write ``circuit`` as a NeuroML2 file (``.net.nml``) and validate it against the schema."""
-    from neuroml.utils import validate_neuroml2
-
+def write_neuroml(circuit: Circuit, path: str | Path, X=None) -> Path:
+    """Write ``circuit`` (one copy per sample of ``X``, see :func:`circuit_to_neuroml`) as NeuroML2."""
     path = Path(path)
-    NeuroMLWriter.write(circuit_to_neuroml(circuit, x), str(path))
-    with contextlib.redirect_stdout(io.StringIO()):  # the validator prints "It's valid!"
-        validate_neuroml2(str(path))
+    circuit_to_neuroml(circuit, X).write(path, encoding="UTF-8", xml_declaration=True)
     return path
+
+
+def write_lems_simulation(circuit: Circuit, X, out_dir: str | Path, name: str = "heldout", *,
+                          dt_ms: float = LEMS_DT_MS) -> Path:
+    """Write ``<name>.net.nml`` (the circuit driven by ``X``) and ``LEMS_<name>.xml`` into ``out_dir``.
+
+    The LEMS file runs for ``n_steps * readout.bin_ms`` and writes ``<name>.spikes`` (ID_TIME,
+    ms): id ``copy * n_outputs + j`` is output cell ``circuit.output_cells[j]`` of copy ``copy``.
+    Returns the LEMS file's path.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trials = as_trials(X, len(circuit.input_cells))
+    net_file = write_neuroml(circuit, out / f"{name}.net.nml", trials)
+    lems = ET.Element("Lems")
+    _el(lems, "Target", component=f"sim_{name}")
+    for inc in ("Cells.xml", "Networks.xml", "Simulation.xml"):
+        _el(lems, "Include", file=inc)
+    _el(lems, "Include", file=net_file.name)
+    tstop = trials.shape[1] * circuit.readout.bin_ms
+    sim = _el(lems, "Simulation", id=f"sim_{name}", length=f"{tstop:g}ms", step=f"{dt_ms:g}ms",
+              target=f"net_{circuit.task}", seed="0")
+    ev = _el(sim, "EventOutputFile", id="spikes", fileName=f"{name}.spikes", format="ID_TIME")
+    n_out = len(circuit.output_cells)
+    ids = {c.id for c in circuit.cells}
+    for s in range(trials.shape[0]):
+        for j, cid in enumerate(circuit.output_cells):
+            if cid in ids:
+                _el(ev, "EventSelection", id=s * n_out + j, select=f"pop_{cid}/{s}/cell_{cid}",
+                    eventPort="spike")
+    ET.indent(lems)
+    path = out / f"LEMS_{name}.xml"
+    ET.ElementTree(lems).write(path, encoding="UTF-8", xml_declaration=True)
+    return path
+
+
+def read_lems_output_rates(circuit: Circuit, spikes_file: str | Path, n_copies: int,
+                           n_steps: int = 1) -> np.ndarray:
+    """Output rates (Hz), (n_copies, n_steps, n_outputs), from a ``write_lems_simulation`` run.
+
+    Spike times in the file are in seconds (jNeuroML's and its NEURON export's convention);
+    rates count spikes in the last ``readout.window_ms`` of each bin, as the NEURON backend does.
+    """
+    bin_ms, window_ms = circuit.readout.bin_ms, circuit.readout.window_ms
+    n_out = len(circuit.output_cells)
+    counts = np.zeros((n_copies, n_steps, n_out))
+    text = Path(spikes_file).read_text().split()
+    data = np.asarray(text, float).reshape(-1, 2) if text else np.zeros((0, 2))
+    for gid, t_s in data:
+        t = t_s * 1e3
+        step = int(np.floor(t / bin_ms))
+        if step < n_steps and t - step * bin_ms >= bin_ms - window_ms:
+            counts[int(gid) // n_out, step, int(gid) % n_out] += 1
+    return counts * (1000.0 / window_ms)

@@ -111,7 +111,7 @@ def test_neuroml_export_validates_and_matches_circuit(xor, tmp_path):
 
     from pretty_printer.export.neuroml import write_neuroml
 
-    path = write_neuroml(xor.circuit, tmp_path / "xor.net.nml", xor.task_data.X_test[0])
+    path = write_neuroml(xor.circuit, tmp_path / "xor.net.nml", xor.task_data.X_test[:1])
     doc = neuroml.loaders.read_neuroml2_file(str(path))
     net = doc.networks[0]
     assert len(net.populations) == len(xor.circuit.cells)
@@ -121,6 +121,8 @@ def test_neuroml_export_validates_and_matches_circuit(xor, tmp_path):
     dens = {d.ion: d.cond_density for d in cell.biophysical_properties.membrane_properties
             .channel_densities}
     assert dens["na"] == "35mS_per_cm2" and dens["k"] == "9mS_per_cm2"
-    # inputs: one pulse per input cell, biases for every biased cell
-    n_bias = sum(1 for c in xor.circuit.cells if c.bias_nA != 0)
-    assert len(doc.pulse_generators) == n_bias + 2
+    # inputs: unit pulses (a tonic one for the biases, one per stimulus bin), scaled per cell
+    has_bias = any(c.bias_nA != 0 for c in xor.circuit.cells)
+    assert {p.id for p in doc.pulse_generators} == ({"tonic"} if has_bias else set()) | {"bin_0"}
+    inputs = [il for il in net.input_lists if il.component == "bin_0"]
+    assert [len(il.input_ws) for il in inputs] == [1, 1]
