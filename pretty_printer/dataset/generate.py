@@ -196,6 +196,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
 
     from pretty_printer.circuit.compiler import compile_task, save_ann
     from pretty_printer.export.neuroml import write_lems_simulation, write_neuroml
+    from pretty_printer.export.neuroml import write_grown_neuroml
     from pretty_printer.export.nwb import write_activity_nwb
 
     from pretty_printer.dataset.resources import check_resources
@@ -256,6 +257,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
 
             # grown cells, recalibrated on training inputs (truth/circuit_morphology.json)
             morph = morphology_fidelity(circuit, phantom, td, truth / "circuit_morphology.json")
+            write_grown_neuroml(truth, phantom, td.X_test[:morph["morphology_n_test"]])
 
         with prog.stage("write fidelity and manifest"):
             layout.write_json(truth / "fidelity.json", {

@@ -14,7 +14,8 @@ that exact expression (equations from ``sim/mechanisms/wb.mod``; Wang & Buzsaki 
 J Neurosci 16:6402).  Gates are written as ``<gate type=...>`` so one channel may hold an
 instantaneous and a rate gate and still satisfy the NeuroML v2.3 schema.
 
-:func:`write_lems_simulation` writes ``LEMS_<name>.xml``: it includes the network file,
+:func:`write_lems_simulation` writes ``LEMS_<name>.xml`` (NEURON dt) and ``LEMS_<name>_jnml.xml``
+(jNeuroML dt): each includes the network file,
 runs for the stimulus duration and records every output cell's spikes per copy (``ID_TIME``
 event file whose ids are ``copy * n_outputs + output index``), which
 :func:`read_lems_output_rates` turns into output rates over the readout window.
@@ -34,8 +35,10 @@ from pretty_printer.errors import ConfigError
 NML_NS = "http://www.neuroml.org/schema/neuroml2"
 NML_SCHEMA = "https://raw.githubusercontent.com/NeuroML/NeuroML2/development/Schemas/NeuroML2/NeuroML_v2.3.xsd"
 LEMS_DT_MS = 0.005  # jNeuroML's forward Euler matches NEURON's dt 0.025 ms only at dt <= 0.005 ms
+# (measured here on HH cells)
 SPIKE_THRESHOLD_MV = 0.0  # as pretty_printer.sim.neuron_backend
 V_INIT_MV = -65.0
+RA_OHM_CM = 100.0  # as pretty_printer.sim.neuron_backend.MorphSimConfig (irrelevant for point cells)
 
 # Wang-Buzsaki m_inf = am / (am + bm), am = 0.1 (V+35) / (1 - exp(-(V+35)/10)) (limit 1 at
 # V = -35), bm = 4 exp(-(V+60)/18); V in mV.  Same expression as wb.mod's `rates`.
@@ -98,18 +101,22 @@ def _channels(doc: ET.Element, model: CellModel) -> None:
     _el(doc, "ionChannelHH", id=f"leak_{model.name}", conductance="10pS", type="ionChannelPassive")
 
 
-def cell_densities(cell, model: CellModel) -> list[tuple[str, str, str, float, float]]:
+def cell_densities(cell, model: CellModel, g=None) -> list[tuple[str, str, str, float, float]]:
     """(density id, channel id, ion, mS/cm2, erev mV) of one circuit cell's membrane.
 
-    Reads the cell model's Na, K and leak densities and, generically, any extra tonic
-    conductance the circuit description declares on the cell (see :func:`tonic_channels`).
+    Reads the cell model's Na, K and leak densities (or ``g`` = (g_na, g_k, g_leak) of a grown
+    section) and, generically, any tonic conductance the circuit declares on the cell (see
+    :func:`tonic_channels`).
     """
-    out = [("na", f"na_{model.name}", "na", model.g_na_mS_cm2, model.e_na_mV),
-           ("k", f"k_{model.name}", "k", model.g_k_mS_cm2, model.e_k_mV),
-           ("leak", f"leak_{model.name}", "non_specific", model.g_leak_mS_cm2, model.e_leak_mV)]
-    for name, g, erev in tonic_channels(cell):
-        out.append((name, "tonic_passive", "non_specific", g, erev))
-    return out
+    g_na, g_k, g_leak = g if g is not None else (model.g_na_mS_cm2, model.g_k_mS_cm2, model.g_leak_mS_cm2)
+    out = [("na", f"na_{model.name}", "na", g_na, model.e_na_mV),
+           ("k", f"k_{model.name}", "k", g_k, model.e_k_mV),
+           ("leak", f"leak_{model.name}", "non_specific", g_leak, model.e_leak_mV)]
+    return out + _tonic_densities(cell) if g is None else out
+
+
+def _tonic_densities(cell) -> list:
+    return [(name, "tonic_passive", "non_specific", g, erev) for name, g, erev in tonic_channels(cell)]
 
 
 def tonic_channels(cell) -> list[tuple[str, float, float]]:
@@ -129,21 +136,30 @@ def tonic_channels(cell) -> list[tuple[str, float, float]]:
     return out
 
 
-def _cell(doc: ET.Element, cell, model: CellModel, area_um2: float) -> None:
-    c = _el(doc, "cell", id=f"cell_{cell.id}")
-    d = float(np.sqrt(area_um2 / np.pi))  # lateral area of a d x d cylinder = area (as NEURON)
-    seg = _el(_el(c, "morphology", id=f"morph_{cell.id}"), "segment", id=0, name="soma")
-    _el(seg, "proximal", x=0, y=0, z=0, diameter=f"{d:.10g}")
-    _el(seg, "distal", x=0, y=f"{d:.10g}", z=0, diameter=f"{d:.10g}")
-    bio = _el(c, "biophysicalProperties", id=f"bio_{cell.id}")
-    mem = _el(bio, "membraneProperties")
-    for did, chan, ion, g, erev in cell_densities(cell, model):
-        _el(mem, "channelDensity", id=f"{did}_{cell.id}", ionChannel=chan, condDensity=f"{g:.10g}mS_per_cm2",
-            erev=f"{erev:.10g}mV", ion=ion)
+def _cell(doc: ET.Element, cell, model: CellModel, area_um2: float, cell_morph=None):
+    """A point cell of ``area_um2`` (as the NEURON backend builds it), or the grown ``cell_morph``."""
+    if cell_morph is not None:
+        from pretty_printer.export.neuroml_grown import grown_cell
+
+        idx, mem, bio = grown_cell(doc, cell, cell_morph, lambda sec: cell_densities(
+            cell, model, (sec.g_na_mS_cm2, sec.g_k_mS_cm2, sec.g_leak_mS_cm2)), _tonic_densities(cell))
+    else:
+        idx = None
+        c = _el(doc, "cell", id=f"cell_{cell.id}")
+        d = float(np.sqrt(area_um2 / np.pi))  # lateral area of a d x d cylinder = area (as NEURON)
+        seg = _el(_el(c, "morphology", id=f"morph_{cell.id}"), "segment", id=0, name="soma")
+        _el(seg, "proximal", x=0, y=0, z=0, diameter=f"{d:.10g}")
+        _el(seg, "distal", x=0, y=f"{d:.10g}", z=0, diameter=f"{d:.10g}")
+        bio = _el(c, "biophysicalProperties", id=f"bio_{cell.id}")
+        mem = _el(bio, "membraneProperties")
+        for did, chan, ion, g, erev in cell_densities(cell, model):
+            _el(mem, "channelDensity", id=f"{did}_{cell.id}", ionChannel=chan, condDensity=f"{g:.10g}mS_per_cm2",
+                erev=f"{erev:.10g}mV", ion=ion)
     _el(mem, "spikeThresh", value=f"{SPIKE_THRESHOLD_MV:g}mV")
     _el(mem, "specificCapacitance", value=f"{model.cm_uF_cm2:g}uF_per_cm2")
     _el(mem, "initMembPotential", value=f"{V_INIT_MV:g}mV")
-    _el(_el(bio, "intracellularProperties"), "resistivity", value="100ohm_cm")
+    _el(_el(bio, "intracellularProperties"), "resistivity", value=f"{RA_OHM_CM:g}ohm_cm")
+    return idx
 
 
 def as_trials(X, n_in: int) -> np.ndarray:
@@ -156,7 +172,7 @@ def as_trials(X, n_in: int) -> np.ndarray:
     return X
 
 
-def circuit_to_neuroml(circuit: Circuit, X=None) -> ET.ElementTree:
+def circuit_to_neuroml(circuit: Circuit, X=None, *, morphology=None, input_gain=None) -> ET.ElementTree:
     """The NeuroML2 document of ``circuit`` with one copy per input sample.
 
     Parameters
@@ -165,6 +181,13 @@ def circuit_to_neuroml(circuit: Circuit, X=None) -> ET.ElementTree:
     X : ndarray, optional
         (n_in,), (n_samples, n_in) static samples or (n_seq, n_steps, n_in) sequences (see
         :func:`as_trials`).  Without it the network holds one undriven copy (biases only).
+    morphology : pretty_printer.sim.morphology.Morphology, optional
+        Grown cells: each cell becomes its multi-compartment morphology with per-section
+        densities, and each connection's synapses sit at their grown sites (conductance share,
+        conduction delay), as in :func:`~pretty_printer.sim.neuron_backend.simulate_morphological`.
+        ``circuit`` must then be the recalibrated one (``truth/circuit_morphology.json``).
+    input_gain : dict, optional
+        Input cell id -> factor on its encoded current (the recalibration's ``input_gain``).
     """
     trials = None if X is None else as_trials(X, len(circuit.input_cells))
     doc = ET.Element("neuroml", {"xmlns": NML_NS, "id": f"circuit_{circuit.task}",
@@ -180,12 +203,12 @@ def circuit_to_neuroml(circuit: Circuit, X=None) -> ET.ElementTree:
         kin = RECEPTOR_KINETICS[r]
         _el(doc, "expTwoSynapse", id=f"syn_{r}", gbase="1nS", erev=f"{kin.e_rev_mV:g}mV",
             tauRise=f"{kin.tau_rise_ms:g}ms", tauDecay=f"{kin.tau_decay_ms:g}ms")
-    for c in circuit.cells:
-        _cell(doc, c, models[c.model], circuit.soma_area_um2)
+    segs = {c.id: _cell(doc, c, models[c.model], circuit.soma_area_um2,
+                        None if morphology is None else morphology.cell(c.id)) for c in circuit.cells}
     n_copies = 1 if trials is None else trials.shape[0]
     n_steps = 1 if trials is None else trials.shape[1]
     _pulses(doc, circuit, trials, n_steps * circuit.readout.bin_ms)
-    _network(doc, circuit, trials, n_copies)
+    _network(doc, circuit, trials, n_copies, morphology, segs, input_gain or {})
     if any(m.mechanism == "wb" for m in models.values()):
         _wb_minf_type(doc)
     ET.indent(doc)
@@ -213,7 +236,7 @@ def _ref(cid: int, copy: int) -> str:
     return f"../pop_{cid}/{copy}/cell_{cid}"
 
 
-def _network(doc, circuit: Circuit, trials, n_copies: int) -> None:
+def _network(doc, circuit: Circuit, trials, n_copies: int, morphology, segs: dict, gain: dict) -> None:
     net = _el(doc, "network", id=f"net_{circuit.task}", type="networkWithTemperature",
               temperature=f"{circuit.temperature_C:g} degC")
     ids = {c.id for c in circuit.cells}
@@ -227,10 +250,30 @@ def _network(doc, circuit: Circuit, trials, n_copies: int) -> None:
         proj = _el(net, "projection", id=f"proj_{j}_{con.pre}_{con.post}",
                    presynapticPopulation=f"pop_{con.pre}", postsynapticPopulation=f"pop_{con.post}",
                    synapse=f"syn_{con.receptor}")
-        delay = max(con.delay_ms, circuit.dt_ms)  # as the NEURON backend's NetCon delay
-        for s in range(n_copies):
-            _el(proj, "connectionWD", id=s, preCellId=_ref(con.pre, s), postCellId=_ref(con.post, s),
-                weight=f"{con.weight_uS * 1e3:.10g}", delay=f"{delay:g}ms")
+        n = 0
+        for site in _sites(con, morphology, segs[con.post]):
+            delay = max(con.delay_ms + site[3], circuit.dt_ms)  # as the NEURON backend's NetCon delay
+            for s in range(n_copies):
+                _el(proj, "connectionWD", id=n, preCellId=_ref(con.pre, s), postCellId=_ref(con.post, s),
+                    postSegmentId=site[0], postFractionAlong=f"{site[1]:.6g}",
+                    weight=f"{con.weight_uS * site[2] * 1e3:.10g}", delay=f"{delay:.10g}ms")
+                n += 1
+    _inputs(net, circuit, trials, n_copies, ids, gain)
+
+
+def _sites(con, morphology, seg_index) -> list[tuple[int, float, float, float]]:
+    """(post segment, fraction along, conductance share, extra delay ms) of each synapse of ``con``."""
+    if morphology is None:
+        return [(0, 0.5, 1.0, 0.0)]
+    out = []
+    for site in morphology.sites_of(con.pre, con.post):
+        seg, frac = seg_index.locate(site.section, site.x)
+        out.append((seg, frac, site.share, site.delay_ms))
+    return out
+
+
+def _inputs(net, circuit: Circuit, trials, n_copies: int, ids, gain: dict) -> None:
+    """Bias and encoded inputs as weighted unit pulses at each cell's soma (segment 0)."""
     for c in circuit.cells:
         if c.bias_nA != 0.0:
             il = _el(net, "inputList", id=f"bias_{c.id}", population=f"pop_{c.id}", component="tonic")
@@ -243,37 +286,48 @@ def _network(doc, circuit: Circuit, trials, n_copies: int) -> None:
     for k, cid in enumerate(circuit.input_cells):
         if cid not in ids:
             continue
-        for t in range(trials.shape[1]):  # input k of copy s in bin t: offset + scale * x[s, t, k] nA
+        g = float(gain.get(int(cid), 1.0))
+        for t in range(trials.shape[1]):  # input k of copy s in bin t: gain (offset + scale x[s, t, k]) nA
             il = _el(net, "inputList", id=f"input_{k}_bin_{t}", population=f"pop_{cid}", component=f"bin_{t}")
             for s in range(trials.shape[0]):
                 _el(il, "inputW", id=s, target=_ref(cid, s), destination="synapses",
-                    weight=f"{enc.offset_nA + enc.scale_nA * trials[s, t, k]:.9g}")
+                    weight=f"{g * (enc.offset_nA + enc.scale_nA * trials[s, t, k]):.9g}")
 
 
-def write_neuroml(circuit: Circuit, path: str | Path, X=None) -> Path:
+def write_neuroml(circuit: Circuit, path: str | Path, X=None, **grown) -> Path:
     """Write ``circuit`` (one copy per sample of ``X``, see :func:`circuit_to_neuroml`) as NeuroML2."""
     path = Path(path)
-    circuit_to_neuroml(circuit, X).write(path, encoding="UTF-8", xml_declaration=True)
+    circuit_to_neuroml(circuit, X, **grown).write(path, encoding="UTF-8", xml_declaration=True)
     return path
 
 
 def write_lems_simulation(circuit: Circuit, X, out_dir: str | Path, name: str = "heldout", *,
-                          dt_ms: float = LEMS_DT_MS) -> Path:
-    """Write ``<name>.net.nml`` (the circuit driven by ``X``) and ``LEMS_<name>.xml`` into ``out_dir``.
+                          dt_ms: float | None = None, **grown) -> Path:
+    """Write ``<name>.net.nml`` (the circuit driven by ``X``) and its LEMS simulations into ``out_dir``.
 
-    The LEMS file runs for ``n_steps * readout.bin_ms`` and writes ``<name>.spikes`` (ID_TIME,
-    ms): id ``copy * n_outputs + j`` is output cell ``circuit.output_cells[j]`` of copy ``copy``.
-    Returns the LEMS file's path.
+    ``LEMS_<name>.xml`` steps at ``dt_ms`` (default ``circuit.dt_ms``, the NEURON backend's; for
+    ``pynml ... -neuron``); ``LEMS_<name>_jnml.xml`` steps at :data:`LEMS_DT_MS` (jNeuroML's
+    forward Euler).  Both run for ``n_steps * readout.bin_ms`` and write ``<name>.spikes``
+    (ID_TIME): id ``copy * n_outputs + j`` is output cell ``circuit.output_cells[j]`` of copy
+    ``copy``.  ``grown`` (``morphology=``, ``input_gain=``) exports the grown cells (see
+    :func:`circuit_to_neuroml`).  Returns the path of ``LEMS_<name>.xml``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     trials = as_trials(X, len(circuit.input_cells))
-    net_file = write_neuroml(circuit, out / f"{name}.net.nml", trials)
+    net_file = write_neuroml(circuit, out / f"{name}.net.nml", trials, **grown)
+    for suffix, dt in (("", dt_ms or circuit.dt_ms), ("_jnml", LEMS_DT_MS)):
+        lems = _lems(circuit, trials, name, net_file.name, dt)
+        ET.ElementTree(lems).write(out / f"LEMS_{name}{suffix}.xml", encoding="UTF-8", xml_declaration=True)
+    return out / f"LEMS_{name}.xml"
+
+
+def _lems(circuit: Circuit, trials, name: str, net_file: str, dt_ms: float) -> ET.Element:
     lems = ET.Element("Lems")
     _el(lems, "Target", component=f"sim_{name}")
     for inc in ("Cells.xml", "Networks.xml", "Simulation.xml"):
         _el(lems, "Include", file=inc)
-    _el(lems, "Include", file=net_file.name)
+    _el(lems, "Include", file=net_file)
     tstop = trials.shape[1] * circuit.readout.bin_ms
     sim = _el(lems, "Simulation", id=f"sim_{name}", length=f"{tstop:g}ms", step=f"{dt_ms:g}ms",
               target=f"net_{circuit.task}", seed="0")
@@ -286,9 +340,17 @@ def write_lems_simulation(circuit: Circuit, X, out_dir: str | Path, name: str = 
                 _el(ev, "EventSelection", id=s * n_out + j, select=f"pop_{cid}/{s}/cell_{cid}",
                     eventPort="spike")
     ET.indent(lems)
-    path = out / f"LEMS_{name}.xml"
-    ET.ElementTree(lems).write(path, encoding="UTF-8", xml_declaration=True)
-    return path
+    return lems
+
+
+def write_grown_neuroml(truth_dir: str | Path, phantom, X) -> Path:
+    """``truth/neuroml/LEMS_grown.xml`` + ``grown.net.nml``: the grown, recalibrated circuit on ``X``."""
+    from pretty_printer.sim.morphology import morphology_from_phantom
+    from pretty_printer.sim.morphology_calibration import Recalibration
+
+    rec = Recalibration.load(Path(truth_dir) / "circuit_morphology.json")
+    return write_lems_simulation(rec.circuit, X, Path(truth_dir) / "neuroml", "grown",
+                                 morphology=morphology_from_phantom(phantom), input_gain=rec.input_gain)
 
 
 def read_lems_output_rates(circuit: Circuit, spikes_file: str | Path, n_copies: int,

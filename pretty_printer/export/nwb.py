@@ -89,6 +89,7 @@ def _deterministic_object_ids(seed: str):
 
 def _build(circuit: Circuit, X, y, rec, ident: str):
     from pynwb import NWBFile, TimeSeries
+    from pynwb.file import Subject
 
     X3 = X if X.ndim == 3 else X[:, None, :]
     n_s, n_steps, n_in = X3.shape
@@ -99,24 +100,28 @@ def _build(circuit: Circuit, X, y, rec, ident: str):
                              f"task's held-out inputs: {n_s} independent samples, each from rest, back to back"),
         identifier=ident, session_start_time=_EPOCH, file_create_date=[_EPOCH],
         experiment_description="synthetic ground truth written by neural-pretty-printer",
-        source_script="pretty_printer.export.nwb", source_script_file_name="pretty_printer/export/nwb.py")
+        source_script="pretty_printer.export.nwb", source_script_file_name="pretty_printer/export/nwb.py",
+        keywords=["ground truth", "synthetic", "Hodgkin-Huxley", "NEURON", circuit.task])
+    nwb.subject = Subject(subject_id=f"circuit-{ident[:8]}", species="in silico", sex="U", date_of_birth=_EPOCH, description=(
+        f"compiled spiking circuit of {len(circuit.cells)} cells, no animal"))
     _trials(nwb, X3, y, T, bin_ms, win_ms)
     for col, desc in [("cell_id", "cell id in truth/circuit.json and the label volumes"),
                       ("role", "input, hidden or output"), ("layer", "layer (0 = input)"),
                       ("model", "cell model name"), ("transmitter", "glutamate or gaba")]:
         nwb.add_unit_column(name=col, description=desc)
+    nwb.units.resolution = circuit.dt_ms / 1000.0  # spikes are threshold crossings on the dt grid
     for j, c in enumerate(circuit.cells):
         times = np.concatenate([s * T + np.asarray(rec.spike_times_ms[s][j], float) for s in range(n_s)]
                                ) if n_s else np.zeros(0)
         nwb.add_unit(spike_times=times / 1000.0, cell_id=int(c.id), role=c.role, layer=int(c.layer),
                      model=c.model, transmitter=c.transmitter)
     enc = circuit.encoding
-    t_bins = (np.arange(n_s)[:, None] * T + np.arange(n_steps)[None] * bin_ms).ravel() / 1000.0
-    xs = X3.reshape(-1, n_in)
-    nwb.add_stimulus(TimeSeries(name="task_inputs", data=xs, unit="n/a", timestamps=t_bins,
+    xs = X3.reshape(-1, n_in)  # bins back to back: bin i starts at i * bin_ms
+    bins = {"starting_time": 0.0, "rate": 1000.0 / bin_ms}
+    nwb.add_stimulus(TimeSeries(name="task_inputs", data=xs, unit="n/a", **bins,
                                 description="task input vector, held over each stimulus bin"))
     nwb.add_stimulus(TimeSeries(name="input_currents", data=enc.offset_nA + enc.scale_nA * xs, unit="nA",
-                                timestamps=t_bins, description=(
+                                **bins, description=(
                                     "current injected into input cells " + ", ".join(map(str, circuit.input_cells))
                                     + " (columns), held over each stimulus bin: offset + scale * x")))
     for cid, v in sorted(rec.v_mV.items()):
