@@ -44,6 +44,56 @@ def test_wb_m_inf_component_is_the_exact_rate_ratio():
 @needs_jnml
 def test_truth_neuroml_is_schema_valid(tiny_dataset):
     t = tiny_dataset / "truth"
-    for f in (t / "circuit.net.nml", t / "neuroml" / "heldout.net.nml"):
+    for f in (t / "circuit.net.nml", t / "neuroml" / "heldout.net.nml", t / "neuroml" / "grown.net.nml"):
         proc = _pynml(str(f), "-validate", cwd=f.parent)
         assert proc.returncode == 0 and "Valid against schema" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+
+
+@needs_jnml
+def test_grown_neuroml_has_every_grown_segment_and_site(tiny_dataset):
+    import xml.etree.ElementTree as ET
+
+    import phantoms
+
+    from pretty_printer.sim.morphology import morphology_from_phantom
+    from pretty_printer.sim.morphology_calibration import Recalibration
+
+    morph = morphology_from_phantom(phantoms.load_phantom(tiny_dataset / "truth" / "phantom"))
+    root = ET.parse(tiny_dataset / "truth" / "neuroml" / "grown.net.nml").getroot()
+    ns = {"n": "http://www.neuroml.org/schema/neuroml2"}
+    for cm in morph.cells:
+        cell = root.find(f"n:cell[@id='cell_{cm.id}']", ns)
+        n_seg = len(cell.findall("n:morphology/n:segment", ns))
+        assert n_seg == sum(len(s.xyz_um) - 1 for s in cm.sections)
+    n_copies = len(root.find("n:network/n:population", ns).findall("n:instance", ns))
+    n_conn = len(root.findall("n:network/n:projection/n:connectionWD", ns))
+    circuit = Recalibration.load(tiny_dataset / "truth" / "circuit_morphology.json").circuit
+    n_sites = sum(len(morph.sites_of(k.pre, k.post)) for k in circuit.connections if k.weight_uS > 0)
+    assert n_conn == n_sites * n_copies
+
+
+@pytest.mark.slow
+@needs_jnml
+def test_grown_neuroml_validates_and_runs_in_neuron(tiny_dataset, tmp_path):
+    import json
+    import shutil as sh
+
+    from pretty_printer.export.neuroml import read_lems_output_rates
+    from pretty_printer.sim.morphology_calibration import Recalibration
+
+    t = tiny_dataset / "truth"
+    work = tmp_path / "neuroml"
+    sh.copytree(t / "neuroml", work)
+    proc = _pynml("grown.net.nml", "-validate", cwd=work)
+    assert proc.returncode == 0 and "Valid against schema" in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    proc = _pynml("LEMS_grown.xml", "-neuron", "-run", "-nogui", cwd=work)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    fid = json.loads((t / "fidelity.json").read_text())
+    n = fid["morphology_n_test"]
+    circuit = Recalibration.load(t / "circuit_morphology.json").circuit
+    rates = read_lems_output_rates(circuit, work / "grown.spikes", n)[:, 0]
+    y = np.load(t / "task.npz")["y_test"][:n]
+    acc = float(np.mean(rates.argmax(1) == y))
+    assert rates.sum() > 0
+    # NEURON's exporter discretises each section as one compartment (our backend: d_lambda, <= 5)
+    assert acc >= fid["morphology_accuracy"] - 0.1, (acc, fid["morphology_accuracy"])
