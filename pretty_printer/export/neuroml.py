@@ -120,19 +120,23 @@ def _tonic_densities(cell) -> list:
 
 
 def tonic_channels(cell) -> list[tuple[str, float, float]]:
-    """(name, mS/cm2, erev mV) of a cell's tonic conductances (fields ``g_<name>_mS_cm2``)."""
+    """(name, mS/cm2, erev mV) of a cell's tonic conductances (any field ``g_<name>_mS_cm2``).
+
+    Reversal potentials come from the channel species the circuit's excitability declares
+    (``pretty_printer.circuit.excitability.CHANNEL_SPECIES``); a density without a known
+    species is an error rather than a silently dropped current.
+    """
     try:
-        from pretty_printer.circuit import excitability as exc  # written by the excitability work
-    except ImportError:
-        exc = None
+        from pretty_printer.circuit.excitability import CHANNEL_SPECIES
+    except ImportError:  # circuits without tonic channels
+        CHANNEL_SPECIES = {}
+    species = {s.column: s for s in CHANNEL_SPECIES.values()}
     out = []
     for key, val in sorted(vars(cell).items()):
         if key.startswith("g_") and key.endswith("_mS_cm2") and val:
-            name = key[2:-len("_mS_cm2")]
-            erev = getattr(exc, f"E_{name.upper()}_MV", None) if exc else None
-            if erev is None:
+            if key not in species:
                 raise ConfigError(f"cell {cell.id}: tonic conductance {key!r} has no known reversal potential")
-            out.append((name, float(val), float(erev)))
+            out.append((species[key].name, float(val), float(species[key].e_rev_mV)))
     return out
 
 

@@ -104,5 +104,6 @@ def test_every_zarr_of_a_dataset_is_valid_ngff(tiny_dataset):
         assert len(img.attributes.multiscales[0].datasets) >= (3 if p.stem == "em" else 2)
     for p in labels:
         _validate_label(p)
-        nodes = list(Reader(parse_url(str(p)))())
-        assert any(isinstance(s, Label) for s in nodes[0].specs), p
+        nodes = list(Reader(parse_url(str(p)))())  # the source scan (hidden), then the labels
+        assert any(isinstance(s, Label) for n in nodes for s in n.specs), p
+        assert any(f"public/{p.name}" in str(n.zarr) for n in nodes), "the source scan is found"
