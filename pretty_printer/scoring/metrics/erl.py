@@ -18,9 +18,12 @@ Conventions (pinned)
   ``c`` is read at its own voxel if the truth labels it ``c`` there, else at the nearest voxel
   (Euclidean, nm) labelled ``c`` within ``SNAP_NM`` per axis (at least one voxel); a node with no
   such voxel (the cell is thinner than the grid there, or a scanner artifact removed or moved it
-  beyond reach) is *skipped*, and so are the edges that touch it (in the total length and in
-  ``erl_max_nm`` alike).  So the truth labels earn ``erl_max_nm`` on any grid and any image frame.
-  ``n_nodes_skipped`` counts them.
+  beyond reach) is *skipped*: it reads the label of its nearest kept neighbour along the skeleton,
+  so it neither breaks a run nor makes one; a part of a skeleton with no kept node at all (outside
+  the volume) is left out, in the total length and ``erl_max_nm`` alike.  Edge lengths are always
+  those of the skeleton.  So
+  the truth labels earn ``erl_max_nm`` on any grid and any image frame.  ``n_nodes_skipped``
+  counts the skipped nodes.
 """
 
 from __future__ import annotations
@@ -88,6 +91,26 @@ def snap_nodes(gt, cell: int, points_nm: np.ndarray, voxel_nm, origin_nm, snap_n
     return out
 
 
+def _fill_lost(lab: np.ndarray, lost: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """A skipped node reads the label of its nearest kept neighbour along the skeleton, so it
+    neither breaks nor makes a run on its own (lengths stay those of the skeleton)."""
+    lab = lab.copy()
+    todo = lost.copy()
+    lab[todo] = 0
+    while todo.any() and len(edges):
+        a, b = edges[:, 0], edges[:, 1]
+        moved = False
+        for src, dst in ((a, b), (b, a)):
+            m = todo[dst] & ~todo[src]
+            if m.any():
+                lab[dst[m]] = lab[src[m]]
+                todo[dst[m]] = False
+                moved = True
+        if not moved:
+            break
+    return lab, todo
+
+
 def _runs(n_nodes: int, edges: np.ndarray, lengths: np.ndarray, correct: np.ndarray):
     """(run id of each correct edge, run lengths) for the graph of correct edges."""
     e = edges[correct]
@@ -146,16 +169,24 @@ def erl_scores(
     n_skipped = 0
     for gt_id, (nodes, edges) in skeletons.items():
         nodes, edges = _check_skeleton(gt_id, nodes, edges)
+        lost = np.zeros(len(nodes), bool)
+        points = nodes
         if gt is not None:
-            nodes = snap_nodes(gt, int(gt_id), nodes, voxel_nm, origin_nm)
-            lost = np.isnan(nodes[:, 0])
+            points = snap_nodes(gt, int(gt_id), nodes, voxel_nm, origin_nm)
+            lost = np.isnan(points[:, 0])
             n_skipped += int(lost.sum())
-            edges = edges[~(lost[edges[:, 0]] | lost[edges[:, 1]])] if len(edges) else edges
-            nodes = np.where(lost[:, None], np.asarray(origin_nm, float) - 1e9, nodes)  # never sampled into a cell
-        items.append((int(gt_id), nodes, edges))
+        items.append((int(gt_id), nodes, edges, points, lost))
 
     # Sample every node once, and find segments that touch more than one skeleton.
-    labels = [sample_labels(seg, nodes, voxel_nm, origin_nm) for _, nodes, _ in items]
+    labels, kept_items = [], []
+    for gt_id, nodes, edges, pts, lost in items:
+        lab, unreached = _fill_lost(sample_labels(seg, np.where(lost[:, None], 0.0, pts), voxel_nm, origin_nm),
+                                    lost, edges)
+        if unreached.any() and len(edges):  # a part of the skeleton with no voxel of its cell at all
+            edges = edges[~(unreached[edges[:, 0]] | unreached[edges[:, 1]])]
+        labels.append(lab)
+        kept_items.append((gt_id, nodes, edges))
+    items = kept_items
     if items:
         all_lab = np.concatenate(labels)
         all_skel = np.concatenate([np.full(len(l), k) for k, l in enumerate(labels)])
