@@ -78,7 +78,8 @@ def test_em_labels_agree_with_the_image(tissue):
     bright = electrons > 0.5 * (np.exp(-c.stain_contrast * c.stain_cytoplasm) + np.exp(-c.stain_contrast * c.stain_extracellular))
     agree = {name: np.mean(bright[kept] == (lab[kept] == 0))
              for name, lab in (("frame", _labels(s, T, None)), ("flat", _labels(s, T, None, deformed=False)))}
-    assert agree["frame"] > 0.93 and agree["frame"] > agree["flat"] + 0.01, agree
+    # dense tissue (background neurites, organelles): 0.90 vs 0.86 measured; sparse tissue gave 0.95 vs 0.93
+    assert agree["frame"] > 0.85 and agree["frame"] > agree["flat"] + 0.02, agree
 
 
 def test_erl_of_truth_is_full_on_a_coarse_z_grid(tissue):
