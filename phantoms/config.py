@@ -78,6 +78,14 @@ class GrowthConfig:
     psd_area_min_nm2: float = 500.0
     psd_area_max_nm2: float = 300000.0
     receptor_size_correlation: float = 0.8  # how predictable receptor counts are from PSD area
+    # --- excitability (tonic channels) and the size principle: see phantoms/channels.py
+    # how far soma size follows tonic drive; 0 (off) unless a preset sets it (tiny: 0.5)
+    excitability_morphology_correlation: float = 0.0
+    # the law's centre and scale (uA/cm^2 of tonic drive at -65 mV), a property of the simulated
+    # biology; 0.2 uA/cm^2 is the default (Wang-Buzsaki) cell's rheobase, the scale spans the
+    # compiled circuits' drives (about -0.8 to +1.2 uA/cm^2 within +-2 scales)
+    excitability_ref_uA_cm2: float = 0.2
+    excitability_scale_uA_cm2: float = 0.5
     vesicle_radius_nm: float = 20.0
     synapse_attempts: int = 24  # sites tried per synapse before the connection fails
     # --- molecules
@@ -166,6 +174,10 @@ class GrowthConfig:
         if not 0.0 <= self.receptor_size_correlation <= 1.0:
             raise ValueError("receptor_size_correlation: expected a number in [0, 1], "
                              f"got {self.receptor_size_correlation!r}")
+        if not 0.0 <= self.excitability_morphology_correlation <= 1.0:
+            raise ValueError("excitability_morphology_correlation: expected a number in [0, 1], "
+                             f"got {self.excitability_morphology_correlation!r}")
+        _positive("excitability_scale_uA_cm2", self.excitability_scale_uA_cm2)
         if not 0.0 <= self.soma_radius_jitter < 0.5:
             raise ValueError(f"soma_radius_jitter: expected a number in [0, 0.5), got {self.soma_radius_jitter!r}")
         if self.cleft_nm > 30.0:

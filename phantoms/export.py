@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .channels import channels_doc
 from .phantom import SYNAPSE_COLUMNS, Phantom
 from .rasterize import _cells, _Grid, primitives
 
@@ -116,8 +117,7 @@ def write_exports(phantom: Phantom, directory, *, mesh_voxel_nm: float = 20.0, m
             cell_mesh(phantom, c, mesh_voxel_nm).export(d / "meshes" / f"cell_{c}.ply")
     write_synapses_csv(phantom, d / "synapses.csv")
     write_barcodes_csv(phantom, d / "barcodes.csv")
-    channels = {str(c): {k: float(v[0]) for k, v in phantom.channel_densities(c).items()} for c in phantom.cell_ids}
-    (d / "channels.json").write_text(json.dumps({"uniform_per_compartment_mS_cm2": channels}, indent=1, sort_keys=True))
+    (d / "channels.json").write_text(json.dumps(channels_doc(phantom), indent=1, sort_keys=True))
     stats = {str(c): morphometrics(d / "swc" / f"cell_{c}.swc") for c in phantom.cell_ids}
     (d / "morphometrics.json").write_text(json.dumps(stats, indent=1, sort_keys=True))
     return d

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .channels import CHANNEL_COLUMNS
 from .config import GrowthConfig
 from .spec import CellSpec, CircuitSpec, EdgeSpec
 
@@ -174,15 +175,18 @@ class Phantom:
         raise KeyError(cid)
 
     def channel_densities(self, cid: int) -> dict[str, np.ndarray]:
-        """Per-node (compartment) Na, K and leak densities in mS/cm^2: the cell model's values.
+        """Per-node (compartment) channel densities in mS/cm^2, keyed by column name.
 
-        The cell models are single-compartment HH; the phantom gives every compartment the
-        same densities so a morphological simulation reproduces the point cell's membrane.
+        Na, K and leak are the cell model's values; the tonic channels that set the cell's
+        excitability (``phantoms/channels.py``: ``g_cation_leak_mS_cm2``,
+        ``g_tonic_gabaa_mS_cm2``) differ between cells.  The cell models are single-compartment
+        HH; the phantom gives every compartment of a cell the same densities so a morphological
+        simulation reproduces the point cell's membrane.
         """
         c = self.cell_spec(cid)
         n = len(self.skeleton(cid).radii_nm)
-        return {"g_na_mS_cm2": np.full(n, c.g_na_mS_cm2), "g_k_mS_cm2": np.full(n, c.g_k_mS_cm2),
-                "g_leak_mS_cm2": np.full(n, c.g_leak_mS_cm2)}
+        names = ("g_na_mS_cm2", "g_k_mS_cm2", "g_leak_mS_cm2") + CHANNEL_COLUMNS
+        return {k: np.full(n, float(getattr(c, k))) for k in names}
 
     @property
     def n_barcode_proteins(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import GrowthConfig, GrowthError
+from .channels import soma_radius_factor, tonic_drive
 from .spec import CircuitSpec
 
 _CANDIDATES = 48  # best-candidate sampling: spreads somata far better than first-fit
@@ -33,7 +34,9 @@ def place_somata(spec: CircuitSpec, cfg: GrowthConfig, rng=None) -> tuple[np.nda
     centers = np.zeros((len(spec.cells), 3))
     radii = np.zeros(len(spec.cells))
     for i, cell in enumerate(spec.cells):
-        r = cfg.soma_radius_nm * (1.0 + cfg.soma_radius_jitter * rng.uniform(-1.0, 1.0))
+        # the size principle: the soma follows the cell's tonic drive as far as
+        # excitability_morphology_correlation says (phantoms/channels.py)
+        r = cfg.soma_radius_nm * soma_radius_factor(tonic_drive(vars(cell)), cfg, rng.uniform(-1.0, 1.0))
         pad = r + cfg.block_margin_nm + 0.5 * cfg.dendrite_radius_nm
         lo = np.full(3, pad)
         hi = block - pad

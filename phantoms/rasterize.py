@@ -21,7 +21,8 @@ voxel: each synapse's count spread evenly over its PSD slab), ``barcode`` (float
 1 where the voxel's cell expresses protein n), ``mito`` / ``nucleus`` (float32: 1 inside a
 mitochondrion / nucleus, :mod:`phantoms.organelles`), ``organelle_membrane`` (float32: fraction of
 the voxel in the ``membrane_nm`` shell inside an organelle's surface), ``organelles`` (uint32
-organelle instance id, 0 = none), ``semantic`` (uint8 class, ``SEMANTIC_CLASSES``).
+organelle instance id, 0 = none), ``semantic`` (uint8 class, ``SEMANTIC_CLASSES``), ``channel:<species>`` (float32, pS of tonic channel
+conductance per voxel on the membrane shell; see ``phantoms/raster_channels.py``).
 Extra, for checks: ``overlap`` (uint8: 1 where a voxel centre lies inside two different cells).
 
 Synapse and vesicle work is limited per call to the synapses and vesicles whose bounding boxes
@@ -45,11 +46,12 @@ from typing import Sequence
 import numpy as np
 
 from .phantom import RECEPTOR_TYPES, SWC_SOMA, Phantom
+from .raster_channels import CHANNEL_FIELDS, channel_fields
 
 from . import organelle_fields as _of
 
 FIELDS = ("labels", "membrane", "cleft", "psd", "vesicles", "receptor:AMPA", "receptor:NMDA",
-          "receptor:GABA_A", "barcode", "overlap") + _of.ORGANELLE_FIELDS + ("semantic",)
+          "receptor:GABA_A", "barcode", "overlap") + _of.ORGANELLE_FIELDS + ("semantic",) + CHANNEL_FIELDS
 SEMANTIC_CLASSES = _of.SEMANTIC_CLASSES
 _SNAP = 1024.0
 
@@ -179,6 +181,7 @@ def rasterize(phantom: Phantom, origin_nm: Sequence[float], shape: Sequence[int]
         raise ValueError(f"fields: unknown field {bad[0]!r}; expected any of {', '.join(FIELDS)}")
     g = _Grid(origin_nm, shape, voxel_nm)
     out: dict[str, np.ndarray] = {}
+    need_channels = any(f in CHANNEL_FIELDS for f in fields)
     need_labels = any(f in fields for f in ("labels", "barcode", "overlap"))
     need_depth = "membrane" in fields
     if need_labels or need_depth:
@@ -191,6 +194,13 @@ def rasterize(phantom: Phantom, origin_nm: Sequence[float], shape: Sequence[int]
             out["membrane"] = _membrane(depth, g, phantom.cfg.membrane_nm)
         if "barcode" in fields:
             out["barcode"] = _barcode(phantom, labels)
+    if need_channels:  # each cell's own membrane shell carries its channels
+        out.update(channel_fields(
+            phantom, lambda c: _membrane(_cells(phantom, g, True, False, [c])[2], g, phantom.cfg.membrane_nm),
+            g.voxel, fields, cells))
+        for f in fields:
+            if f.startswith("channel:") and f not in out:
+                out[f] = np.zeros(g.shape, np.float32)
     need = set(fields)
     if "semantic" in need:
         need |= {"labels", "cleft", "psd", "vesicles", "mito", "nucleus"}

@@ -22,6 +22,9 @@ class CellSpec:
     g_na_mS_cm2: float = 120.0  # somatic channel densities of the cell model
     g_k_mS_cm2: float = 36.0
     g_leak_mS_cm2: float = 0.3
+    # tonic channels that set the cell's operating point (phantoms/channels.py), mS/cm^2
+    g_cation_leak_mS_cm2: float = 0.0
+    g_tonic_gabaa_mS_cm2: float = 0.0
 
 
 @dataclass(frozen=True)

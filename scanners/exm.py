@@ -3,7 +3,10 @@
 The tissue is expanded ``expansion_factor`` times in a hydrogel (with a smooth non-uniform
 distortion), stained in rounds, and imaged with an anisotropic light-sheet PSF.  Channels: one per
 barcode protein (cytosolic, per-cell combinatorial expression) and one antibody stain per receptor
-type (punctate at synapses, brightness proportional to receptor count).
+type (punctate at synapses, brightness proportional to receptor count), and optionally one per
+tonic channel species (``channel_stains``: ``cation_leak``, ``tonic_gabaa``; on the membrane, brightness
+proportional to channel conductance, ``channel_photons`` per pS -- an amplified immunostain), with
+the receptor stains' physics: blur, bleaching by round, background, shot and read noise.
 
 Stages per chunk: rasterize the molecular fields (chunk + halo) -> warp by the expansion
 distortion plus the channel's round jitter -> light-sheet PSF -> photons (signal, bleached by
@@ -28,6 +31,7 @@ from .registry import SCANNERS
 from .tissue import TissueFunction
 
 RECEPTOR_TYPES = ("AMPA", "NMDA", "GABA_A")
+CHANNEL_TYPES = ("cation_leak", "tonic_gabaa")  # tissue fields channel:<type> (scanners/tissue.py)
 DTYPES = ("uint16", "float32")
 
 
@@ -47,6 +51,11 @@ class ExMConfig:
     channels_per_round: int = 4
     barcode_photons: float = 300.0  # photons per voxel of a fully expressing cell
     receptor_photons: float = 30.0  # photons per receptor
+    # tonic channel stains (antibodies to NALCN and the GABA_A delta subunit), after receptors;
+    # the channels are sparse (~0.1 pS/um^2), so the stain is amplified (e.g. tyramide signal
+    # amplification): photons per pS of stained channel conductance
+    channel_stains: tuple[str, ...] = ()
+    channel_photons: float = 2.0e4
     background_photons: float = 20.0  # per voxel
     read_noise_e: float = 1.5
     gain_adu_per_e: float = 1.0
@@ -75,6 +84,12 @@ class ExMConfig:
         if recs is None or any(r not in RECEPTOR_TYPES for r in recs) or len(set(recs)) != len(recs):
             raise ValueError(f"receptors: expected distinct names from {', '.join(RECEPTOR_TYPES)}, got {self.receptors!r}")
         v.set_field(self, "receptors", recs)
+        chans = tuple(self.channel_stains) if isinstance(self.channel_stains, (list, tuple)) else None
+        if chans is None or any(ch not in CHANNEL_TYPES for ch in chans) or len(set(chans)) != len(chans):
+            raise ValueError(f"channel_stains: expected distinct names from {', '.join(CHANNEL_TYPES)}, "
+                             f"got {self.channel_stains!r}")
+        v.set_field(self, "channel_stains", chans)
+        v.set_field(self, "channel_photons", v.number("channel_photons", self.channel_photons, low=0, low_open=True))
         for name in ("expression_cv",):
             v.set_field(self, name, v.number(name, getattr(self, name), low=0, high=3))
         for name in ("barcode_dropout",):
@@ -118,6 +133,7 @@ class ExMScanner(Scanner):
     def channel_names(self) -> list[str]:
         c = self.config
         names = [f"barcode:{i}" for i in range(c.n_barcode_proteins)] + [f"receptor:{r}" for r in c.receptors]
+        names += [f"channel:{ch}" for ch in c.channel_stains]
         return names + (["structure"] if c.structural_channel else [])
 
     @property
@@ -201,6 +217,7 @@ class ExMScanner(Scanner):
         c = self.config
         fields = ["barcode"] if c.n_barcode_proteins else []
         fields += [f"receptor:{r}" for r in c.receptors]
+        fields += [f"channel:{ch}" for ch in c.channel_stains]
         if c.expression_cv > 0 or c.barcode_dropout > 0 or c.structural_channel:
             fields.append("labels")
         if c.structural_channel:
@@ -224,6 +241,7 @@ class ExMScanner(Scanner):
             if c.receptor_detection_efficiency < 1:
                 d = labelling.speckle(key, d * np.float32(c.receptor_detection_efficiency), start, 1000 + j, 1.0)
             out.append(d * np.float32(c.receptor_photons))
+        out += [np.asarray(raw[f"channel:{ch}"], np.float32) * np.float32(c.channel_photons) for ch in c.channel_stains]
         if c.structural_channel:
             out.append(labelling.structural_density(raw) * np.float32(c.structural_photons))
         return out

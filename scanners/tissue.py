@@ -19,6 +19,8 @@ Field names (all arrays are (z, y, x) unless noted; coordinates in nm, (z, y, x)
 ``organelles``     uint32     organelle instance id, 0 = none
 ``semantic``       uint8      class: extracellular, neuron, glia, mitochondrion, nucleus,
                               vesicle, psd, cleft (``phantoms.rasterize.SEMANTIC_CLASSES``)
+``channel:<s>``    float32    tonic channel conductance (pS) per voxel on the membrane shell, for
+                              species ``cation_leak`` and ``tonic_gabaa`` (phantoms/channels.py)
 =================  =========  ===============================================================
 
 A tissue without organelles may return zeros for the organelle fields.
@@ -31,7 +33,8 @@ from typing import Protocol, Sequence
 import numpy as np
 
 FIELDS = ("labels", "membrane", "cleft", "psd", "vesicles", "receptor:AMPA", "receptor:NMDA",
-          "receptor:GABA_A", "barcode", "mito", "nucleus", "organelle_membrane", "organelles", "semantic")
+          "receptor:GABA_A", "barcode", "mito", "nucleus", "organelle_membrane", "organelles", "semantic",
+          "channel:cation_leak", "channel:tonic_gabaa")
 
 
 class TissueFunction(Protocol):

@@ -8,6 +8,11 @@ limit (mean field)::
     I_mean = g_peak * rate * kernel_integral * (E_rev - V_mean)
     =>  g_peak = w / (kernel_integral * (E_rev - v_ref))
 
+A unit's bias becomes tonic channel densities, not an injected current (see
+:mod:`pretty_printer.circuit.excitability`): ``g = I_bias / (E_rev - v_ref)`` of a cation leak
+(positive bias) or a tonic GABA_A conductance (negative bias).  ``excitability="current"`` keeps
+an injected ``bias_nA`` instead -- an explicit test option.
+
 The ANN already models how the driving force ``E_rev - V_mean`` changes with the postsynaptic
 cell's measured mean potential (see :mod:`pretty_printer.task.training`), so no fudge factor is
 needed.  An optional measure-and-rescale step (:func:`calibrate`, off by default) fits per-cell
@@ -27,6 +32,9 @@ from pretty_printer.sim.fi import fi_curve
 from pretty_printer.circuit.cellmodels import DEFAULT_CELL, RECEPTOR_KINETICS, FICurve, get_cell_model
 from pretty_printer.circuit.cellmodels import nA_per_uA_cm2
 from pretty_printer.circuit.description import Cell, Circuit, Connection, Encoding, Readout
+from pretty_printer.circuit.excitability import (EXCITABILITY_MODES, cell_densities,
+                                                 densities_for_current, tonic_current,
+                                                 with_densities)
 from pretty_printer.errors import ConfigError
 from pretty_printer.seeds import stage_int, stage_rng
 from pretty_printer.task.tasks import TaskData, accuracy, make_task
@@ -34,7 +42,7 @@ from pretty_printer.task.training import ANN, TrainConfig, forward, load_ann, sa
 
 __all__ = ["CompileResult", "compile_task", "ann_to_circuit", "save_ann", "load_ann",
            "rate_correlation", "TASK_TRAINING", "check_dale", "calibrate",
-           "CalibrationConfig"]
+           "CalibrationConfig", "check_compilable"]
 
 #: Per-task network sizes and training lengths (everything else from TrainConfig defaults).
 TASK_TRAINING: dict[str, dict[str, Any]] = {
@@ -90,14 +98,22 @@ def ann_to_circuit(ann: ANN, task: str, *, drive_mV: dict[str, float] | None = N
     drive = dict(drive_mV or {r: k.e_rev_mV - ann.v_ref_mV for r, k in
                               RECEPTOR_KINETICS.items()})
     ids_in, ids_h, ids_out = _cell_ids(ann)
+    k_area = nA_per_uA_cm2(ann.area_um2)
+
+    def excitable(cell: Cell, bias_nA: float) -> Cell:
+        if ann.excitability == "current":
+            return replace(cell, bias_nA=float(bias_nA))
+        return with_densities(cell, densities_for_current(bias_nA / k_area, ann.v_ref_mV))
+
     cells = [Cell(int(i), "input", 0, ann.cell, "glutamate") for i in ids_in]
     hidden_layer = 1
     for j, cid in enumerate(ids_h):
-        cells.append(Cell(int(cid), "hidden", hidden_layer, ann.cell,
-                          "glutamate" if ann.hidden_sign[j] > 0 else "gaba",
-                          float(ann.b_h_nA[j])))
+        cells.append(excitable(Cell(int(cid), "hidden", hidden_layer, ann.cell,
+                                    "glutamate" if ann.hidden_sign[j] > 0 else "gaba"),
+                               float(ann.b_h_nA[j])))
     for j, cid in enumerate(ids_out):
-        cells.append(Cell(int(cid), "output", 2, ann.cell, "glutamate", float(ann.b_o_nA[j])))
+        cells.append(excitable(Cell(int(cid), "output", 2, ann.cell, "glutamate"),
+                               float(ann.b_o_nA[j])))
 
     def conn(pre, post, w):
         receptor = "AMPA" if w > 0 else "GABA_A"
@@ -117,7 +133,8 @@ def ann_to_circuit(ann: ANN, task: str, *, drive_mV: dict[str, float] | None = N
                    output_cells=tuple(int(i) for i in ids_out),
                    encoding=Encoding(scale_nA=ann.enc_scale_nA, offset_nA=ann.enc_offset_nA),
                    readout=readout, soma_area_um2=ann.area_um2, temperature_C=temperature_C,
-                   meta=dict(meta or {}, drive_mV=drive))
+                   meta=dict(meta or {}, drive_mV=drive, excitability=ann.excitability,
+                             v_ref_mV=float(ann.v_ref_mV)))
 
 
 def check_dale(circuit: Circuit) -> None:
@@ -200,6 +217,7 @@ def calibrate(circuit: Circuit, ann: ANN, fi: FICurve, X: np.ndarray,
     R = sim.rates_Hz.reshape(-1, sim.rates_Hz.shape[-1])  # cells ordered like the ANN units
     W = _signed_weights(ann)
     bias = np.array([c.bias_nA for c in circuit.cells])
+    dens = [cell_densities(c) for c in circuit.cells]
     r_max = fi.rate_Hz.max()
     e_gain, i_gain, new_bias = {}, {}, {}
     k = nA_per_uA_cm2(ann.area_um2)
@@ -213,9 +231,10 @@ def calibrate(circuit: Circuit, ann: ANN, fi: FICurve, X: np.ndarray,
             continue
         i_eff = _inverse_fi(fi, R[ok, j], ann.area_um2)
         v_mean = fi.v_mean(i_eff / k)  # the cell's mean potential sets its driving forces
+        tonic = bias[j] + k * tonic_current(dens[j], v_mean)  # nA: injected + tonic channels
         e = R[ok] @ np.clip(W[j], 0, None) * (e_exc - v_mean) / (e_exc - ann.v_ref_mV)
         i = R[ok] @ np.clip(-W[j], 0, None) * (e_inh - v_mean) / (e_inh - ann.v_ref_mV)
-        target = i_eff - bias[j]
+        target = i_eff - tonic
         A = np.stack([e, -i, np.ones(ok.sum())], axis=1)
         scale = np.abs(A).max(axis=0) + 1e-12  # ridge in relative units per column
         prior = np.array([1.0, 1.0, 0.0])
@@ -228,19 +247,46 @@ def calibrate(circuit: Circuit, ann: ANN, fi: FICurve, X: np.ndarray,
         a_e = float(np.clip(p[0], cfg.min_gain, cfg.max_gain))
         a_i = float(np.clip(p[1], cfg.min_gain, cfg.max_gain))
         e_gain[circuit.cells[j].id], i_gain[circuit.cells[j].id] = a_e, a_i
-        new_bias[circuit.cells[j].id] = float(bias[j] - p[2])
+        new_bias[circuit.cells[j].id] = float(-p[2])  # offset to add at v_ref, nA
     conns = [replace(c, weight_uS=c.weight_uS / (e_gain[c.post] if c.receptor == "AMPA"
                                                   else i_gain[c.post]))
              for c in circuit.connections]
-    cells = [replace(c, bias_nA=new_bias.get(c.id, c.bias_nA)) for c in circuit.cells]
+    mode = circuit.meta.get("excitability", "current")
+    cells = [_shift_operating_point(c, new_bias.get(c.id, 0.0), k, ann.v_ref_mV, mode)
+             for c in circuit.cells]
     rounds = circuit.meta.get("calibration_rounds", 0) + 1
     return replace(circuit, cells=tuple(cells), connections=tuple(conns),
                    meta=dict(circuit.meta, calibration_rounds=rounds))
 
 
+def _shift_operating_point(cell: Cell, delta_nA: float, k: float, v_ref_mV: float,
+                           mode: str) -> Cell:
+    """Add ``delta_nA`` (at ``v_ref``) to a cell's injected bias, or to its tonic channels."""
+    if delta_nA == 0.0:
+        return cell
+    if mode == "current":
+        return replace(cell, bias_nA=cell.bias_nA + delta_nA)
+    dens = cell_densities(cell)
+    i_ref = float(tonic_current(dens, v_ref_mV)) + delta_nA / k
+    return with_densities(cell, densities_for_current(i_ref, v_ref_mV))
+
+
+def check_compilable(model) -> None:
+    """Refuse cell models the mean-field compiler cannot map faithfully (type II).
+
+    A type II cell's rate jumps from 0 to a large value at threshold, so no unit can carry a small
+    graded rate: measured on xor (seed 0) with the classic ``hh`` cell, the ANN trains to 0.74 and
+    the circuit scores 0.78 -- not a faithful compile of the task, so it is refused.
+    """
+    if model.excitability != "type I":
+        raise ConfigError(f"cell: expected a type I cell model with a graded f-I curve (e.g. "
+                          f"{DEFAULT_CELL}), got {model.name!r} ({model.excitability}: its rate jumps "
+                          f"at threshold, so the ANN cannot learn graded rates; xor reaches only 0.74)")
+
+
 def compile_task(task: str, *, cell: str = DEFAULT_CELL, seed: int = 0,
                  epochs: int | None = None, n_excitatory: int | None = None,
-                 n_inhibitory: int | None = None,
+                 n_inhibitory: int | None = None, excitability: str = "channels",
                  calibration: CalibrationConfig = CalibrationConfig()) -> CompileResult:
     """Train an ANN for a task, compile it to an HH circuit and test both.
 
@@ -255,6 +301,9 @@ def compile_task(task: str, *, cell: str = DEFAULT_CELL, seed: int = 0,
         ``stage_int(seed, "training")``.
     epochs, n_excitatory, n_inhibitory : int, optional
         Override the per-task training defaults in :data:`TASK_TRAINING`.
+    excitability : {"channels", "current"}
+        How each cell's operating point is set: tonic channel densities (default), or an injected
+        bias current (a test option; no tissue carries it).
     calibration : CalibrationConfig
         Measure-and-rescale rounds on training inputs (``rounds=0``: pure mean-field mapping).
 
@@ -264,9 +313,12 @@ def compile_task(task: str, *, cell: str = DEFAULT_CELL, seed: int = 0,
     """
     from pretty_printer.sim.neuron_backend import simulate
 
-    get_cell_model(cell)
+    check_compilable(get_cell_model(cell))
+    if excitability not in EXCITABILITY_MODES:
+        raise ConfigError(f"excitability: expected one of {', '.join(EXCITABILITY_MODES)}, got "
+                          f"{excitability!r}")
     td = make_task(task, stage_rng(seed, "task"))
-    knobs = dict(TASK_TRAINING.get(task, {}))
+    knobs = dict(TASK_TRAINING.get(task, {}), excitability=excitability)
     for key, val in (("epochs", epochs), ("n_excitatory", n_excitatory),
                      ("n_inhibitory", n_inhibitory)):
         if val is not None:

@@ -10,6 +10,8 @@ Conventions
 * Inputs are injected as currents: input cell ``k`` receives
   ``encoding.offset_nA + encoding.scale_nA * x[k]`` for the duration of each stimulus bin.
 * Outputs are read as firing rates (Hz) over ``readout.window_ms`` at the end of each bin.
+* A cell's operating point is set by tonic channel densities (``g_cation_leak_mS_cm2``,
+  ``g_tonic_gabaa_mS_cm2``); ``bias_nA`` is an injected current kept as a test option.
 * ``weight_uS`` is the peak conductance of the *whole connection* (all its synapses together);
   the receptor fixes its reversal potential and kinetics.
 """
@@ -32,7 +34,11 @@ class Cell:
     layer: int  # 0 = input layer; recurrent units share one layer
     model: str  # registered cell-model name, e.g. "hh", "wang_buzsaki"
     transmitter: str  # one of TRANSMITTERS (Dale's law: one per cell)
-    bias_nA: float = 0.0  # constant current injected into the soma
+    bias_nA: float = 0.0  # constant current injected into the soma (a test option; see below)
+    # tonic channel densities (mS/cm^2, uniform over the membrane) that set the operating point
+    # (pretty_printer/circuit/excitability.py)
+    g_cation_leak_mS_cm2: float = 0.0
+    g_tonic_gabaa_mS_cm2: float = 0.0
 
 
 @dataclass(frozen=True)

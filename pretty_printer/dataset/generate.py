@@ -289,6 +289,11 @@ def _manifest(preset, task_data, phantom, modalities, truth) -> dict:
             "summary": _task_summary(TASKS, task_data.name),
         },
         "block_size_nm": [float(s) for s in size],
+        # the tissue's size-principle law (phantoms/channels.py), published biology like a known
+        # receptor density; how strongly the tissue follows it is not published
+        "excitability_law": {k: float(getattr(phantom.cfg, k)) for k in (
+            "soma_radius_nm", "soma_radius_jitter", "excitability_ref_uA_cm2",
+            "excitability_scale_uA_cm2")},
         "modalities": modalities,
         **layout.commit_truth(truth),
         "submission": "see README.md, section 'Submission format'",

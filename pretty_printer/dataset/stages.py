@@ -50,6 +50,7 @@ def circuit_to_spec(circuit: Circuit):
     import phantoms
 
     from pretty_printer.circuit.cellmodels import CELL_MODELS
+    from pretty_printer.circuit.excitability import CHANNEL_COLUMNS
 
     cells = []
     for c in circuit.cells:
@@ -63,6 +64,7 @@ def circuit_to_spec(circuit: Circuit):
                 g_na_mS_cm2=float(model.g_na_mS_cm2),
                 g_k_mS_cm2=float(model.g_k_mS_cm2),
                 g_leak_mS_cm2=float(model.g_leak_mS_cm2),
+                **{col: float(getattr(c, col)) for col in CHANNEL_COLUMNS},
             )
         )
     edges = tuple(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.excitability import add_morphology_excitability
 from pretty_printer.reconstruct.registry import METHODS
 from pretty_printer.reconstruct.clefts import cleft_table, detect_clefts
 from pretty_printer.reconstruct.dense_segmentation import fill_blank_sections, segment_dense
@@ -78,5 +79,6 @@ def reconstruct_em(ds, modality: str = "em", *, rng=None) -> Submission:
     """EM baseline on dataset ``ds`` (reads only ``public/``); deterministic, ``rng`` unused."""
     arr, voxel_nm = ds.image(modality)
     origin_nm = np.asarray(ds.modality(modality).get("origin_nm", (0.0, 0.0, 0.0)), float)
-    return reconstruct_dense(np.asarray(arr[0]), voxel_nm, origin_nm, dense_is_dark=True,
-                             modality=modality, method="baseline:em")
+    sub = reconstruct_dense(np.asarray(arr[0]), voxel_nm, origin_nm, dense_is_dark=True,
+                            modality=modality, method="baseline:em")
+    return add_morphology_excitability(sub, ds, voxel_nm)  # soma size -> tonic channels

@@ -22,6 +22,8 @@
    (``barcode_dropout`` > 0) bit strings one short of the common popcount are kept as codes too
    (a cell that lost one protein still reads one consistent code); receptor counts are divided by
    the detection efficiency.  Colliding or per-cell dim barcodes are not corrected.
+6. Excitability: tonic channel densities per segment from the channel stains
+   (:func:`pretty_printer.reconstruct.excitability.densities_from_stains`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 from scipy import ndimage
 
 from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.excitability import add_stain_excitability
 from pretty_printer.reconstruct.registry import METHODS
 
 MERGE_PUNCTA_NM = 150.0
@@ -179,4 +182,11 @@ def reconstruct_exm(ds, modality: str = "exm", *, rng=None) -> Submission:
             rows[f"n_{r}"].append(counts[r])
     cols = {k: np.asarray(v, dtype=np.int64 if k in ("pre_id", "post_id", "sign", "n_AMPA", "n_NMDA", "n_GABA_A") else float)
             for k, v in rows.items()}
-    return Submission(modality=modality, segmentation=seg, synapses=cols, method="baseline:exm")
+    sub = Submission(modality=modality, segmentation=seg, synapses=cols, method="baseline:exm")
+    return add_stain_excitability(sub, ds, modality, arr, voxel_nm, lambda i: _bleach_gain(settings, i))
+
+
+def _bleach_gain(settings: dict, channel: int) -> float:
+    """Signal left after bleaching in the rounds before channel ``channel`` was imaged."""
+    per_round = int(settings.get("channels_per_round", 1)) or 1
+    return (1.0 - float(settings.get("bleach_per_round", 0.0))) ** (channel // per_round)

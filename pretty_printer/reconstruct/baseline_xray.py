@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.excitability import add_morphology_excitability
 from pretty_printer.reconstruct.registry import METHODS
 from pretty_printer.reconstruct.baseline_em import reconstruct_lightness
 from pretty_printer.reconstruct.dense_segmentation import fill_blank_sections
@@ -43,4 +44,5 @@ def reconstruct_xray(ds, modality: str = "xray", *, rng=None) -> Submission:
     arr, voxel_nm = ds.image(modality)
     origin_nm = np.asarray(ds.modality(modality).get("origin_nm", (0.0, 0.0, 0.0)), float)
     r = xray_lightness(np.asarray(arr[0]), voxel_nm)
-    return reconstruct_lightness(r, voxel_nm, origin_nm, modality=modality, method="baseline:xray")
+    sub = reconstruct_lightness(r, voxel_nm, origin_nm, modality=modality, method="baseline:xray")
+    return add_morphology_excitability(sub, ds, voxel_nm)  # soma size -> tonic channels

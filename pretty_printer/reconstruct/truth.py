@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pretty_printer.circuit.excitability import CHANNEL_COLUMNS
 from pretty_printer.submission.format import POSITION_COLUMNS, Submission
 from pretty_printer.reconstruct.registry import METHODS
 from pretty_printer.scoring.conventions import SITE_RADIUS_NM
@@ -77,6 +78,8 @@ def reconstruct_truth(ds, modality: str, *, rng=None) -> Submission:
         "segment_id": np.array([c.id for c in circuit.cells], dtype=np.int64),
         "bias_nA": np.array([c.bias_nA for c in circuit.cells], dtype=float),
     }
+    for col in CHANNEL_COLUMNS:  # the tonic channel densities that set each cell's excitability
+        cells[col] = np.array([getattr(c, col) for c in circuit.cells], dtype=float)
     labels = ds.truth_labels(modality)
     phantom = ds.phantom()
     info = ds.modality(modality)

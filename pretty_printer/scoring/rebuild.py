@@ -11,7 +11,12 @@ The rules, stated once (they appear in the scorecard):
   simulated biology, like a known receptor density) if ``psd_area_nm2`` is given; else synapse
   count times :data:`DEFAULT_SYNAPSE_NS`.
 * Sign: the majority ``sign`` of a pre segment's synapses if given, else excitatory.
-* Bias current: ``cells.csv`` ``bias_nA`` if given, else 0 nA.
+* Excitability: each cell's tonic channel densities (``g_cation_leak_mS_cm2``,
+  ``g_tonic_gabaa_mS_cm2``) from ``cells.csv`` if given (a segment without a row, or a column
+  not given, gets the default); else the default densities
+  (:data:`pretty_printer.circuit.excitability.DEFAULT_DENSITIES`: 0 mS/cm^2, the cell model's
+  own membrane).
+* Bias current: ``cells.csv`` ``bias_nA`` if given, else 0 nA (injected on top of the channels).
 * Only cells upstream of an output port are simulated (the others cannot change an output).
 * Input and output ports: the segment covering most of each true input/output soma (the scorer
   knows where the sensory and motor cells are, as an experimenter would); -1 if none.
@@ -27,6 +32,7 @@ from dataclasses import replace
 import numpy as np
 
 from pretty_printer.circuit.description import Cell, Circuit, Connection
+from pretty_printer.circuit.excitability import CHANNEL_COLUMNS, DEFAULT_DENSITIES, with_densities
 from pretty_printer.scoring.conventions import SITE_RADIUS_NM
 
 DEFAULT_SYNAPSE_NS = 1.0
@@ -165,6 +171,7 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
     biases = {}
     if sub.cells is not None and "bias_nA" in sub.cells:
         biases = dict(zip(np.asarray(sub.cells["segment_id"]).astype(np.uint64).tolist(), sub.cells["bias_nA"].tolist()))
+    densities, excitability_rule = submitted_densities(sub)
 
     weights = _upstream_of_outputs(weights, [p for p in ports_out if p > 0])
     ids = sorted({i for pair in weights for i in pair} | {p for p in ports_in + ports_out if p > 0})
@@ -173,14 +180,14 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
     input_ids = set(p for p in ports_in if p > 0)
     output_ids = set(p for p in ports_out if p > 0)
     cells = tuple(
-        Cell(
+        with_densities(Cell(
             id=cell_of[i],
             role="input" if i in input_ids else ("output" if i in output_ids else "hidden"),
             layer=0 if i in input_ids else 1,
             model=model,
             transmitter="glutamate" if excitatory.get(i, True) else "gaba",
             bias_nA=float(biases.get(i, 0.0)),
-        )
+        ), densities.get(i, DEFAULT_DENSITIES))
         for i in ids
     )
     connections = tuple(
@@ -193,11 +200,28 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
                       output_cells=tuple(cell_of.get(p, -1) for p in ports_out), meta={"rebuilt_from": sub.method})
     info = {"weight_rule": rule,
             "sign_rule": "submitted sign (majority per segment)" if sign is not None else "all excitatory (no sign submitted)",
-            "bias_rule": "submitted bias_nA" if biases else "0 nA (no cells.csv)",
+            "bias_rule": "submitted bias_nA" if biases else "0 nA (no bias_nA submitted)",
+            "excitability_rule": excitability_rule,
             "n_cells": len(cells), "n_connections": len(connections),
             "input_ports_found": int(sum(p > 0 for p in ports_in)),
             "output_ports_found": int(sum(p > 0 for p in ports_out))}
     return circuit, info
+
+
+def submitted_densities(sub) -> tuple[dict[int, dict[str, float]], str]:
+    """Per-segment tonic channel densities from ``cells.csv`` and the rule that was applied."""
+    cols = [c for c in CHANNEL_COLUMNS if sub.cells is not None and c in sub.cells]
+    default = ", ".join(f"{c}={v:g}" for c, v in DEFAULT_DENSITIES.items())
+    if not cols:
+        return {}, f"default channel densities ({default}; no densities submitted)"
+    seg = np.asarray(sub.cells["segment_id"]).astype(np.uint64).tolist()
+    out = {s: dict(DEFAULT_DENSITIES, **{c: float(sub.cells[c][k]) for c in cols})
+           for k, s in enumerate(seg)}
+    missing = [c for c in CHANNEL_COLUMNS if c not in cols]
+    rule = f"submitted {', '.join(cols)} per segment"
+    if missing:
+        rule += f" (default {', '.join(missing)})"
+    return out, rule + f"; segments without a row: default ({default})"
 
 
 def _upstream_of_outputs(weights: dict, outputs: list[int]) -> dict:

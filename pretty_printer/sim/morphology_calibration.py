@@ -12,7 +12,10 @@ on dendrites and spines.  Two steps make the grown circuit compute the task agai
    effective current density, and a per-cell gain (on everything it receives: synapses, or the
    encoded input for input cells) and offset (its bias) are fitted by ridge regression so that
    its effective current matches the point cell's.  This absorbs dendritic filtering, spine-neck
-   and axonal loading, and non-isopotential spiking.
+   and axonal loading, and non-isopotential spiking.  For a cell whose operating point is set by
+   tonic channels (:mod:`pretty_printer.circuit.excitability`) the offset is their current at
+   the cell's mean potential and the fitted offset becomes new densities; an injected bias
+   (the compiler's ``excitability="current"`` test option) is refitted as a current.
 
 Everything is deterministic (NEURON at fixed dt, no random draws).
 """
@@ -28,6 +31,8 @@ import numpy as np
 from pretty_printer.sim.fi import fi_curve
 from pretty_printer.circuit.cellmodels import FICurve, nA_per_uA_cm2
 from pretty_printer.circuit.description import Circuit
+from pretty_printer.circuit.excitability import (cell_densities, densities_for_current,
+                                                 tonic_current, with_densities)
 from pretty_printer.errors import ConfigError
 
 FORMAT = "neural-pretty-printer/circuit_morphology@1"
@@ -159,7 +164,7 @@ def fit_round(rec: Recalibration, morphology, target: np.ndarray, X: np.ndarray,
                                  config=sim_config or MorphSimConfig())
     R = sim.rates_Hz.reshape(-1, sim.rates_Hz.shape[-1])
     T = np.asarray(target, float).reshape(-1, R.shape[-1])
-    gains, biases = {}, {}
+    gains, biases, dens = {}, {}, {}
     for j, c in enumerate(circuit.cells):
         fi = fi_curve(c.model)
         lo, hi = cfg.rate_lo_frac * fi.rate_Hz.max(), cfg.rate_hi_frac * fi.rate_Hz.max()
@@ -167,10 +172,18 @@ def fit_round(rec: Recalibration, morphology, target: np.ndarray, X: np.ndarray,
         if ok.sum() < 3:  # too few samples in the invertible range: keep the cell as it is
             continue
         k = nA_per_uA_cm2(rec.area_um2[c.id])
-        g, beta = _fit_cell(_inverse_fi(fi, R[ok, j]), _inverse_fi(fi, T[ok, j]), c.bias_nA / k, cfg)
-        gains[c.id], biases[c.id] = g, beta * k
+        j_morph = _inverse_fi(fi, R[ok, j])
+        v_bar = float(np.mean(fi.v_mean(j_morph)))  # the cell's operating potential
+        tonic = float(tonic_current(cell_densities(c), v_bar))
+        g, beta = _fit_cell(j_morph, _inverse_fi(fi, T[ok, j]), c.bias_nA / k + tonic, cfg)
+        gains[c.id] = g
+        if c.bias_nA != 0.0:  # an injected bias (test option) is refitted as a current
+            biases[c.id] = (beta - tonic) * k
+        else:
+            dens[c.id] = densities_for_current(beta, v_bar)
     inputs = set(circuit.input_cells)
-    cells = tuple(replace(c, bias_nA=biases.get(c.id, c.bias_nA)) for c in circuit.cells)
+    cells = tuple(with_densities(replace(c, bias_nA=biases.get(c.id, c.bias_nA)), dens.get(c.id, {}))
+                  for c in circuit.cells)
     conns = tuple(replace(k, weight_uS=k.weight_uS * gains.get(k.post, 1.0)) for k in circuit.connections)
     gain_in = {cid: g * (gains.get(cid, 1.0) if cid in inputs else 1.0) for cid, g in rec.input_gain.items()}
     hidden = [j for j, c in enumerate(circuit.cells) if c.id not in inputs]
@@ -198,6 +211,10 @@ def _movement(point: Circuit, rec: Recalibration) -> dict:
             "weight_ratio_beyond_area_scaling": f(beyond),
             "max_abs_log2_beyond_area_scaling": float(np.abs(np.log2(beyond)).max()) if len(old) else 0.0,
             "max_bias_shift_uA_cm2": float(max(bias_shift, default=0.0)),
+            "max_tonic_density_shift_mS_cm2": float(max(
+                (abs(rec_d - pt_d) for c in rec.circuit.cells
+                 for rec_d, pt_d in zip(cell_densities(c).values(),
+                                        cell_densities(point.cell(c.id)).values())), default=0.0)),
             "area_ratio": {"min": float(min(ratio.values())), "max": float(max(ratio.values()))}}
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from pretty_printer.circuit.cellmodels import RECEPTOR_KINETICS, CellModel, FIProtocol, cache_dir, get_cell_model
 from pretty_printer.circuit.cellmodels import nA_per_uA_cm2
 from pretty_printer.circuit.description import Circuit
+from pretty_printer.circuit.excitability import cell_densities
 from pretty_printer.sim.mechanism_files import mechanism_hash, mod_files
 from pretty_printer.errors import ConfigError, SimulationError
 
@@ -109,6 +110,26 @@ def _insert_channels(sec, model: CellModel, g_na_mS_cm2: float, g_k_mS_cm2: floa
             seg.pas.e = model.e_leak_mV
     sec.ena = model.e_na_mV
     sec.ek = model.e_k_mV
+
+
+def _insert_tonic(secs, densities: dict) -> None:
+    """Tonic channels (``mechanisms/tonic.mod``) at ``densities`` (mS/cm2) on every section.
+
+    Nothing is inserted when every density is zero (the cell model's own membrane).
+    """
+    from pretty_printer.circuit.excitability import CHANNEL_SPECIES
+
+    if not any(densities.get(s.column, 0.0) for s in CHANNEL_SPECIES.values()):
+        return
+    ensure_mechanisms()
+    cat, gaba = CHANNEL_SPECIES["cation_leak"], CHANNEL_SPECIES["tonic_gabaa"]
+    for sec in secs:
+        sec.insert("tonic")
+        for seg in sec:
+            seg.tonic.g_cat = float(densities.get(cat.column, 0.0)) * 1e-3  # mS/cm2 -> S/cm2
+            seg.tonic.e_cat = cat.e_rev_mV
+            seg.tonic.g_gaba = float(densities.get(gaba.column, 0.0)) * 1e-3
+            seg.tonic.e_gaba = gaba.e_rev_mV
 
 
 def _make_cell(model: CellModel, area_um2: float, name: str):
@@ -217,7 +238,9 @@ class _PointCells:
 
     def build(self, cell, name: str) -> list:
         """The cell's sections; section 0 is the soma (spikes are read and currents injected there)."""
-        return [_make_cell(self.models[cell.model], self.area_um2, name)]
+        secs = [_make_cell(self.models[cell.model], self.area_um2, name)]
+        _insert_tonic(secs, cell_densities(cell))
+        return secs
 
     def input_gain(self, cid: int) -> float:
         return 1.0
@@ -425,7 +448,9 @@ class _GrownCells:
             morphology.cell(c.id)  # every cell must have been grown: a clear KeyError otherwise
 
     def build(self, cell, name: str) -> list:
-        return _make_morph_cell(self.morphology.cell(cell.id), self.models[cell.model], name, self.cfg)
+        secs = _make_morph_cell(self.morphology.cell(cell.id), self.models[cell.model], name, self.cfg)
+        _insert_tonic(secs, cell_densities(cell))  # uniform over the grown membrane
+        return secs
 
     def input_gain(self, cid: int) -> float:
         return self.gain.get(int(cid), 1.0)
@@ -440,7 +465,9 @@ def simulate_morphological(circuit: Circuit, morphology, X: np.ndarray, *,
                            config: MorphSimConfig = MorphSimConfig()) -> SimResult:
     """Simulate a circuit whose cells are their grown multi-compartment morphologies.
 
-    Every section carries the cell model's channels at the morphology's densities; each
+    Every section carries the cell model's channels at the morphology's densities and the
+    circuit cell's tonic channel densities (uniform over its membrane, so they set the same
+    operating point at any area; a recalibrated circuit carries adjusted ones); each
     connection's conductance is split over its grown synapses (``Exp2Syn`` with the receptor's
     kinetics, on the nearest postsynaptic section); spikes are detected at the presynaptic soma
     and axonal conduction is folded into the delay; input and bias currents enter at the soma;

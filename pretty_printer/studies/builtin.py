@@ -20,12 +20,22 @@
     PSD-area clip range; see ``docs/study.md`` for why and for the measured result.  The
     score is ``function.accuracy`` and ``function.output_correlation`` of the rebuilt circuit.
 
+``molecular_predictability`` (and ``molecular_predictability_quick``: 2 values, 1 seed)
+    Can the computation be read off morphology, or must molecules be stained?  Varies
+    ``tissue.receptor_size_correlation`` and ``tissue.excitability_morphology_correlation``
+    together (one value for both) and scores three arms, all with perfect structure (truth
+    segmentation, synapses, partners, sign): ``morphology`` (what EM and X-ray see: strength
+    from PSD area, excitability from the measured soma size through the size law of
+    ``phantoms/channels.py``), ``stains`` (ExM read perfectly: receptor counts and channel
+    densities) and ``no_excitability`` (receptor counts, default channel densities).
+
 Run one with ``pretty-printer sweep --study NAME --out DIR``; it resumes like any sweep and
 writes ``DIR/figure.png`` and ``DIR/study.json`` besides the sweep's table and plots.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -111,7 +121,8 @@ def exm_receptors(ds, modality: str, *, rng=None):
     return replace(sub, synapses=syn, method="study:exm_receptors")
 
 
-def receptor_figure(rows: Sequence[dict], path: Path, *, key: str, keys: Sequence[str], arms: Sequence[Arm]) -> Path:
+def receptor_figure(rows: Sequence[dict], path: Path, *, key: str, keys: Sequence[str], arms: Sequence[Arm],
+                    title: str = "Can synaptic strength be read off morphology?") -> Path:
     """Recovered function against the receptor-size correlation, both arms on one figure."""
     from pretty_printer.viz import figures as plt
 
@@ -128,14 +139,14 @@ def receptor_figure(rows: Sequence[dict], path: Path, *, key: str, keys: Sequenc
             ref = [r["function.reference_accuracy"] for r in rows if "function.reference_accuracy" in r]
             if ref:
                 ax.axhline(float(np.mean(ref)), color="k", ls="--", lw=1, label="ground-truth circuit")
-        ax.set_xlabel(key.split(".")[-1].replace("_", " "))
+        ax.set_xlabel(" = ".join(k.split(".")[-1].replace("_", " ") for k in key.split("+")))
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     n_seeds = len({r.get(SEED_KEY) for r in rows}) if SEED_KEY in keys else 1
     # one legend under the panels: inside a panel it hid the points it labels
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=9, frameon=False)
-    fig.suptitle(f"Can synaptic strength be read off morphology? (mean +- sd over {n_seeds} seed(s))", fontsize=11)
+    fig.suptitle(f"{title} (mean +- sd over {n_seeds} seed(s))", fontsize=11)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path)
     plt.close(fig)
@@ -214,3 +225,70 @@ def run_study(name: str, out: Path, *, seed: int = 0, preset: str | None = None,
          "seeds": list(seeds), "arms": {a.name: a.label for a in study.arms}, "results": result.summary},
         indent=1, sort_keys=True) + "\n")
     return result
+
+
+# --------------------------------------------------------------------------- molecular study arms
+MOLECULAR_KEYS = "tissue.receptor_size_correlation+tissue.excitability_morphology_correlation"
+
+
+def _without_molecules(sub, strength_nS, cells: dict | None, method: str):
+    syn = {k: v for k, v in sub.synapses.items() if k not in ("n_AMPA", "n_NMDA", "n_GABA_A")}
+    syn["conductance_nS"] = strength_nS
+    return replace(sub, synapses=syn, cells=cells, method=method)
+
+
+def morphology_only(ds, modality: str, *, rng=None):
+    """What EM and X-ray see: strength from PSD area, excitability from measured soma size.
+
+    Soma radii are measured on the modality's truth label grid (perfect segmentation at that
+    voxel size) and turned into densities by the published size law.
+    """
+    from pretty_printer.reconstruct.excitability import densities_from_soma_size
+    from pretty_printer.reconstruct.truth import reconstruct_truth
+
+    sub = reconstruct_truth(ds, modality, rng=rng)
+    cells = densities_from_soma_size(np.asarray(sub.segmentation), ds.modality(modality)["voxel_nm"],
+                                     ds.manifest["excitability_law"])
+    return _without_molecules(sub, morphology_strength_nS(sub.synapses["psd_area_nm2"], _psd_area_per_nS(ds)),
+                              cells, "study:morphology_only")
+
+
+def stains(ds, modality: str, *, rng=None):
+    """What ExM stains give (read perfectly): receptor counts and tonic channel densities."""
+    from pretty_printer.reconstruct.truth import reconstruct_truth
+
+    sub = reconstruct_truth(ds, modality, rng=rng)
+    cells = {k: v for k, v in sub.cells.items() if k != "bias_nA"}
+    return _without_molecules(sub, receptor_strength_nS(sub.synapses), cells, "study:stains")
+
+
+def no_excitability(ds, modality: str, *, rng=None):
+    """Perfect structure and receptor counts, but default channel densities (no cells.csv)."""
+    from pretty_printer.reconstruct.truth import reconstruct_truth
+
+    sub = reconstruct_truth(ds, modality, rng=rng)
+    return _without_molecules(sub, receptor_strength_nS(sub.synapses), None, "study:no_excitability")
+
+
+_MOLECULAR_ARMS = (
+    Arm("morphology", "EM / X-ray: PSD area -> strength, soma size -> excitability", morphology_only),
+    Arm("stains", "ExM: receptor and channel stains", stains),
+    Arm("no_excitability", "receptor counts, default channel densities", no_excitability),
+)
+
+for _name, _values, _seeds in (("molecular_predictability", (0.0, 0.5, 1.0), (0, 1, 2)),
+                               ("molecular_predictability_quick", (0.0, 1.0), (0,))):
+    STUDIES.register(_name)(Study(
+        name=_name,
+        summary=("recovered function vs receptor_size_correlation = excitability_morphology_correlation "
+                 "(varied together): morphology (EM/X-ray) vs stains (ExM) vs no excitability"
+                 + (" (quick: 2 values, 1 seed)" if _name.endswith("quick") else "")),
+        preset="tiny",
+        key=MOLECULAR_KEYS,
+        values=_values,
+        seeds=_seeds,
+        modality="em",  # its truth label grid: structure is perfect, soma sizes measured on it
+        overrides=STUDY_AREA_LAW,
+        arms=_MOLECULAR_ARMS,
+        figure=functools.partial(receptor_figure, title="Can the computation be read off morphology?"),
+    ))

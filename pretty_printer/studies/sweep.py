@@ -232,14 +232,14 @@ class SweepResult:
 
 # --------------------------------------------------------------------------- one point
 def point_overrides(cfg: SweepConfig, point: Mapping[str, Any]) -> tuple[list[str], int]:
-    """The preset overrides and the root seed of one point."""
+    """The preset overrides and the root seed of one point (a key ``a+b`` sets both keys)."""
     overrides = list(cfg.overrides)
     seed = cfg.seed
     for key, value in point.items():
         if key == SEED_KEY:
             seed = int(value)
-        else:
-            overrides.append(f"{key}={format_value(value)}")
+        else:  # "a+b" varies linked keys together: both take the value
+            overrides.extend(f"{k}={format_value(value)}" for k in key.split("+"))
     if cfg.independent_seeds:
         from pretty_printer.seeds import stage_int
 

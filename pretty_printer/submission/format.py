@@ -15,7 +15,9 @@ A submission is a directory::
 post_x_nm``.  Optional: ``pre_id, post_id`` (segment ids; otherwise read from the segmentation
 at the positions), ``conductance_nS`` (synaptic strength), ``psd_area_nm2``, ``sign`` (+1
 excitatory, -1 inhibitory), ``n_AMPA, n_NMDA, n_GABA_A`` (receptor counts).
-``cells.csv`` columns: ``segment_id`` (required), ``bias_nA`` (optional).
+``cells.csv`` columns: ``segment_id`` (required), ``bias_nA`` (optional), and the tonic channel
+densities that set each cell's excitability, in mS/cm^2 (optional, >= 0):
+``g_cation_leak_mS_cm2``, ``g_tonic_gabaa_mS_cm2`` (see ``phantoms/channels.py``).
 
 Positions must be in nanometres: a column such as ``pre_z_um`` is rejected as an unknown unit.
 Id columns are exact unsigned 64-bit integers (never parsed as floats).  CSVs are UTF-8 with or
@@ -37,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from phantoms.channels import CHANNEL_COLUMNS
 from pretty_printer.dataset.layout import atomic_directory, write_json, write_volume
 from pretty_printer.errors import SubmissionError
 from pretty_printer.submission.paths import contained
@@ -45,9 +48,9 @@ FORMAT = "neural-pretty-printer/submission@1"
 POSITION_COLUMNS = ("pre_z_nm", "pre_y_nm", "pre_x_nm", "post_z_nm", "post_y_nm", "post_x_nm")
 OPTIONAL_SYNAPSE_COLUMNS = ("id", "pre_id", "post_id", "conductance_nS", "psd_area_nm2", "sign",
                             "n_AMPA", "n_NMDA", "n_GABA_A")
-CELL_COLUMNS = ("segment_id", "bias_nA")
+CELL_COLUMNS = ("segment_id", "bias_nA") + CHANNEL_COLUMNS
 _UNIT_RE = re.compile(r"^(?P<stem>[A-Za-z_]+?)_(?P<unit>[A-Za-z]+\d*)$")
-_KNOWN_UNITS = {"nm", "nS", "nm2", "nA", "id"}
+_KNOWN_UNITS = {"nm", "nS", "nm2", "nA", "id", "cm2"}  # cm2: densities such as g_*_mS_cm2
 
 
 @dataclass
@@ -220,7 +223,12 @@ def validate_cells(cols: dict[str, np.ndarray], what: str = "cells.csv") -> dict
     _check_units(what, cols, CELL_COLUMNS)
     if "segment_id" not in cols:
         raise SubmissionError(f"{what}: expected a column 'segment_id' (columns: {', '.join(CELL_COLUMNS)}); got none")
-    return {name: _check_array(what, name, v) for name, v in cols.items()}
+    cols = {name: _check_array(what, name, v) for name, v in cols.items()}
+    for name in CHANNEL_COLUMNS:
+        if name in cols and np.any(cols[name] < 0):
+            raise SubmissionError(f"{what}: column {name!r} (a channel density, mS/cm^2) must be >= 0, "
+                                  f"got {cols[name].min()!r}")
+    return cols
 
 
 def write_csv(path: Path, cols: dict[str, np.ndarray], int_columns=()) -> None:

@@ -21,6 +21,12 @@ potential measured along its f-I curve, and solves for the self-consistent curre
 saturation, total synaptic drive and bias keep every unit in the regime where this mean-field
 description holds for a point cell driven by a few regular spike trains.
 
+A unit's bias is not an injected current but a tonic conductance (``excitability="channels"``,
+the default; see :mod:`pretty_printer.circuit.excitability`): its current at ``V_ref`` is the
+bias, and it is rescaled with ``V_mean`` like a synapse -- a cation leak (0 mV) for a positive
+bias, a tonic GABA_A conductance (-80 mV) for a negative one.  ``excitability="current"`` keeps
+the bias a constant injected current (a test option).
+
 Weights are stored in physical units: nA per Hz of presynaptic rate (at ``V_ref``), biases in nA.
 """
 
@@ -64,8 +70,12 @@ class TrainConfig:
     bias_penalty: float = 0.05
     weight_noise: float = 0.0  # relative s.d. of per-epoch multiplicative weight noise
     area_um2: float = 1000.0
+    excitability: str = "channels"  # "channels" (tonic conductances) or "current" (test option)
 
     def __post_init__(self) -> None:
+        if self.excitability not in ("channels", "current"):
+            raise ConfigError(f"excitability: expected 'channels' or 'current', got "
+                              f"{self.excitability!r}")
         for key in ("n_excitatory", "epochs", "n_relax", "n_restarts"):
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"{key}: expected >= 1, got {getattr(self, key)!r}")
@@ -100,6 +110,7 @@ class ANN:
     n_relax: int = 12
     relax: float = 0.35
     v_ref_mV: float = -62.0  # mean potential at which weights (nA/Hz) equal g * area * drive
+    excitability: str = "channels"  # biases are tonic conductances' currents at v_ref, or currents
 
     @property
     def n_inputs(self) -> int:
@@ -222,12 +233,19 @@ class _Physics:
     """
 
     act: _Activation
-    m: _Interp  # (m_exc, m_inh) as functions of the normalised current
+    m: _Interp  # (m_exc, m_inh, m_cation, m_tonic_gaba) as functions of the normalised current
     v_ref_mV: float
+    norm: "Normalisation"
+    tonic: bool = True  # the bias is a tonic conductance (rescaled with V_mean), not a current
     n_iter: int = 6
 
     def _step(self, b, e, i, u):
         m = self.m(u)
+        if self.tonic:  # bias current at v_ref -> a cation or GABA_A conductance's current at V
+            th, delta = self.norm.threshold_uA_cm2, self.norm.delta_uA_cm2
+            i_ref = th + delta * b
+            i_now = torch.relu(i_ref) * m[..., 2] - torch.relu(-i_ref) * m[..., 3]
+            b = (i_now - th) / delta
         return 0.5 * u + 0.5 * (b + m[..., 0] * e - m[..., 1] * i)
 
     def settle(self, b, e, i, u=None, n_iter: int | None = None):
@@ -246,7 +264,8 @@ class _Physics:
         return self._step(b, e, i, u_op + (u - u.detach()))
 
 
-def _physics(fi: FICurve, norm: Normalisation, leak: float) -> _Physics:
+def _physics(fi: FICurve, norm: Normalisation, leak: float, tonic: bool = True) -> _Physics:
+    from phantoms.channels import CHANNEL_SPECIES
     from pretty_printer.circuit.cellmodels import RECEPTOR_KINETICS
 
     act = _activation(fi, norm, leak)
@@ -255,9 +274,13 @@ def _physics(fi: FICurve, norm: Normalisation, leak: float) -> _Physics:
     e_exc = RECEPTOR_KINETICS["AMPA"].e_rev_mV
     e_inh = RECEPTOR_KINETICS["GABA_A"].e_rev_mV
     step = float(u[1] - u[0])
+    e_cat = CHANNEL_SPECIES["cation_leak"].e_rev_mV
+    e_tonic = CHANNEL_SPECIES["tonic_gabaa"].e_rev_mV
     m = np.stack([(e_exc - fi.v_mean_mV) / (e_exc - v_ref),
-                  (e_inh - fi.v_mean_mV) / (e_inh - v_ref)], axis=1)
-    return _Physics(act, _Interp(float(u[0]), step, m), v_ref)
+                  (e_inh - fi.v_mean_mV) / (e_inh - v_ref),
+                  (e_cat - fi.v_mean_mV) / (e_cat - v_ref),
+                  (e_tonic - fi.v_mean_mV) / (e_tonic - v_ref)], axis=1)
+    return _Physics(act, _Interp(float(u[0]), step, m), v_ref, norm, tonic)
 
 
 def _layer(phys: _Physics, r_pre, w, b, currents: list, loads: list):
@@ -310,7 +333,7 @@ def forward(ann: ANN, fi: FICurve, X: np.ndarray) -> dict[str, np.ndarray]:
     X of shape (n_seq, n_steps, n_in) each has shape (n_seq, n_steps, n_units).
     """
     norm = Normalisation.from_fi(fi)
-    phys = _physics(fi, norm, 0.0)
+    phys = _physics(fi, norm, 0.0, ann.excitability == "channels")
     k = nA_per_uA_cm2(ann.area_um2)
     w_scale = norm.delta_uA_cm2 * k / 100.0
 
@@ -402,7 +425,7 @@ def train(task_data, fi: FICurve, cfg: TrainConfig = TrainConfig(), *, seed: int
 def _train(task_data, fi: FICurve, cfg: TrainConfig, seed: int) -> ANN:
     recurrent = task_data.kind == "temporal"
     norm = Normalisation.from_fi(fi)
-    phys = _physics(fi, norm, cfg.surrogate_leak)
+    phys = _physics(fi, norm, cfg.surrogate_leak, cfg.excitability == "channels")
     # input cells see the encoded current; in normalised units x = 0 is threshold, 1 is delta
     with torch.no_grad():
         r_in = phys.act(torch.tensor(np.asarray(task_data.X_train, float)))
@@ -469,7 +492,7 @@ def _to_physical(net: _Net, fi: FICurve, norm: Normalisation, cfg: TrainConfig,
         w_hh=w_hh * w_scale, w_ho=w_ho * w_scale,
         b_h_nA=(norm.threshold_uA_cm2 + norm.delta_uA_cm2 * b_h) * k,
         b_o_nA=(norm.threshold_uA_cm2 + norm.delta_uA_cm2 * b_o) * k,
-        n_relax=cfg.n_relax, relax=cfg.relax, v_ref_mV=v_ref_mV)
+        n_relax=cfg.n_relax, relax=cfg.relax, v_ref_mV=v_ref_mV, excitability=cfg.excitability)
 
 
 # --------------------------------------------------------------------------- I/O
@@ -491,6 +514,9 @@ def load_ann(path: str | Path) -> ANN:
     with np.load(path, allow_pickle=False) as z:
         kw = {}
         for f in fields(ANN):
+            if f.name not in z.files and f.name == "excitability":
+                kw[f.name] = "current"  # written before excitability was a field: a bias current
+                continue
             v = z[f.name]
             kw[f.name] = v.item() if v.ndim == 0 else v
     return ANN(**kw)

@@ -51,3 +51,11 @@ def test_compile_xor_prints_and_writes_json(capsys, tmp_path):
     assert d["rate_correlation"] >= 0.95
     assert {p.name for p in (tmp_path / "art").iterdir()} == {"ann.npz", "circuit.json",
                                                              "circuit.net.nml"}
+
+
+def test_type_ii_cell_is_refused_in_one_line_before_any_work(capsys, tmp_path):
+    rc, out = _run(capsys, ["compile", "--task", "xor", "--cell", "hh", "--json", str(tmp_path / "r.json")])
+    assert rc == 2
+    err = out.err.strip()
+    assert len(err.splitlines()) == 1 and "'hh'" in err and "type I" in err
+    assert not (tmp_path / "r.json").exists()

@@ -218,3 +218,18 @@ def test_independent_seeds_give_each_point_its_own_seed():
     assert len(set(seeds)) == 2 and 3 not in seeds
     assert seeds == [point_overrides(own, p)[1] for p in points]  # reproducible
     assert [point_overrides(own, p)[0] for p in points] == [point_overrides(shared, p)[0] for p in points]
+
+
+def test_linked_keys_vary_together_in_the_molecular_study():
+    from pretty_printer.studies.builtin import MOLECULAR_KEYS, STUDIES
+    from pretty_printer.studies.sweep import SweepConfig, point_overrides, point_preset
+
+    cfg = SweepConfig(preset="tiny", vary=((MOLECULAR_KEYS, (0.0, 1.0)),))
+    overrides, _ = point_overrides(cfg, {MOLECULAR_KEYS: 1.0})
+    assert overrides == ["tissue.receptor_size_correlation=1.0",
+                         "tissue.excitability_morphology_correlation=1.0"]
+    preset = point_preset(cfg, {MOLECULAR_KEYS: 0.0})
+    assert preset.tissue["receptor_size_correlation"] == 0.0
+    assert preset.tissue["excitability_morphology_correlation"] == 0.0
+    assert {a.name for a in STUDIES.get("molecular_predictability").arms} == {"morphology", "stains",
+                                                                              "no_excitability"}

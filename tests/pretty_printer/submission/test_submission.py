@@ -91,3 +91,19 @@ def test_write_refuses_non_empty_directory(tmp_path):
     with pytest.raises(Exception, match="non-empty"):
         write_submission(tmp_path / "s", _sub(), voxel_nm=(1, 1, 1))
     assert (tmp_path / "s" / "keep.txt").exists()
+
+
+def test_channel_density_columns_round_trip_and_negative_is_rejected(tmp_path):
+    from pretty_printer.submission.format import validate_cells
+
+    sub = _sub()
+    sub.cells["g_tonic_gabaa_mS_cm2"] = np.array([0.0, 0.02])
+    sub.cells["g_cation_leak_mS_cm2"] = np.array([0.01, 0.0])
+    write_submission(tmp_path / "s", sub, voxel_nm=(40, 16, 16))
+    back = read_submission(tmp_path / "s", expected_shape=(4, 5, 6))
+    assert np.array_equal(back.cells["g_tonic_gabaa_mS_cm2"], sub.cells["g_tonic_gabaa_mS_cm2"])
+    bad = {"segment_id": np.array([1.0]), "g_cation_leak_mS_cm2": np.array([-0.1])}
+    with pytest.raises(SubmissionError, match="g_cation_leak_mS_cm2.*>= 0"):
+        validate_cells(bad)
+    with pytest.raises(SubmissionError, match="unknown column 'g_hcn_mS_cm2'"):
+        validate_cells({"segment_id": np.array([1.0]), "g_hcn_mS_cm2": np.array([0.1])})
