@@ -85,7 +85,7 @@ def write_semantic(tissue, truth: Path, *, origin_nm, shape, voxel_nm, chunk, pr
     from phantoms.rasterize import SEMANTIC_CLASSES
 
     arrs = {name: layout.create_ome_zarr(truth / "semantic" / f"{name}.zarr", shape=(1, *shape), chunks=chunk,
-                                          dtype=dt, voxel_nm=voxel_nm, name=name)
+                                          dtype=dt, voxel_nm=voxel_nm, name=name, origin_nm=origin_nm)
             for name, dt in (("classes", "uint8"), ("organelles", "uint32"))}
     blocks = list(chunk_boxes(shape, chunk))
     for sl in progress.bar(blocks, "semantic", total=len(blocks)):
@@ -94,6 +94,8 @@ def write_semantic(tissue, truth: Path, *, origin_nm, shape, voxel_nm, chunk, pr
                      ["semantic", "organelles"])
         arrs["classes"][(0, *sl)] = out["semantic"]
         arrs["organelles"][(0, *sl)] = out["organelles"]
+    for name in arrs:  # class and instance volumes are NGFF label images with their own pyramids
+        ngff.write_pyramid(truth / "semantic" / f"{name}.zarr", labels=True)
     layout.write_json(truth / "semantic" / "classes.json", {"classes": list(SEMANTIC_CLASSES)})
 
 

@@ -108,3 +108,8 @@ def test_every_zarr_of_a_dataset_is_valid_ngff(tiny_dataset):
         assert any(isinstance(s, Label) for n in nodes for s in n.specs), p
         if "undeformed" not in p.name:  # labels on the scan's frame name the scan as their source
             assert any(f"public/{p.name}" in str(n.zarr) for n in nodes), "the source scan is found"
+    semantic = sorted((tiny_dataset / "truth" / "semantic").glob("*.zarr"))
+    assert {p.stem for p in semantic} == {"classes", "organelles"}
+    for p in semantic:  # class and organelle-instance volumes are label images with pyramids too
+        model = _validate_label(p)
+        assert len(model.attributes.multiscales[0].datasets) >= 2, p
