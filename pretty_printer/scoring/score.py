@@ -72,6 +72,13 @@ def _skeletons(phantom) -> dict:
     return out
 
 
+def _imaged(points_nm, origin_nm, voxel_nm, shape) -> np.ndarray:
+    """True where a position (nm, (n, 3)) falls in a voxel of the imaged grid."""
+    p = np.asarray(points_nm, float).reshape(-1, 3)
+    idx = np.floor((p - np.asarray(origin_nm, float)) / np.asarray(voxel_nm, float))
+    return np.all((idx >= 0) & (idx < np.asarray(shape[-3:])), axis=1)
+
+
 def _map_cells(ids: np.ndarray, mapping: dict) -> np.ndarray:
     return np.array([mapping.get(int(i), -1) if int(i) > 0 else -1 for i in ids], dtype=np.int64)
 
@@ -88,26 +95,39 @@ def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_n
     tsyn = phantom.synapses
     t_pre = np.stack([tsyn["pre_z_nm"], tsyn["pre_y_nm"], tsyn["pre_x_nm"]], 1)
     t_post = np.stack([tsyn["post_z_nm"], tsyn["post_y_nm"], tsyn["post_x_nm"]], 1)
+    # only synapses the image can show are scored: both sites inside the imaged grid (true and predicted alike)
+    t_keep = _imaged(t_pre, origin, voxel, gt.shape) & _imaged(t_post, origin, voxel, gt.shape)
+    p_keep = _imaged(sub.pre_nm, origin, voxel, gt.shape) & _imaged(sub.post_nm, origin, voxel, gt.shape)
+    t_idx, p_idx = np.flatnonzero(t_keep), np.flatnonzero(p_keep)
     p_pre_seg, p_post_seg = synapse_partners(sub, origin, voxel)
     p_pre_cell, p_post_cell = _map_cells(p_pre_seg, mapping), _map_cells(p_post_seg, mapping)
     synapses = metrics.synapse_scores(
-        t_pre, t_post, np.asarray(tsyn["pre_cell"], np.int64), np.asarray(tsyn["post_cell"], np.int64),
-        sub.pre_nm, sub.post_nm, p_pre_cell, p_post_cell, threshold_nm=threshold_nm,
-        pred_pre_segment=p_pre_seg, pred_post_segment=p_post_seg,
+        t_pre[t_idx], t_post[t_idx], np.asarray(tsyn["pre_cell"], np.int64)[t_idx],
+        np.asarray(tsyn["post_cell"], np.int64)[t_idx],
+        np.asarray(sub.pre_nm)[p_idx], np.asarray(sub.post_nm)[p_idx], p_pre_cell[p_idx], p_post_cell[p_idx],
+        threshold_nm=threshold_nm, pred_pre_segment=np.asarray(p_pre_seg)[p_idx],
+        pred_post_segment=np.asarray(p_post_seg)[p_idx],
     )
+    synapses["n_true_outside_image"] = int(len(t_keep) - len(t_idx))
+    synapses["n_predicted_outside_image"] = int(len(p_keep) - len(p_idx))
     nri = {k: synapses.pop(k) for k in ("nri", "nri_precision", "nri_recall") if k in synapses}
     matched = synapses.pop("matches", None)
+    if matched is not None and len(matched):  # back to rows of the full tables
+        matched = np.stack([t_idx[np.asarray(matched)[:, 0]], p_idx[np.asarray(matched)[:, 1]]], 1)
 
     from pretty_printer.scoring.rebuild import synapse_strength_nS
 
     sign_of = {c.id: (1 if c.transmitter == "glutamate" else -1) for c in circuit.cells}
-    true_edges = {(k.pre, k.post): (k.weight_uS * 1000.0, sign_of[k.pre]) for k in circuit.connections if k.weight_uS > 0}
+    imaged_pairs = set(zip(np.asarray(tsyn["pre_cell"], np.int64)[t_idx].tolist(),
+                           np.asarray(tsyn["post_cell"], np.int64)[t_idx].tolist()))
+    true_edges = {(k.pre, k.post): (k.weight_uS * 1000.0, sign_of[k.pre]) for k in circuit.connections
+                  if k.weight_uS > 0 and (k.pre, k.post) in imaged_pairs}  # an edge is scored where it is imaged
     strength, _rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
     sign = sub.synapses.get("sign")
     pred: dict = {}
     circuit_ids = {c.id for c in circuit.cells}
     for i, (a, b) in enumerate(zip(p_pre_cell.tolist(), p_post_cell.tolist())):
-        if a < 0 or b < 0 or a == b:
+        if not p_keep[i] or a < 0 or b < 0 or a == b:
             continue
         if a not in circuit_ids or b not in circuit_ids:
             continue  # the connectome is the circuit's: background cells' synapses count in synapse F1 only
@@ -171,7 +191,9 @@ def conventions(threshold_nm: float, vi_convention: str) -> dict:
           "cremi": "submission label 0 = one ordinary segment (CREMI voi); GT label 0 not scored"}
     return {"vi_unassigned": vi_convention, "vi_rule": vi[vi_convention], "vi_units": "bits",
             "synapse_threshold_nm": float(threshold_nm), "site_radius_nm": SITE_RADIUS_NM,
-            "site_rule": SITE_RULE, "undefined_scores": "null (e.g. precision when nothing was predicted)"}
+            "site_rule": SITE_RULE, "undefined_scores": "null (e.g. precision when nothing was predicted)",
+            "synapse_scope": "synapses and edges are scored where imaged: both sites inside the scan's grid "
+                             "(counts outside are reported); the function section uses every submitted synapse"}
 
 
 def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, function: bool = True,

@@ -79,7 +79,9 @@ def test_sites_of_the_truth_lie_in_their_cells(tiny_dataset, perfect):
     for end in ("pre", "post"):
         p = np.stack([perfect.synapses[f"{end}_{a}_nm"] for a in "zyx"], 1)
         idx = np.floor((p - info["origin_nm"]) / info["voxel_nm"]).astype(int)
-        assert np.array_equal(labels[tuple(idx.T)], perfect.synapses[f"{end}_id"])
+        imaged = np.all((idx >= 0) & (idx < labels.shape), axis=1)  # grown synapses may lie past the block
+        assert imaged.mean() >= 0.75  # measured 0.80 on seed 7: a fifth of circuit sites lie past the block (README)
+        assert np.array_equal(labels[tuple(idx[imaged].T)], perfect.synapses[f"{end}_id"][imaged])
 
 
 def test_bom_crlf_csv_reads_as_plain(truth_submission, tmp_path):
