@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO   := out/demo
 SEED   ?= 0
 
-.PHONY: setup demo test bench gallery clean
+.PHONY: setup demo test test-all bench gallery clean
 
 # torch comes in first as the pinned CPU build (an unpinned torch pulls GBs of CUDA wheels);
 # the project's range for torch is satisfied by it, so pip installs nothing more.
@@ -25,7 +25,12 @@ demo: setup
 	$(PP) reconstruct $(DEMO) --method baseline --modality em --out $(DEMO)/submission-em --force
 	$(PP) score $(DEMO) $(DEMO)/submission-em --json $(DEMO)/score-em.json
 
+# The default suite leaves out tests marked `slow` (user journey, gallery, README snippets, NeuroML
+# runs in NEURON); `make test-all` runs everything.
 test: setup
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: setup
 	$(PY) -m pytest -q
 
 bench: setup

@@ -36,14 +36,19 @@ def test_activation_is_the_measured_fi_curve(xor_ann):
     # every unit's rate is f(I) of its input current, with f the measured curve
     i_in = ann.enc_offset_nA + ann.enc_scale_nA * td.X_test
     np.testing.assert_allclose(rates["input"], fi.rate_from_nA(i_in, ann.area_um2))
-    # hidden units: f of the self-consistent current I = b + sum_j w_j r_j (E - V(I)) / (E - V_ref)
-    # where V(I) is the cell's measured mean potential (conductance synapses, mean field)
+    # hidden units: f of the self-consistent current I = b(V) + sum_j w_j r_j (E - V(I)) / (E - V_ref)
+    # where V(I) is the cell's measured mean potential (conductance synapses, mean field) and the
+    # bias is a tonic conductance: a cation leak (E = 0 mV) for b > 0, tonic GABA_A (-80 mV) for b < 0
+    assert ann.excitability == "channels"
     k = 1000.0 * 1e-8 * 1e3 * ann.area_um2 / 1000.0  # nA per uA/cm2
     e = rates["input"] @ ann.w_ih.T
-    current = ann.b_h_nA + e
+    b = ann.b_h_nA
+    current = b + e
     for _ in range(200):
         v = fi.v_mean(current / k)
-        current = 0.5 * current + 0.5 * (ann.b_h_nA + e * (0.0 - v) / (0.0 - ann.v_ref_mV))
+        tonic = (np.maximum(b, 0) * (0.0 - v) / (0.0 - ann.v_ref_mV)
+                 - np.maximum(-b, 0) * (-80.0 - v) / (-80.0 - ann.v_ref_mV))
+        current = 0.5 * current + 0.5 * (tonic + e * (0.0 - v) / (0.0 - ann.v_ref_mV))
     np.testing.assert_allclose(rates["hidden"], fi.rate_from_nA(current, ann.area_um2), atol=2.0)
     assert rates["hidden"].max() < fi.rate_Hz.max()  # the saturation penalty keeps rates in range
 
