@@ -147,6 +147,11 @@ class Scanner:
             else:
                 yield zyx, self._labels_chunk(tissue, plan, zyx)
 
+    def labels_chunk(self, tissue: TissueFunction, job: "RenderJob", zyx: tuple[slice, slice, slice]) -> np.ndarray:
+        """Labels (uint32, (z, y, x)) of one chunk on the image frame of a prepared render: the same
+        frame as :meth:`labels_on_frame` with ``deformed=True``, as an independent task."""
+        return self._labels_chunk(tissue, job.plan, tuple(zyx))
+
     def _labels_chunk(self, tissue: TissueFunction, plan: Any, zyx: tuple[slice, slice, slice]) -> np.ndarray:
         """Labels of one chunk on the image frame; scanners that deform the tissue override this."""
         return undeformed_labels(tissue, plan.origin, self.voxel_nm, zyx)

@@ -16,12 +16,20 @@ def tiny_seed():
 
 
 @pytest.fixture(scope="session")
-def tiny_dataset(tmp_path_factory):
+def stage_cache_dir(tmp_path_factory):
+    """The stage cache ``tiny_dataset`` fills: later generates of the same preset and seed reuse its
+    compiled circuit, phantom and calibration (only scans are recomputed)."""
+    return tmp_path_factory.mktemp("stage-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory, stage_cache_dir):
+    from pretty_printer.dataset.cache import StageCache
     from pretty_printer.dataset.generate import generate
     from pretty_printer.dataset.presets import load_preset
 
     out = tmp_path_factory.mktemp("tiny") / "ds"
-    generate(load_preset("tiny"), out, TINY_SEED, progress=False)
+    generate(load_preset("tiny"), out, TINY_SEED, progress=False, cache=StageCache(stage_cache_dir))
     return out
 
 

@@ -39,6 +39,9 @@ def register(sub) -> None:
                         "share tissue); default: every point shares --seed")
     p.add_argument("--force", action="store_true", help="delete --out first and recompute every point")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    from pretty_printer.cli.generate import add_scale_options
+
+    add_scale_options(p)
     p.set_defaults(func=run)
 
 
@@ -69,7 +72,10 @@ def run(args) -> int:
         all_modalities=args.all_modalities, function=not args.no_function,
         independent_seeds=args.independent_seeds,
     )
-    result = run_sweep(cfg, args.out, progress=not args.quiet, force=args.force)
+    from pretty_printer.cli.generate import scale_options
+
+    engine, cache = scale_options(args)
+    result = run_sweep(cfg, args.out, progress=not args.quiet, force=args.force, engine=engine, cache=cache)
     print(f"sweep: {len(result.computed)} points computed, {len(result.reused)} reused; "
           f"table {args.out / 'results.csv'}, {len(result.plots)} plots in {args.out / 'plots'}",
           file=sys.stderr)

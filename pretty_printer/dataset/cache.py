@@ -78,6 +78,7 @@ class StageCache:
         self.root = Path(root) if root is not None else None
         self.hits: list[str] = []
         self.misses: list[str] = []
+        self._scratch: list[Path] = []
 
     @property
     def enabled(self) -> bool:
@@ -103,8 +104,8 @@ class StageCache:
         """The entry for ``(stage, key)``: verified from disk, or built by ``build(directory)``.
 
         ``build`` writes the stage's files into the directory it is given.  With the cache
-        disabled it runs in a fresh temporary directory, which the caller must not keep using
-        after copying from it (it is not cleaned up until the process ends).
+        disabled it runs in a fresh temporary directory, which :meth:`close` deletes once the
+        caller has copied what it needs.
         """
         found = self.entry(stage, key)
         if found is not None:
@@ -113,6 +114,7 @@ class StageCache:
         self.misses.append(stage)
         if self.root is None:
             d = Path(tempfile.mkdtemp(prefix=f"npp-{stage}-"))
+            self._scratch.append(d)
             build(d)
             return d
         parent = self.root / stage
@@ -131,6 +133,11 @@ class StageCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def close(self) -> None:
+        """Delete the temporary directories a disabled cache built stages in (stored entries stay)."""
+        while self._scratch:
+            shutil.rmtree(self._scratch.pop(), ignore_errors=True)
 
     def _rebuild_failed(self, stage: str, key: str):
         raise OSError(f"stage cache {str(self.root)!r}: entry {stage}/{key[:16]} did not verify right after writing")

@@ -1,4 +1,4 @@
-"""The chunk engine: rasterizing, scanning and writing labels as a dask graph over Zarr chunks.
+"""The chunk engine: rasterizing, scanning, writing labels and meshing as dask tasks over Zarr chunks.
 
 Each task renders one chunk-aligned region and writes it straight into its own Zarr chunks, so
 no task waits for another, nothing is gathered into one process, and memory stays bounded by a
@@ -137,7 +137,8 @@ class Engine:
 
 
 # --------------------------------------------------------------------------- tasks
-def _open_level0(path: str):
+def open_level0(path: str):
+    """Level ``0`` of the OME-Zarr group at ``path``, opened for writing (in a task)."""
     import zarr
 
     return zarr.open_group(path, mode="r+")["0"]
@@ -146,15 +147,7 @@ def _open_level0(path: str):
 def scan_task(scanner, tissue, job, path: str, zyx) -> None:
     """Render one chunk of a prepared scan and write it into the Zarr array at ``path``."""
     sl, block = scanner.render_chunk(tissue, job, zyx)
-    _open_level0(path)[tuple(sl)] = block
-
-
-def labels_task(tissue, origin_nm, voxel_nm, path: str, zyx) -> None:
-    """Rasterize the cell labels of one chunk and write them into the Zarr array at ``path``."""
-    start = np.array([s.start for s in zyx])
-    size = [s.stop - s.start for s in zyx]
-    out = tissue(np.asarray(origin_nm) + start * np.asarray(voxel_nm), size, voxel_nm, ["labels"])
-    _open_level0(path)[(0, *zyx)] = out["labels"].astype(np.uint32)
+    open_level0(path)[tuple(sl)] = block
 
 
 def chunk_boxes(shape, chunk):

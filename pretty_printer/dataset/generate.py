@@ -6,19 +6,22 @@ Every stage draws from its own branch of the seed tree (:mod:`pretty_printer.see
 
 from __future__ import annotations
 
-import json
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from pretty_printer import __version__
-from pretty_printer.dataset import layout, ngff, stages
+from pretty_printer.dataset import layout, stages
+from pretty_printer.dataset.cache import ENTRY, StageCache, copy_files, stage_key
+from pretty_printer.dataset.engine import Engine, EngineConfig
+from pretty_printer.dataset.scans import scan_region, write_scan
 from pretty_printer.circuit.description import Circuit
 from pretty_printer.errors import GrowthError
 from pretty_printer.dataset.presets import Preset
 from pretty_printer.progress import Progress
-from pretty_printer.seeds import stage_rng, stage_seed
+from pretty_printer.seeds import stage_rng
 
 
 def renumber_cells(circuit: Circuit, first_id: int = 1) -> Circuit:
@@ -45,60 +48,6 @@ def write_reference_activity(circuit: Circuit, task_data, path: Path) -> None:
              accuracy=np.float64(ref.accuracy))
 
 
-def scan_region(phantom) -> tuple[np.ndarray, np.ndarray]:
-    return np.asarray(phantom.block_origin_nm, float), np.asarray(phantom.block_size_nm, float)
-
-
-def rasterize_labels_to_zarr(tissue, path: Path, *, origin_nm, shape, voxel_nm, chunk, progress: Progress,
-                             source_image: str | None = None) -> None:
-    """Rasterize cell labels on a scan's grid, chunk by chunk, straight into an NGFF label image."""
-    arr = layout.create_ome_zarr(path, shape=(1, *shape), chunks=chunk, dtype="uint32",
-                                  voxel_nm=voxel_nm, name="labels", origin_nm=origin_nm)
-    blocks = list(chunk_boxes(shape, chunk))
-    for sl in progress.bar(blocks, "labels", total=len(blocks)):
-        start = np.array([s.start for s in sl])
-        size = [s.stop - s.start for s in sl]
-        out = tissue(np.asarray(origin_nm) + start * np.asarray(voxel_nm), size, voxel_nm, ["labels"])
-        arr[(0, *sl)] = out["labels"].astype(np.uint32)
-    ngff.write_pyramid(path, labels=True, source_image=source_image)
-
-
-def write_labels_on_frame(scanner, tissue, path: Path, *, origin_nm, size_nm, seed, chunk, deformed: bool,
-                          progress: Progress) -> None:
-    """Cell labels on the scan's image frame (``deformed``) or its undeformed grid, into OME-Zarr.
-
-    Thin wrapper over :meth:`scanners.base.Scanner.labels_on_frame` (the scanner knows what it did).
-    """
-    shape = scanner.grid_shape(size_nm)
-    arr = layout.create_ome_zarr(path, shape=(1, *shape), chunks=chunk, dtype="uint32",
-                                  voxel_nm=scanner.voxel_nm, name="labels", origin_nm=origin_nm)
-    n = len(list(chunk_boxes(shape, chunk)))
-    for sl, block in progress.bar(scanner.labels_on_frame(tissue, origin_nm, size_nm, seed=seed, chunk_shape=chunk,
-                                                          deformed=deformed), "labels", total=n):
-        arr[(0, *sl)] = block
-    ngff.write_pyramid(path, labels=True,  # NGFF labels; the deformed ones annotate the public scan
-                       source_image=f"../../../public/{scanner.modality}.zarr" if deformed else None)
-
-
-def write_semantic(tissue, truth: Path, *, origin_nm, shape, voxel_nm, chunk, progress: Progress) -> None:
-    """``truth/semantic/<class volume, organelle instances>.zarr`` on a scan's undeformed grid."""
-    from phantoms.rasterize import SEMANTIC_CLASSES
-
-    arrs = {name: layout.create_ome_zarr(truth / "semantic" / f"{name}.zarr", shape=(1, *shape), chunks=chunk,
-                                          dtype=dt, voxel_nm=voxel_nm, name=name, origin_nm=origin_nm)
-            for name, dt in (("classes", "uint8"), ("organelles", "uint32"))}
-    blocks = list(chunk_boxes(shape, chunk))
-    for sl in progress.bar(blocks, "semantic", total=len(blocks)):
-        start = np.array([s.start for s in sl])
-        out = tissue(np.asarray(origin_nm) + start * np.asarray(voxel_nm), [s.stop - s.start for s in sl], voxel_nm,
-                     ["semantic", "organelles"])
-        arrs["classes"][(0, *sl)] = out["semantic"]
-        arrs["organelles"][(0, *sl)] = out["organelles"]
-    for name in arrs:  # class and instance volumes are NGFF label images with their own pyramids
-        ngff.write_pyramid(truth / "semantic" / f"{name}.zarr", labels=True)
-    layout.write_json(truth / "semantic" / "classes.json", {"classes": list(SEMANTIC_CLASSES)})
-
-
 def write_organelle_stats(truth: Path, phantom) -> None:
     """Add measured organelle fractions and counts to ``truth/tissue_stats.json`` (merged with what
     is there).  Fractions are voxel counts of the semantic class volume (EM grid)."""
@@ -108,8 +57,11 @@ def write_organelle_stats(truth: Path, phantom) -> None:
     path = truth / "semantic" / "classes.zarr"
     if not path.exists():
         return
-    vol, _ = layout.read_volume(path)
-    counts = np.bincount(np.asarray(vol).ravel(), minlength=len(SEMANTIC_CLASSES)).astype(float)
+    arr, _ = layout.open_ome_zarr(path)
+    counts = np.zeros(len(SEMANTIC_CLASSES))
+    step = int(arr.chunks[1])
+    for z in range(0, arr.shape[1], step):  # one slab of chunks at a time: memory bounded at any size
+        counts += np.bincount(np.asarray(arr[0, z:z + step]).ravel(), minlength=len(SEMANTIC_CLASSES))
     cells = counts[1:].sum()
     org = Organelles.from_arrays(phantom.organelles) if phantom.organelles else Organelles.empty()
     stats = {f"{name}_volume_fraction": float(counts[i] / counts.sum()) for i, name in enumerate(SEMANTIC_CLASSES)}
@@ -127,151 +79,147 @@ def write_organelle_stats(truth: Path, phantom) -> None:
     layout.write_json(target, doc)
 
 
-def chunk_boxes(shape, chunk):
-    """Slices tiling ``shape`` with blocks of ``chunk`` (the last ones clipped)."""
-    import itertools
+def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progress: bool = True,
+             engine: EngineConfig | None = None, cache: StageCache | None = None) -> Path:
+    """Generate a dataset for ``preset`` and ``seed`` into ``out`` (written atomically).
 
-    ranges = [range(0, s, c) for s, c in zip(shape, chunk)]
-    for starts in itertools.product(*ranges):
-        yield tuple(slice(a, min(a + c, s)) for a, c, s in zip(starts, chunk, shape))
-
-
-def _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth, progress):
-    origin, size = scan_region(phantom)
-    shape = tuple(int(s) for s in scanner.output_shape(size))
-    arr = layout.create_ome_zarr(
-        public / f"{modality}.zarr", shape=shape, chunks=preset.chunk, dtype=scanner.dtype,
-        voxel_nm=scanner.voxel_nm, name=modality, channel_names=list(scanner.channel_names), origin_nm=origin,
-    )
-    sseed = stage_seed(seed, "scan", modality)
-    n_chunks = len(list(chunk_boxes(shape[1:], scanner_chunk(scanner, preset.chunk, shape))))
-    for sl, block in progress.bar(
-        scanner.render(tissue, origin, size, seed=sseed, chunk_shape=scanner_chunk(scanner, preset.chunk, shape)),
-        modality, total=n_chunks,
-    ):
-        sl = tuple(sl)
-        if len(sl) == 3:
-            sl = (slice(None),) + sl
-        arr[sl] = block
-    ngff.write_pyramid(public / f"{modality}.zarr")  # coarser levels, once level 0 is complete
-    for deformed, name in ((True, modality), (False, f"{modality}_undeformed")):
-        write_labels_on_frame(scanner, tissue, truth / "labels" / f"{name}.zarr", origin_nm=origin, size_nm=size,
-                              seed=sseed, chunk=preset.chunk, deformed=deformed, progress=progress)
-    if modality == "em":
-        write_semantic(tissue, truth, origin_nm=origin, shape=shape[1:], voxel_nm=scanner.voxel_nm,
-                       chunk=preset.chunk, progress=progress)
-    art = scanner.artifact_truth(origin, size, seed=sseed)
-    np.savez(truth / "artifacts" / f"{modality}.npz", **{k: np.asarray(v) for k, v in sorted(art.items())})
-    return {
-        "path": f"{modality}.zarr",
-        "voxel_nm": [float(v) for v in scanner.voxel_nm],
-        "origin_nm": [float(v) for v in origin],
-        "shape": list(shape),
-        "axes": ["c", "z", "y", "x"],
-        "channels": list(scanner.channel_names),
-        "dtype": str(np.dtype(scanner.dtype)),
-        "scanner": preset.scan[modality],
-        "settings": _public_settings(scanner),
-    }
-
-
-def _public_settings(scanner) -> dict:
-    """The scanner's resolved physical settings (no seed): what an experimenter knows of the instrument."""
-    import dataclasses
-
-    cfg = getattr(scanner, "config", None)
-    if cfg is None or not dataclasses.is_dataclass(cfg):
-        return {}
-    return json.loads(json.dumps(dataclasses.asdict(cfg), default=lambda o: list(o) if isinstance(o, tuple) else str(o)))
-
-
-def scanner_chunk(scanner, chunk, shape):
-    """X-ray reconstructs whole slices: its chunks span full (y, x) planes."""
-    if scanner.modality == "xray":
-        return (chunk[0], shape[2], shape[3])
-    return tuple(chunk)
-
-
-def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progress: bool = True) -> Path:
-    """Generate a dataset for ``preset`` and ``seed`` into ``out`` (written atomically)."""
-    import phantoms
-
-    from pretty_printer.circuit.compiler import compile_task, save_ann
-    from pretty_printer.export.neuroml import write_lems_simulation, write_neuroml
-    from pretty_printer.export.neuroml import write_grown_neuroml
-    from pretty_printer.export.nwb import write_activity_nwb
-
+    Parameters
+    ----------
+    engine : EngineConfig, optional
+        Where chunk tasks (scans, labels, meshes) run; default: every local core.  The files are
+        byte-identical whatever it is.
+    cache : StageCache, optional
+        Where the trained/compiled circuit, the grown phantom and the morphology calibration are
+        reused from and stored; default: none (every stage computed).
+    """
     from pretty_printer.dataset.resources import check_resources
 
     scanners = {m: stages.make_scanner(preset, m) for m in preset.scan}
-    cfg = stages.growth_config(preset)
+    stages.growth_config(preset)  # a bad [tissue] fails before anything is computed
     check_resources(preset, Path(out))  # refuse up front what the machine cannot hold
     prog = Progress(4 + len(scanners), enabled=progress)  # compile, grow, scans, morphology, write
+    cache = cache if cache is not None else StageCache(None)
     out = Path(out)
-    with layout.atomic_directory(out, force=force) as tmp:
+    with layout.atomic_directory(out, force=force) as tmp, contextlib.closing(cache):
         public, truth = tmp / "public", tmp / "truth"
         for d in (public, truth / "artifacts", truth / "labels"):
             d.mkdir(parents=True, exist_ok=True)
-
         with prog.stage(f"train and compile task {preset.task!r}"):
-            result = compile_task(preset.task, seed=seed, **stages.compile_kwargs(preset))
-            circuit = renumber_cells(result.circuit)
-            save_ann(result.ann, truth / "ann.npz")
-            circuit.save(truth / "circuit.json")
-            write_neuroml(circuit, truth / "circuit.net.nml")
-            td = result.task_data
-            np.savez(truth / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
-            write_reference_activity(circuit, td, truth / "reference_activity.npz")
-            write_lems_simulation(circuit, td.X_test, truth / "neuroml", "heldout")  # jNeuroML / NEURON
-            write_activity_nwb(circuit, td.X_test, td.y_test, truth / "activity.nwb")  # spikes, voltages
-
-        with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
-            spec = stages.circuit_to_spec(circuit)
-            try:
-                phantom = phantoms.grow(spec, cfg, stage_rng(seed, "growth"), progress=prog.counter("growth"))
-            except phantoms.GrowthError as e:
-                from pretty_printer.dataset.growth_hint import advice
-
-                hint = advice(spec, cfg, lambda: stage_rng(seed, "growth"))
-                raise GrowthError(f"growing the {preset.task!r} circuit in preset {preset.name!r}: {e}; "
-                                  f"{hint}") from e
-            from phantoms.organelles import place_organelles
-
-            phantom = replace(phantom, organelles=place_organelles(phantom, stage_rng(seed, "organelles")).arrays())
-            phantom.save(truth / "phantom")
-            phantoms.write_exports(phantom, truth)
-            for c in phantom.background_ids:  # background cells: SWC skeletons next to the circuit's
-                phantoms.write_swc(phantom, c, truth / "swc" / f"cell_{c}.swc")
-            from phantoms.stats import tissue_stats
-
-            layout.write_json(truth / "tissue_stats.json", tissue_stats(phantom, stage_rng(seed, "tissue_stats")))
-            tissue = phantoms.tissue_function(phantom)
-
-        modalities = {}
-        for modality, scanner in scanners.items():
-            with prog.stage(f"scan with {modality}"):
-                modalities[modality] = _write_scan(scanner, tissue, modality, phantom, preset, seed, public, truth, prog)
-
+            compiled = _compile_stage(preset, seed, truth, cache)
+        circuit, td = compiled["circuit"], compiled["task_data"]
+        # the workers start after compiling (a long, busy stage of this process) and stop after the scans
+        with Engine(engine) as eng:
+            with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
+                phantom, grow_key = _growth_stage(preset, seed, circuit, compiled["key"], truth, cache, eng, prog)
+            tissue = phantoms_tissue(phantom)
+            modalities = {}
+            for modality, scanner in scanners.items():
+                with prog.stage(f"scan with {modality}"):
+                    modalities[modality] = write_scan(scanner, tissue, phantom, preset, seed, public, truth, eng, prog)
         write_organelle_stats(truth, phantom)
-
         with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"):
-            from pretty_printer.sim.morphology_calibration import morphology_fidelity
-
-            # grown cells, recalibrated on training inputs (truth/circuit_morphology.json)
-            morph = morphology_fidelity(circuit, phantom, td, truth / "circuit_morphology.json")
-            write_grown_neuroml(truth, phantom, td.X_test[:morph["morphology_n_test"]])
-
+            morph = _morphology_stage(circuit, phantom, td, grow_key, truth, cache)
         with prog.stage("write fidelity and manifest"):
-            layout.write_json(truth / "fidelity.json", {
-                "ann_accuracy": float(result.ann_accuracy),
-                "circuit_accuracy": float(result.circuit_accuracy),
-                "rate_correlation": float(result.rate_correlation),
-                **morph,
-            })
+            layout.write_json(truth / "fidelity.json", {**compiled["fidelity"], **morph})
             layout.write_json(truth / "seed.json", {"seed": int(seed), "preset": preset.name,
                                                      "config": preset.to_dict(), "version": __version__})
-            layout.write_json(public / "manifest.json", _manifest(preset, result.task_data, phantom, modalities, truth))
+            layout.write_json(public / "manifest.json", _manifest(preset, td, phantom, modalities, truth))
     return out
+
+
+_COMPILE_FILES = ("ann.npz", "circuit.json", "circuit.net.nml", "task.npz", "reference_activity.npz", "neuroml",
+                  "activity.nwb")
+
+
+def _compile_stage(preset: Preset, seed: int, truth: Path, cache: StageCache) -> dict:
+    """Train and compile (or reuse): writes the truth files; returns circuit, task data, fidelity, key."""
+    from pretty_printer.task.tasks import make_task
+
+    key = stage_key("compile", {"task": preset.task, "compile": preset.compile, "seed": int(seed)})
+    entry = cache.fetch_or_build("compile", key, lambda d: _build_compile(preset, seed, d))
+    copy_files(entry, truth, _COMPILE_FILES)
+    return {"circuit": Circuit.load(entry / "circuit.json"), "key": key,
+            "task_data": make_task(preset.task, stage_rng(seed, "task")),  # the draw compile_task made
+            "fidelity": layout.read_json(entry / "compile.json")}
+
+
+def _build_compile(preset: Preset, seed: int, d: Path) -> None:
+    from pretty_printer.circuit.compiler import compile_task, save_ann
+    from pretty_printer.export.neuroml import write_lems_simulation, write_neuroml
+    from pretty_printer.export.nwb import write_activity_nwb
+
+    result = compile_task(preset.task, seed=seed, **stages.compile_kwargs(preset))
+    save_ann(result.ann, d / "ann.npz")
+    renumber_cells(result.circuit).save(d / "circuit.json")
+    circuit = Circuit.load(d / "circuit.json")  # what a cache hit sees, so both paths agree
+    write_neuroml(circuit, d / "circuit.net.nml")
+    td = result.task_data
+    np.savez(d / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
+    write_reference_activity(circuit, td, d / "reference_activity.npz")
+    write_lems_simulation(circuit, td.X_test, d / "neuroml", "heldout")  # jNeuroML / NEURON
+    write_activity_nwb(circuit, td.X_test, td.y_test, d / "activity.nwb")  # spikes, voltages
+    layout.write_json(d / "compile.json", {"ann_accuracy": float(result.ann_accuracy),
+                                           "circuit_accuracy": float(result.circuit_accuracy),
+                                           "rate_correlation": float(result.rate_correlation)})
+
+
+def _growth_stage(preset: Preset, seed: int, circuit: Circuit, compile_key: str, truth: Path,
+                  cache: StageCache, eng: Engine, prog: Progress):
+    """Grow the phantom, place organelles, write its exports (or reuse them); returns the phantom and key."""
+    import phantoms
+
+    key = stage_key("growth", {"compile": compile_key, "tissue": preset.tissue, "seed": int(seed),
+                               "meshes": bool(preset.meshes)})
+    entry = cache.fetch_or_build("growth", key, lambda d: _build_growth(preset, seed, circuit, d, eng, prog))
+    copy_files(entry, truth, sorted(p.name for p in entry.iterdir() if p.name != ENTRY))
+    return phantoms.load_phantom(truth / "phantom"), key
+
+
+def _build_growth(preset: Preset, seed: int, circuit: Circuit, d: Path, eng: Engine, prog: Progress) -> None:
+    import phantoms
+    from phantoms.organelles import place_organelles
+    from phantoms.stats import tissue_stats
+
+    spec, cfg = stages.circuit_to_spec(circuit), stages.growth_config(preset)
+    try:
+        phantom = phantoms.grow(spec, cfg, stage_rng(seed, "growth"), progress=prog.counter("growth"))
+    except phantoms.GrowthError as e:
+        from pretty_printer.dataset.growth_hint import advice
+
+        hint = advice(spec, cfg, lambda: stage_rng(seed, "growth"))
+        raise GrowthError(f"growing the {preset.task!r} circuit in preset {preset.name!r}: {e}; {hint}") from e
+    phantom = replace(phantom, organelles=place_organelles(phantom, stage_rng(seed, "organelles")).arrays())
+    phantom.save(d / "phantom")
+    phantoms.write_exports(phantom, d, meshes=False)
+    for c in phantom.background_ids:  # background cells: SWC skeletons next to the circuit's
+        phantoms.write_swc(phantom, c, d / "swc" / f"cell_{c}.swc")
+    layout.write_json(d / "tissue_stats.json", tissue_stats(phantom, stage_rng(seed, "tissue_stats")))
+    if preset.meshes:  # from the labels, chunk by chunk (the phantom as a hit loads it)
+        from pretty_printer.dataset.meshes import write_meshes
+
+        write_meshes(phantoms.load_phantom(d / "phantom"), d / "meshes", engine=eng, progress=prog)
+
+
+def _morphology_stage(circuit: Circuit, phantom, task_data, grow_key: str, truth: Path, cache: StageCache) -> dict:
+    """Recalibrate and simulate the grown cells (or reuse): writes ``circuit_morphology.json`` and
+    ``neuroml/{LEMS_grown.xml, grown.net.nml}``; returns the figures for ``fidelity.json``."""
+    from pretty_printer.export.neuroml import write_grown_neuroml
+    from pretty_printer.sim.morphology_calibration import morphology_fidelity
+
+    def build(d: Path) -> None:
+        morph = morphology_fidelity(circuit, phantom, task_data, d / "circuit_morphology.json")
+        write_grown_neuroml(d, phantom, task_data.X_test[:morph["morphology_n_test"]])
+        layout.write_json(d / "morphology.json", morph)
+
+    entry = cache.fetch_or_build("morphology", stage_key("morphology", {"growth": grow_key}), build)
+    copy_files(entry, truth, ["circuit_morphology.json", "neuroml"])
+    return layout.read_json(entry / "morphology.json")
+
+
+def phantoms_tissue(phantom):
+    import phantoms
+
+    return phantoms.tissue_function(phantom)
 
 
 def _manifest(preset, task_data, phantom, modalities, truth) -> dict:

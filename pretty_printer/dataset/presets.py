@@ -7,7 +7,8 @@ A preset has the tables
                training knobs; see :mod:`.compile_schema`).
 ``[tissue]``   fields of :class:`phantoms.GrowthConfig`.
 ``[scan.<modality>]``  a scanner: ``preset = "<scanners preset>"`` plus overrides.
-``[output]``   fields of :class:`~pretty_printer.dataset.schema.OutputConfig` (the Zarr ``chunk``).
+``[output]``   fields of :class:`~pretty_printer.dataset.schema.OutputConfig` (the Zarr ``chunk``,
+               ``meshes``).
 
 Every key is typed and bounded by the stage dataclass it feeds (:mod:`.schema`); unknown tables
 or keys are an error that lists the valid ones.  Values can be overridden with dotted keys
@@ -54,6 +55,7 @@ class Preset:
     tissue: dict = field(default_factory=dict)
     scan: dict = field(default_factory=dict)  # modality -> scanner params (preset + overrides)
     chunk: tuple[int, int, int] = _DEFAULT_CHUNK
+    meshes: bool = True  # = schema.OutputConfig.meshes: per-cell meshes in truth/meshes/
 
     def to_dict(self) -> dict:
         return {
@@ -62,7 +64,7 @@ class Preset:
             "compile": copy.deepcopy(self.compile),
             "tissue": dict(self.tissue),
             "scan": {k: dict(v) for k, v in self.scan.items()},
-            "output": {"chunk": list(self.chunk)},
+            "output": {"chunk": list(self.chunk), "meshes": self.meshes},
         }
 
 
@@ -199,4 +201,4 @@ def validate(preset: Preset) -> None:
     """Check every table of ``preset`` against its stage's schema (see :mod:`.validation`)."""
     from pretty_printer.dataset import validation
 
-    validation.validated(preset, {"chunk": list(preset.chunk)})
+    validation.validated(preset, {"chunk": list(preset.chunk), "meshes": preset.meshes})

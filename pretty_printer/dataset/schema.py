@@ -52,12 +52,15 @@ class OutputConfig:
     """How the dataset's arrays are written."""
 
     chunk: tuple[int, int, int] = (32, 128, 128)  # Zarr chunk shape (z, y, x), voxels
+    meshes: bool = True  # per-cell PLY meshes in truth/meshes/ (from the labels, chunk by chunk)
 
     def __post_init__(self) -> None:
         c = tuple(self.chunk)
         if len(c) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in c):
             raise ValueError(f"chunk: expected 3 positive integers (z, y, x), got {list(self.chunk)}")
         object.__setattr__(self, "chunk", c)
+        if not isinstance(self.meshes, bool):
+            raise ValueError(f"meshes: expected true or false, got {self.meshes!r}")
 
 
 @dataclass(frozen=True)

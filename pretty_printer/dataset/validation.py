@@ -81,7 +81,7 @@ def validated(preset, output: dict):
     for m, t in preset.scan.items():
         _check_scan(where, m, t, tissue)
     out = schema.build(f"{where} [output]", schema.OutputConfig, output)
-    return replace(preset, chunk=out.chunk)
+    return replace(preset, chunk=out.chunk, meshes=out.meshes)
 
 
 def resolved(preset) -> dict[str, dict[str, tuple[Any, str]]]:

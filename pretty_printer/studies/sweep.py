@@ -328,9 +328,12 @@ def _stage(what: str, enabled: bool) -> Iterator[None]:
 
 
 def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], point_dir: Path,
-              *, progress: bool = True) -> dict[str, dict]:
+              *, progress: bool = True, engine=None, cache=None) -> dict[str, dict]:
     """Generate, reconstruct (each arm) and score one point, reusing whatever already exists.
 
+    ``engine`` (:class:`~pretty_printer.dataset.engine.EngineConfig`) and ``cache``
+    (:class:`~pretty_printer.dataset.cache.StageCache`) are passed to ``generate``: with a cache,
+    a point that changes only scanner keys recomputes only its scans, reconstruction and scores.
     Returns the scorecards by arm name.  The ``done`` marker is written last.
     """
     from pretty_printer.dataset.generate import generate
@@ -343,7 +346,8 @@ def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], p
         "point": {k: format_value(v) for k, v in point.items()}, "overrides": overrides, "seed": seed})
     dataset_dir = point_dir / "dataset"
     if not (dataset_dir / "public" / "manifest.json").is_file():
-        generate(point_preset(cfg, point), dataset_dir, seed, force=True, progress=progress)
+        generate(point_preset(cfg, point), dataset_dir, seed, force=True, progress=progress, engine=engine,
+                 cache=cache)
     cards = {}
     for arm in arms:
         sub_dir = point_dir / f"submission{arm.suffix()}"
@@ -390,7 +394,7 @@ def _check_sweep_file(out: Path, cfg: SweepConfig, arms: Sequence[Arm]) -> None:
 
 
 def run_sweep(cfg: SweepConfig, out: Path, *, arms: Sequence[Arm] | None = None, progress: bool = True,
-              force: bool = False, plots: bool = True) -> SweepResult:
+              force: bool = False, plots: bool = True, engine=None, cache=None) -> SweepResult:
     """Run (or resume) a sweep into ``out`` and rebuild its table and plots.
 
     Parameters
@@ -406,6 +410,8 @@ def run_sweep(cfg: SweepConfig, out: Path, *, arms: Sequence[Arm] | None = None,
         Delete ``out`` first and recompute everything.
     plots : bool
         Draw ``plots/<score>_vs_<key>.png``.
+    engine, cache : EngineConfig, StageCache, optional
+        Where chunk tasks run and where stages are reused from (see :func:`run_point`).
     """
     from tqdm import tqdm
 
@@ -430,7 +436,7 @@ def run_sweep(cfg: SweepConfig, out: Path, *, arms: Sequence[Arm] | None = None,
             continue
         if progress:
             bar.write(f"sweep: point {name}", file=sys.stderr)
-        run_point(cfg, arms, point, point_dir, progress=progress)
+        run_point(cfg, arms, point, point_dir, progress=progress, engine=engine, cache=cache)
         result.computed.append(name)
     bar.close()
     result.rows = collect_rows(out, cfg, arms, points)
