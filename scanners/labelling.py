@@ -26,21 +26,34 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .noise import hash_uniform
+from .noise import hash_uniform, poisson_cdf_inverse
 
 MOLECULES_PER_VOXEL = 20.0  # epitopes of a fully expressing cell in one voxel (sets the speckle)
 
 
 def cell_expression(key: int, labels: np.ndarray, channel: int, cv: float, dropout: float) -> np.ndarray:
     """Per-voxel multiplier of one barcode channel from its cell's expression level (float32)."""
-    out = np.ones(labels.shape, np.float32)
+    ids, inverse = _unique_ids(labels)  # a per-cell value: computed once per cell, then spread
+    out = np.ones(ids.shape, np.float32)
     if cv > 0:
-        z = special.ndtri(np.clip(hash_uniform(key ^ 0xE1, labels, channel), 1e-9, 1 - 1e-9))
+        z = special.ndtri(np.clip(hash_uniform(key ^ 0xE1, ids, channel), 1e-9, 1 - 1e-9))
         s2 = np.log1p(cv * cv)
         out *= np.exp(np.sqrt(s2) * z - s2 / 2).astype(np.float32)  # mean 1, CV ``cv``
     if dropout > 0:
-        out *= (hash_uniform(key ^ 0xD2, labels, channel) >= dropout).astype(np.float32)
-    return out
+        out *= (hash_uniform(key ^ 0xD2, ids, channel) >= dropout).astype(np.float32)
+    return out[inverse]
+
+
+def _unique_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, inverse)`` with ``ids[inverse] == labels``: a look-up table when the ids are small
+    next to the voxel count (no sort), else ``np.unique``."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "ui" and labels.size and labels.min() >= 0 and labels.max() < 4 * labels.size + 1024:
+        present = np.flatnonzero(np.bincount(labels.ravel()))
+        lut = np.zeros(int(present[-1]) + 1, np.intp)
+        lut[present] = np.arange(len(present))
+        return present.astype(labels.dtype), lut[labels]
+    return np.unique(labels, return_inverse=True)
 
 
 def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_unit: float) -> np.ndarray:
@@ -49,7 +62,7 @@ def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_u
     ``starts``: global voxel index of ``density[0, 0, 0]`` (the hash is on global indices).
     """
     mean = np.asarray(density, np.float64) * molecules_per_unit
-    grids = np.meshgrid(*[np.arange(s, s + n) for s, n in zip(starts, density.shape)], indexing="ij")
+    grids = np.meshgrid(*[np.arange(s, s + n) for s, n in zip(starts, density.shape)], indexing="ij", sparse=True)
     u = np.clip(hash_uniform(key ^ 0x5C, channel, *grids), 1e-12, 1 - 1e-12)
     counts = _poisson_quantile(mean, u)
     return (counts / molecules_per_unit).astype(np.float32)
@@ -63,18 +76,7 @@ def _poisson_quantile(mean: np.ndarray, u: np.ndarray) -> np.ndarray:
     m = mean[big]
     out[big] = np.maximum(0, np.rint(m + np.sqrt(m) * z + (z * z - 1) / 6))
     small = ~big & (mean > 0)
-    m, uu = mean[small], u[small]
-    k = np.zeros_like(m)
-    pmf = np.exp(-m)
-    cdf = pmf.copy()
-    for j in range(80):
-        above = uu > cdf
-        if not above.any():
-            break
-        k += above
-        pmf = pmf * m / (j + 1)
-        cdf += pmf
-    out[small] = k
+    out[small] = poisson_cdf_inverse(mean[small], u[small], 80)
     return out
 
 

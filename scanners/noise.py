@@ -128,19 +128,32 @@ def poisson_from_normal(mean: np.ndarray, z: np.ndarray) -> np.ndarray:
     if small.any():
         m = mean[small].astype(np.float64)
         u = special.ndtr(z[small].astype(np.float64))
-        k = np.zeros_like(m)
-        pmf = np.exp(-m)
-        cdf = pmf.copy()
-        kmax = int(_SMALL_MEAN + 8 * np.sqrt(_SMALL_MEAN) + 10)
-        for j in range(kmax):
-            above = u > cdf
-            if not above.any():
-                break
-            k += above
-            pmf = pmf * m / (j + 1)
-            cdf = cdf + pmf
-        out[small] = k
+        out[small] = poisson_cdf_inverse(m, u, int(_SMALL_MEAN + 8 * np.sqrt(_SMALL_MEAN) + 10))
     return out
+
+
+def poisson_cdf_inverse(m: np.ndarray, u: np.ndarray, kmax: int) -> np.ndarray:
+    """The smallest ``k <= kmax`` with ``u <= CDF_Poisson(k; m)``, element-wise (float64 counts).
+
+    The CDF is summed term by term in float64; since it only grows, a value whose ``u`` is
+    reached is final, so each step carries on with the values still above their CDF only (the
+    same sums, element for element, as stepping every value ``kmax`` times).
+    """
+    k = np.zeros(np.shape(m))
+    idx = np.arange(k.size)
+    m, u = np.ravel(m), np.ravel(u)
+    pmf = np.exp(-m)
+    cdf = pmf.copy()
+    for j in range(kmax):
+        above = u > cdf
+        if not above.any():
+            break
+        if not above.all():
+            idx, m, u, pmf, cdf = idx[above], m[above], u[above], pmf[above], cdf[above]
+        k.flat[idx] += 1.0
+        pmf = pmf * m / (j + 1)
+        cdf = cdf + pmf
+    return k
 
 
 def hash_uniform(key: int, *coords: np.ndarray) -> np.ndarray:
@@ -148,12 +161,15 @@ def hash_uniform(key: int, *coords: np.ndarray) -> np.ndarray:
 
     ``coords`` broadcast against each other; the result depends only on ``key`` and the values.
     """
+    shape = np.broadcast_shapes(*[np.shape(c) for c in coords])
     with np.errstate(over="ignore"):
-        h = np.uint64(key & 0xFFFFFFFFFFFFFFFF)
-        h = np.full(np.broadcast_shapes(*[np.shape(c) for c in coords]), h, np.uint64)
+        # element-wise rounds, so hashing open (broadcastable) coordinates hashes each prefix of
+        # them once: a lattice's first axes cost nothing next to its last (same bits as full grids)
+        h = np.asarray(np.uint64(key & 0xFFFFFFFFFFFFFFFF))
         for c in coords:
             h = h ^ (np.asarray(c).astype(np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
             h = _splitmix(h)
+        h = np.broadcast_to(h, shape)
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
@@ -190,7 +206,7 @@ def lattice_noise(key: int, axes_nm: Sequence[np.ndarray], length_nm: float) -> 
         idx0.append(i0)
         frac.append(f.astype(np.float32))
         lo.append(int(i0.min()))
-    grids = np.meshgrid(*[np.arange(l, int(i.max()) + 2) for l, i in zip(lo, idx0)], indexing="ij")
+    grids = np.meshgrid(*[np.arange(l, int(i.max()) + 2) for l, i in zip(lo, idx0)], indexing="ij", sparse=True)
     field = (2.0 * hash_uniform(key, *grids) - 1.0).astype(np.float32)
     for ax, (i0, f, l) in enumerate(zip(idx0, frac, lo)):
         a = np.take(field, i0 - l, axis=ax)

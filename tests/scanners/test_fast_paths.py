@@ -1,0 +1,71 @@
+"""The scanners' faster paths give the same bits as the plain element-wise definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scanners import labelling
+from scanners.noise import hash_uniform, lattice_noise, poisson_cdf_inverse
+
+
+def test_hash_of_open_grids_equals_hash_of_full_grids():
+    rng = np.random.default_rng(0)
+    axes = [rng.integers(-50, 50, n) for n in (4, 7, 9)]
+    full = np.meshgrid(*axes, indexing="ij")
+    sparse = np.meshgrid(*axes, indexing="ij", sparse=True)
+    assert np.array_equal(hash_uniform(11, 3, *full), hash_uniform(11, 3, *sparse))
+    assert hash_uniform(11, *sparse).shape == (4, 7, 9)
+
+
+def _lattice_noise_full_grid(key, axes_nm, length_nm):
+    """lattice_noise as first written: the lattice hashed on full (dense) index grids."""
+    idx0, frac, lo = [], [], []
+    for a in axes_nm:
+        t = np.asarray(a, np.float64) / length_nm
+        i0 = np.floor(t).astype(np.int64)
+        f = t - i0
+        idx0.append(i0)
+        frac.append((f * f * (3 - 2 * f)).astype(np.float32))
+        lo.append(int(i0.min()))
+    grids = np.meshgrid(*[np.arange(l, int(i.max()) + 2) for l, i in zip(lo, idx0)], indexing="ij")
+    field = (2.0 * hash_uniform(key, *grids) - 1.0).astype(np.float32)
+    for ax, (i0, f, l) in enumerate(zip(idx0, frac, lo)):
+        a, b = np.take(field, i0 - l, axis=ax), np.take(field, i0 - l + 1, axis=ax)
+        shape = [1] * field.ndim
+        shape[ax] = -1
+        field = a + (b - a) * f.reshape(shape)
+    return field
+
+
+@pytest.mark.parametrize("length", [9.0, 60.0])
+def test_lattice_noise_is_the_full_grid_definition(length):
+    rng = np.random.default_rng(1)
+    axes = [np.sort(rng.uniform(-300, 900, n)) for n in (3, 20, 17)]
+    assert np.array_equal(lattice_noise(5, axes, length), _lattice_noise_full_grid(5, axes, length))
+
+
+def test_poisson_inverse_equals_stepping_every_value():
+    rng = np.random.default_rng(2)
+    m = rng.exponential(3.0, 5000)
+    u = rng.random(5000)
+    k, pmf = np.zeros_like(m), np.exp(-m)
+    cdf = pmf.copy()
+    for j in range(60):  # the plain loop: every value stepped every time
+        k += u > cdf
+        pmf = pmf * m / (j + 1)
+        cdf = cdf + pmf
+    assert np.array_equal(poisson_cdf_inverse(m, u, 60), k)
+
+
+def test_cell_expression_is_per_voxel_hash_of_the_cell():
+    from scipy import special
+
+    rng = np.random.default_rng(3)
+    for high in (6, 70_000):  # a look-up table and np.unique
+        labels = rng.integers(0, high, (5, 8, 9)).astype(np.uint32)
+        z = special.ndtri(np.clip(hash_uniform(7 ^ 0xE1, labels, 2), 1e-9, 1 - 1e-9))
+        s2 = np.log1p(0.25)
+        want = np.exp(np.sqrt(s2) * z - s2 / 2).astype(np.float32)
+        want *= (hash_uniform(7 ^ 0xD2, labels, 2) >= 0.1).astype(np.float32)
+        assert np.array_equal(labelling.cell_expression(7, labels, 2, 0.5, 0.1), want)
