@@ -25,6 +25,9 @@ def register(sub) -> None:
                    help=f"how submission label 0 counts in VI/ARAND: {' | '.join(VI_CONVENTIONS)} "
                         f"(default: {DEFAULT_VI_CONVENTION}: each unassigned voxel its own segment; "
                         "cremi: label 0 is one ordinary segment, as in CREMI)")
+    p.add_argument("--url-base", default=None, metavar="URL",
+                   help="HTTP address where DATASET is served (e.g. http://127.0.0.1:9000); the HTML report's "
+                        "diagnostics then link each entry to neuroglancer (default: no links, image crops only)")
     p.add_argument("--no-function", action="store_true", help="skip the (slower) function score")
     p.set_defaults(func=run)
 
@@ -67,5 +70,6 @@ def run(args) -> int:
     if args.html:
         from pretty_printer.viz.report import write_html_report
 
-        write_html_report(card, args.html)
+        write_html_report(card, args.html, dataset_dir=args.dataset, submission_dir=args.submission,
+                          url_base=args.url_base)
     return 0

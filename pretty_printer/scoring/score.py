@@ -13,7 +13,7 @@ import numpy as np
 
 from pathlib import Path
 
-from pretty_printer.scoring import metrics
+from pretty_printer.scoring import diagnostics, metrics
 from pretty_printer.dataset.layout import Dataset
 from pretty_printer.errors import ConfigError, SubmissionError
 from pretty_printer.scoring.conventions import (DEFAULT_VI_CONVENTION, SITE_RADIUS_NM, SYNAPSE_THRESHOLD_NM,
@@ -83,68 +83,110 @@ def _map_cells(ids: np.ndarray, mapping: dict) -> np.ndarray:
     return np.array([mapping.get(int(i), -1) if int(i) > 0 else -1 for i in ids], dtype=np.int64)
 
 
+def _synapse_sets(phantom, sub: Submission, origin, voxel, shape, mapping: dict):
+    """Truth and submitted synapses as dicts of arrays, with which of them are imaged (both
+    sites inside the scan's grid: only those are scored, true and predicted alike)."""
+    tsyn = phantom.synapses
+    t_pre = np.stack([tsyn["pre_z_nm"], tsyn["pre_y_nm"], tsyn["pre_x_nm"]], 1)
+    t_post = np.stack([tsyn["post_z_nm"], tsyn["post_y_nm"], tsyn["post_x_nm"]], 1)
+    p_pre_seg, p_post_seg = synapse_partners(sub, origin, voxel)
+    true = {"id": np.asarray(tsyn["id"], np.int64), "pre_nm": t_pre, "post_nm": t_post,
+            "pre_cell": np.asarray(tsyn["pre_cell"], np.int64), "post_cell": np.asarray(tsyn["post_cell"], np.int64)}
+    pred = {"row": np.arange(len(p_pre_seg)), "pre_nm": np.asarray(sub.pre_nm, float).reshape(-1, 3),
+            "post_nm": np.asarray(sub.post_nm, float).reshape(-1, 3),
+            "pre_seg": np.asarray(p_pre_seg), "post_seg": np.asarray(p_post_seg),
+            "pre_cell": _map_cells(p_pre_seg, mapping), "post_cell": _map_cells(p_post_seg, mapping)}
+    t_keep = _imaged(t_pre, origin, voxel, shape) & _imaged(t_post, origin, voxel, shape)
+    p_keep = _imaged(pred["pre_nm"], origin, voxel, shape) & _imaged(pred["post_nm"], origin, voxel, shape)
+    return true, pred, t_keep, p_keep
+
+
+def _subset(d: dict, keep: np.ndarray) -> dict:
+    return {k: np.asarray(v)[keep] for k, v in d.items()}
+
+
+def _synapse_section(true: dict, pred: dict, t_keep, p_keep, threshold_nm: float):
+    """The ``synapses`` section, NRI and the matches as rows of the full tables."""
+    t_idx, p_idx = np.flatnonzero(t_keep), np.flatnonzero(p_keep)
+    ti, pi = _subset(true, t_keep), _subset(pred, p_keep)
+    synapses = metrics.synapse_scores(
+        ti["pre_nm"], ti["post_nm"], ti["pre_cell"], ti["post_cell"],
+        pi["pre_nm"], pi["post_nm"], pi["pre_cell"], pi["post_cell"],
+        threshold_nm=threshold_nm, pred_pre_segment=pi["pre_seg"], pred_post_segment=pi["post_seg"],
+    )
+    synapses["n_true_outside_image"] = int(len(t_keep) - len(t_idx))
+    synapses["n_predicted_outside_image"] = int(len(p_keep) - len(p_idx))
+    nri = {k: synapses.pop(k) for k in ("nri", "nri_precision", "nri_recall") if k in synapses}
+    matched = np.asarray(synapses.pop("matches", np.zeros((0, 2), np.int64)), np.int64).reshape(-1, 2)
+    local = matched.copy()
+    if len(matched):  # back to rows of the full tables
+        matched = np.stack([t_idx[matched[:, 0]], p_idx[matched[:, 1]]], 1)
+    return synapses, nri, matched, local
+
+
+def _edges(true: dict, pred: dict, t_keep, p_keep, sub: Submission, phantom, circuit):
+    """Scored truth edges (circuit cells, imaged) and the rebuilt ones:
+    ``{(pre, post): (weight nS, sign)}`` each."""
+    from pretty_printer.scoring.rebuild import synapse_strength_nS
+
+    sign_of = {c.id: (1 if c.transmitter == "glutamate" else -1) for c in circuit.cells}
+    imaged_pairs = set(zip(true["pre_cell"][t_keep].tolist(), true["post_cell"][t_keep].tolist()))
+    true_edges = {(k.pre, k.post): (k.weight_uS * 1000.0, sign_of[k.pre]) for k in circuit.connections
+                  if k.weight_uS > 0 and (k.pre, k.post) in imaged_pairs}  # an edge is scored where it is imaged
+    strength, _rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
+    sign = sub.synapses.get("sign")
+    pred_w: dict = {}
+    circuit_ids = {c.id for c in circuit.cells}
+    for i, (a, b) in enumerate(zip(pred["pre_cell"].tolist(), pred["post_cell"].tolist())):
+        if not p_keep[i] or a < 0 or b < 0 or a == b:
+            continue
+        if a not in circuit_ids or b not in circuit_ids:
+            continue  # the connectome is the circuit's: background cells' synapses count in synapse F1 only
+        w, votes = pred_w.get((a, b), (0.0, []))
+        pred_w[(a, b)] = (w + float(strength[i]), votes + ([float(sign[i])] if sign is not None else []))
+    pred_edges = {k: (w, (1 if np.sum(v) >= 0 else -1) if v else None) for k, (w, v) in pred_w.items()}
+    return true_edges, pred_edges, circuit_ids
+
+
+def _diagnostics(gt, seg, table, origin, voxel, true, pred, t_keep, p_keep, local_matches,
+                 true_edges, pred_edges, circuit_ids, threshold_nm) -> dict:
+    """The scorecard's ``diagnostics`` section (:mod:`pretty_printer.scoring.diagnostics`)."""
+    ti, pi = _subset(true, t_keep), _subset(pred, p_keep)
+    out = diagnostics.segment_errors(gt, seg, origin, voxel, table=table)
+    out.update(diagnostics.synapse_errors(ti, pi, local_matches))
+    out["lost_edges"] = diagnostics.lost_edges(ti, pi, true_edges, pred_edges, threshold_nm)
+    out["dropped_synapses"] = diagnostics.dropped_synapses(p_keep, pred["pre_seg"], pred["post_seg"],
+                                                           pred["pre_cell"], pred["post_cell"], circuit_ids)
+    return out
+
+
 def structure_scores(ds: Dataset, sub: Submission, phantom, circuit, threshold_nm: float,
                      vi_convention: str = DEFAULT_VI_CONVENTION) -> dict:
+    """The ``segmentation``, ``synapses``, ``connectome``, ``receptors`` and ``diagnostics``
+    sections of the scorecard (see :func:`score`)."""
     gt = ds.truth_labels(sub.modality)
     seg = sub.segmentation
     origin, voxel = _grid(ds, sub.modality, phantom)
     segmentation = metrics.segmentation_scores(gt, seg, unassigned=vi_convention)
     segmentation.update(metrics.erl_scores(_skeletons(phantom), seg, voxel, origin, gt=gt))
-    mapping = metrics.best_match(gt, seg)
-
-    tsyn = phantom.synapses
-    t_pre = np.stack([tsyn["pre_z_nm"], tsyn["pre_y_nm"], tsyn["pre_x_nm"]], 1)
-    t_post = np.stack([tsyn["post_z_nm"], tsyn["post_y_nm"], tsyn["post_x_nm"]], 1)
-    # only synapses the image can show are scored: both sites inside the imaged grid (true and predicted alike)
-    t_keep = _imaged(t_pre, origin, voxel, gt.shape) & _imaged(t_post, origin, voxel, gt.shape)
-    p_keep = _imaged(sub.pre_nm, origin, voxel, gt.shape) & _imaged(sub.post_nm, origin, voxel, gt.shape)
-    t_idx, p_idx = np.flatnonzero(t_keep), np.flatnonzero(p_keep)
-    p_pre_seg, p_post_seg = synapse_partners(sub, origin, voxel)
-    p_pre_cell, p_post_cell = _map_cells(p_pre_seg, mapping), _map_cells(p_post_seg, mapping)
-    synapses = metrics.synapse_scores(
-        t_pre[t_idx], t_post[t_idx], np.asarray(tsyn["pre_cell"], np.int64)[t_idx],
-        np.asarray(tsyn["post_cell"], np.int64)[t_idx],
-        np.asarray(sub.pre_nm)[p_idx], np.asarray(sub.post_nm)[p_idx], p_pre_cell[p_idx], p_post_cell[p_idx],
-        threshold_nm=threshold_nm, pred_pre_segment=np.asarray(p_pre_seg)[p_idx],
-        pred_post_segment=np.asarray(p_post_seg)[p_idx],
-    )
-    synapses["n_true_outside_image"] = int(len(t_keep) - len(t_idx))
-    synapses["n_predicted_outside_image"] = int(len(p_keep) - len(p_idx))
-    nri = {k: synapses.pop(k) for k in ("nri", "nri_precision", "nri_recall") if k in synapses}
-    matched = synapses.pop("matches", None)
-    if matched is not None and len(matched):  # back to rows of the full tables
-        matched = np.stack([t_idx[np.asarray(matched)[:, 0]], p_idx[np.asarray(matched)[:, 1]]], 1)
-
-    from pretty_printer.scoring.rebuild import synapse_strength_nS
-
-    sign_of = {c.id: (1 if c.transmitter == "glutamate" else -1) for c in circuit.cells}
-    imaged_pairs = set(zip(np.asarray(tsyn["pre_cell"], np.int64)[t_idx].tolist(),
-                           np.asarray(tsyn["post_cell"], np.int64)[t_idx].tolist()))
-    true_edges = {(k.pre, k.post): (k.weight_uS * 1000.0, sign_of[k.pre]) for k in circuit.connections
-                  if k.weight_uS > 0 and (k.pre, k.post) in imaged_pairs}  # an edge is scored where it is imaged
-    strength, _rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
-    sign = sub.synapses.get("sign")
-    pred: dict = {}
-    circuit_ids = {c.id for c in circuit.cells}
-    for i, (a, b) in enumerate(zip(p_pre_cell.tolist(), p_post_cell.tolist())):
-        if not p_keep[i] or a < 0 or b < 0 or a == b:
-            continue
-        if a not in circuit_ids or b not in circuit_ids:
-            continue  # the connectome is the circuit's: background cells' synapses count in synapse F1 only
-        w, votes = pred.get((a, b), (0.0, []))
-        pred[(a, b)] = (w + float(strength[i]), votes + ([float(sign[i])] if sign is not None else []))
-    pred_edges = {k: (w, (1 if np.sum(v) >= 0 else -1) if v else None) for k, (w, v) in pred.items()}
+    table = metrics.contingency(gt, seg)
+    true, pred, t_keep, p_keep = _synapse_sets(phantom, sub, origin, voxel, gt.shape,
+                                               metrics.best_match(gt, seg, table=table))
+    synapses, nri, matched, local = _synapse_section(true, pred, t_keep, p_keep, threshold_nm)
+    true_edges, pred_edges, circuit_ids = _edges(true, pred, t_keep, p_keep, sub, phantom, circuit)
     connectome = metrics.connectome_scores(true_edges, pred_edges)
     connectome.update(nri)  # NRI (Reilly et al.) from synapse terminals, reported with the connectome
 
     card = {"segmentation": segmentation, "synapses": synapses, "connectome": connectome}
     receptor_cols = [c for c in ("n_AMPA", "n_NMDA", "n_GABA_A") if c in sub.synapses]
-    if receptor_cols and matched is not None and len(matched):
-        ti, pi = np.asarray(matched)[:, 0], np.asarray(matched)[:, 1]
+    if receptor_cols and len(matched):
+        tsyn = phantom.synapses
         card["receptors"] = metrics.receptor_errors(
-            {c: np.asarray(tsyn[c], float)[ti] for c in receptor_cols},
-            {c: np.asarray(sub.synapses[c], float)[pi] for c in receptor_cols},
+            {c: np.asarray(tsyn[c], float)[matched[:, 0]] for c in receptor_cols},
+            {c: np.asarray(sub.synapses[c], float)[matched[:, 1]] for c in receptor_cols},
         )
+    card["diagnostics"] = _diagnostics(gt, seg, table, origin, voxel, true, pred, t_keep, p_keep, local,
+                                       true_edges, pred_edges, circuit_ids, threshold_nm)
     return card
 
 
@@ -196,6 +238,13 @@ def conventions(threshold_nm: float, vi_convention: str) -> dict:
                              "(counts outside are reported); the function section uses every submitted synapse"}
 
 
+def dataset_id(ds: Dataset) -> str:
+    """``<preset>-<first 12 hex digits of the truth commitment>``: names one generated dataset
+    (same preset and seed give the same id; any change to the truth gives another)."""
+    m = ds.manifest
+    return f"{m.get('preset', 'dataset')}-{str(m.get('truth_sha256', ''))[:12]}"
+
+
 def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, function: bool = True,
           vi_convention: str = DEFAULT_VI_CONVENTION) -> dict:
     """The full scorecard of submission ``sub_dir`` against dataset ``dataset_dir``.
@@ -210,7 +259,7 @@ def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, f
     ds = Dataset(dataset_dir)
     sub = load_for_scoring(ds, sub_dir)
     phantom, circuit = ds.phantom(), ds.circuit()
-    card = {"modality": sub.modality, "method": sub.method,
+    card = {"modality": sub.modality, "method": sub.method, "dataset_id": dataset_id(ds),
             "conventions": conventions(threshold_nm, vi_convention)}
     card.update(structure_scores(ds, sub, phantom, circuit, threshold_nm, vi_convention))
     if function:
@@ -228,7 +277,7 @@ def _flatten(d: dict, prefix: str = ""):
 
 def format_scorecard(card: dict) -> str:
     """A terminal table of the scorecard."""
-    lines = [f"scorecard  modality={card.get('modality')}  method={card.get('method')}"]
+    lines = [f"scorecard  dataset={card.get('dataset_id')}  modality={card.get('modality')}  method={card.get('method')}"]
     for section in ("segmentation", "synapses", "connectome", "receptors", "function", "conventions"):
         if section not in card:
             continue
@@ -241,4 +290,6 @@ def format_scorecard(card: dict) -> str:
             elif v is None:
                 v = "n/a"
             lines.append(f"    {k:<28} {v}")
+    if "diagnostics" in card:
+        lines.extend(diagnostics.summary_lines(card["diagnostics"]))
     return "\n".join(lines)

@@ -43,6 +43,7 @@ class Entry:
     cards: dict = field(default_factory=dict)  # level -> scorecard
     errors: dict = field(default_factory=dict)  # level -> one-line error
     rank: int = 0
+    sources: dict = field(default_factory=dict)  # level -> (dataset dir, submission dir), for report crops
 
     def mean(self, key: str) -> float:
         vals = [_get(c, key) for c in self.cards.values()]
@@ -111,8 +112,10 @@ def score_entries(root: Path, submissions: list[Path], *, function: bool = True,
             if progress is not None:
                 progress(entry.name, level)
             try:
-                entry.cards[level] = score(ds, Path(sub) / level if level else sub,
-                                           threshold_nm=threshold_nm or SYNAPSE_THRESHOLD_NM, function=function)
+                sub_dir = Path(sub) / level if level else Path(sub)
+                entry.cards[level] = score(ds, sub_dir, threshold_nm=threshold_nm or SYNAPSE_THRESHOLD_NM,
+                                           function=function)
+                entry.sources[level] = (Path(ds), sub_dir)
             except PrettyPrinterError as e:
                 entry.errors[level] = str(e)
         entries.append(entry)
@@ -170,7 +173,8 @@ def write_html(entries: list[Entry], path: Path, *, title: str = "Leaderboard") 
         link = ""
         if level in e.cards:
             rel = f"{e.name}{'-' + level if level else ''}.html"
-            write_html_report(e.cards[level], detail_dir / rel)
+            ds_dir, sub_dir = e.sources.get(level, (None, None))
+            write_html_report(e.cards[level], detail_dir / rel, dataset_dir=ds_dir, submission_dir=sub_dir)
             link = f"<a href='{html.escape(detail_dir.name)}/{html.escape(rel)}'>scorecard</a>"
         cells = [fmt(r["rank"]), fmt(r["submission"]), fmt(r["level"]), fmt(r["method"])]
         cells += [fmt(r[k]) for k, _ in HEADLINE]

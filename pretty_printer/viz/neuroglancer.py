@@ -88,3 +88,40 @@ def neuroglancer_state(dataset_dir: str | Path, url_base: str = DEFAULT_URL_BASE
 
 def neuroglancer_json(dataset_dir, url_base: str = DEFAULT_URL_BASE) -> str:
     return json.dumps(neuroglancer_state(dataset_dir, url_base), indent=1)
+
+
+DEFAULT_VIEWER = "https://neuroglancer-demo.appspot.com/"
+
+
+def neuroglancer_link(info: dict, modality: str, position_zyx_nm, *, segments=(), submission_rel: str | None = None,
+                      url_base: str = DEFAULT_URL_BASE, viewer: str = DEFAULT_VIEWER) -> str:
+    """A neuroglancer URL centred on one position: the scan, the truth cells and, if given, the
+    submission's segmentation, with ``segments`` (truth cell ids) selected.
+
+    Parameters
+    ----------
+    info : dict
+        The modality's entry of ``public/manifest.json`` (``path`` of the scan).
+    modality : str
+        Its name (the truth label layer is ``truth/labels/<modality>.zarr``).
+    position_zyx_nm : sequence of 3 float
+        Where to centre the view, nm in the dataset frame, (z, y, x).
+    segments : iterable of int
+        Truth cell ids to show selected.
+    submission_rel : str, optional
+        Path of the submission's segmentation relative to the served directory (an OME-Zarr with
+        the scan's grid; a plain array carries no position and is left out).
+    url_base, viewer : str
+        Where the dataset is served; which neuroglancer to open.
+    """
+    import urllib.parse
+
+    layers = [{"type": "image", "name": modality, "source": _source(url_base, f"public/{info['path']}")},
+              {"type": "segmentation", "name": "truth cells", "source": _source(url_base, f"truth/labels/{modality}.zarr"),
+               "segments": [str(int(s)) for s in segments], "selectedAlpha": 0.35}]
+    if submission_rel:
+        layers.append({"type": "segmentation", "name": "submission", "source": _source(url_base, submission_rel),
+                       "selectedAlpha": 0.35, "visible": False})
+    state = {"dimensions": _dimensions(), "position": [float(v) for v in list(position_zyx_nm)[::-1]],
+             "crossSectionScale": 1.0, "layers": layers, "layout": "xy"}
+    return viewer.rstrip("/") + "/#!" + urllib.parse.quote(json.dumps(state, separators=(",", ":")), safe="")
