@@ -37,6 +37,7 @@ class BackgroundCell:
     boutons: list = field(default_factory=list)  # axon nodes that are en-passant boutons
     spine_heads: list = field(default_factory=list)  # dendrite nodes that are spine heads
     length_nm: float = 0.0  # skeleton length inside the block
+    transmitter: str = "glutamate"  # "glutamate" | "GABA" | "acetylcholine" (Dale's law: one per cell)
 
     @property
     def cell_class(self) -> str:
@@ -95,6 +96,14 @@ def _lognormal(rng, median: float, sd: float) -> float:
     return float(median * np.exp(sd * rng.normal()))
 
 
+def _transmitter(u: float, cfg) -> str:
+    """A background neuron's transmitter from one uniform draw: GABA with ``inhibitory_share``,
+    acetylcholine with ``acetylcholine_share``, glutamate otherwise (glia make no synapses)."""
+    if u < cfg.inhibitory_share:
+        return "GABA"
+    return "acetylcholine" if u < cfg.inhibitory_share + cfg.acetylcholine_share else "glutamate"
+
+
 def _radius(kind: str, cfg, rng) -> float:
     if kind == "axon":
         return max(cfg.background_axon_min_radius_nm,
@@ -132,7 +141,8 @@ def _grow_one(cid: int, kind: str, cfg, box: _Box, index, rng) -> BackgroundCell
         rk = max(lo_r, r - taper * k * cfg.background_step_nm) if taper else r
         prev = arbor.add(q, rk, prev, swc)
         nodes.append(prev)
-    cell = BackgroundCell(cid, kind, bool(rng.random() >= cfg.inhibitory_share), arbor)
+    transmitter = _transmitter(float(rng.random()), cfg)
+    cell = BackgroundCell(cid, kind, transmitter != "GABA", arbor, transmitter=transmitter)
     cell.length_nm = sum(float(np.linalg.norm(b - a)) for a, b in zip(path[:-1], path[1:])
                          if box.in_block(a) or box.in_block(b))
     if kind == "dendrite":

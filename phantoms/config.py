@@ -33,6 +33,22 @@ def _non_negative(name: str, value: float) -> None:
         raise ValueError(f"{name}: expected a non-negative number, got {value!r}")
 
 
+_POSITIVE = ("soma_radius_nm", "min_soma_spacing_nm", "dendrite_radius_nm", "dendrite_min_radius_nm",
+             "dendrite_length_nm", "step_nm", "noise_scale_nm", "axon_radius_nm", "bouton_radius_nm",
+             "spine_neck_radius_nm", "spine_neck_length_nm", "spine_head_radius_nm", "cleft_nm",
+             "psd_thickness_nm", "membrane_nm", "synapse_unit_nS", "psd_area_per_nS_nm2", "psd_area_min_nm2",
+             "psd_area_max_nm2", "vesicle_radius_nm", "excitability_scale_uA_cm2", "fill_max_nm",
+             "background_step_nm", "background_axon_radius_nm", "background_axon_min_radius_nm",
+             "background_dendrite_radius_nm", "background_glia_radius_nm", "bouton_interval_um",
+             "background_bouton_radius_nm", "spine_head_volume_um3", "background_psd_area_nm2",
+             "background_spine_neck_nm")
+_NON_NEGATIVE = ("background_axon_um_per_um3", "background_dendrite_um_per_um3", "background_glia_um_per_um3",
+                 "background_axon_radius_sd", "background_dendrite_radius_sd", "spines_per_um",
+                 "background_psd_area_sd", "vesicles_per_um3", "inhibitory_share", "acetylcholine_share",
+                 "block_margin_nm", "soma_rind_nm", "soma_radius_jitter", "dendrite_taper_nm_per_um", "dendrite_branch_per_um",
+                 "tortuosity", "extracellular_gap_nm")
+
+
 @dataclass(frozen=True)
 class GrowthConfig:
     """How a circuit grows into a tissue block.  Lengths in nm, (z, y, x) order."""
@@ -44,6 +60,9 @@ class GrowthConfig:
     soma_radius_nm: float = 450.0
     soma_radius_jitter: float = 0.1  # relative spread of soma radii
     min_soma_spacing_nm: float = 1100.0  # centre to centre
+    # > 0: somata lie in a rind this thick along axis 0 (z), neurites fill the rest (insects:
+    # somata in a cortex outside the neuropil); 0: anywhere in the block
+    soma_rind_nm: float = 0.0
     # --- dendrites (tapering, branching, tortuous)
     dendrites_min: int = 3
     dendrites_max: int = 5
@@ -128,14 +147,31 @@ class GrowthConfig:
     # Stevens 1997): ~2800 per um^3
     vesicles_per_um3: float = 2800.0
     inhibitory_share: float = 0.1  # of background neurons (6-13 % symmetric synapses, Santuy 2018)
+    # cholinergic share of background neurons: 0 in cortex; the fly's main fast excitatory
+    # transmitter (Eckstein et al. 2024 Cell 187:2574; fly.toml gives the numbers)
+    acetylcholine_share: float = 0.0
+    # partners per presynaptic bouton: 1 = monadic (cortex); > 1 = polyadic contacts with 2..this
+    # many partners, as in Drosophila (2-6 per T-bar, FlyWire/hemibrain; tetrads in the lamina,
+    # Meinertzhagen & O'Neil 1991)
+    polyadic_partners_max: int = 1
+    tbar: bool = False  # presynaptic T-bars (insect active zones; phantoms/organelle_fields.py)
 
     def __post_init__(self) -> None:
+        self._check_block()
+        self._coerce_types()
+        self._check_positive()
+        self._check_ranges()
+        self._check_relations()
+
+    def _check_block(self) -> None:
         block = tuple(self.block_nm) if isinstance(self.block_nm, (list, tuple)) else self.block_nm
         if not (isinstance(block, tuple) and len(block) == 3):
             raise ValueError(f"block_nm: expected 3 lengths (z, y, x) in nm, got {self.block_nm!r}")
         for v in block:
             _positive("block_nm", v)
         object.__setattr__(self, "block_nm", tuple(float(v) for v in block))
+
+    def _coerce_types(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
             if f.type in ("float", float):
@@ -145,64 +181,45 @@ class GrowthConfig:
             elif f.type in ("int", int):
                 if isinstance(v, bool) or not isinstance(v, int):
                     raise ValueError(f"{f.name}: expected an integer, got {v!r}")
-        for name in ("soma_radius_nm", "min_soma_spacing_nm", "dendrite_radius_nm",
-                     "dendrite_min_radius_nm", "dendrite_length_nm", "step_nm", "noise_scale_nm",
-                     "axon_radius_nm", "bouton_radius_nm", "spine_neck_radius_nm",
-                     "spine_neck_length_nm", "spine_head_radius_nm", "cleft_nm",
-                     "psd_thickness_nm", "membrane_nm", "synapse_unit_nS", "psd_area_per_nS_nm2",
-                     "psd_area_min_nm2", "psd_area_max_nm2", "vesicle_radius_nm"):
+            elif f.type in ("bool", bool) and not isinstance(v, bool):
+                raise ValueError(f"{f.name}: expected true or false, got {v!r}")
+
+    def _check_positive(self) -> None:
+        for name in _POSITIVE:
             _positive(name, getattr(self, name))
-        if not isinstance(self.dense, bool):
-            raise ValueError(f"dense: expected true or false, got {self.dense!r}")
+        for name in _NON_NEGATIVE:
+            _non_negative(name, getattr(self, name))
+        for name in ("dendrites_min", "dendrites_max", "max_synapses_per_connection",
+                     "synapse_attempts", "barcode_proteins", "barcode_k", "polyadic_partners_max"):
+            if getattr(self, name) < (0 if name == "dendrites_min" else 1):
+                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
+        if self.dendrite_max_branch_order < 0:
+            raise ValueError(f"dendrite_max_branch_order: expected >= 0, got {self.dendrite_max_branch_order!r}")
+
+    def _check_ranges(self) -> None:
         if not 0.0 < self.ecs_fraction < 1.0:
             raise ValueError(f"ecs_fraction: expected a number in (0, 1), got {self.ecs_fraction!r}")
-        for name in ("fill_max_nm", "background_step_nm", "background_axon_radius_nm",
-                     "background_axon_min_radius_nm", "background_dendrite_radius_nm",
-                     "background_glia_radius_nm", "bouton_interval_um", "background_bouton_radius_nm",
-                     "spine_head_volume_um3", "background_psd_area_nm2", "background_spine_neck_nm"):
-            _positive(name, getattr(self, name))
-        for name in ("background_axon_um_per_um3", "background_dendrite_um_per_um3",
-                     "background_glia_um_per_um3", "background_axon_radius_sd",
-                     "background_dendrite_radius_sd", "spines_per_um", "background_psd_area_sd",
-                     "vesicles_per_um3", "inhibitory_share"):
-            _non_negative(name, getattr(self, name))
-        for name in ("block_margin_nm", "soma_radius_jitter", "dendrite_taper_nm_per_um",
-                     "dendrite_branch_per_um", "tortuosity", "extracellular_gap_nm"):
-            _non_negative(name, getattr(self, name))
         if self.layer_axis not in (0, 1, 2):
             raise ValueError(f"layer_axis: expected 0, 1 or 2, got {self.layer_axis!r}")
-        if not 0.0 <= self.receptor_size_correlation <= 1.0:
-            raise ValueError("receptor_size_correlation: expected a number in [0, 1], "
-                             f"got {self.receptor_size_correlation!r}")
-        if not 0.0 <= self.excitability_morphology_correlation <= 1.0:
-            raise ValueError("excitability_morphology_correlation: expected a number in [0, 1], "
-                             f"got {self.excitability_morphology_correlation!r}")
-        _positive("excitability_scale_uA_cm2", self.excitability_scale_uA_cm2)
+        for name in ("receptor_size_correlation", "excitability_morphology_correlation"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}: expected a number in [0, 1], got {getattr(self, name)!r}")
+        if self.inhibitory_share + self.acetylcholine_share > 1.0:
+            raise ValueError(f"acetylcholine_share: expected <= 1 - inhibitory_share ({1.0 - self.inhibitory_share:g}), "
+                             f"got {self.acetylcholine_share!r}")
         if not 0.0 <= self.soma_radius_jitter < 0.5:
             raise ValueError(f"soma_radius_jitter: expected a number in [0, 0.5), got {self.soma_radius_jitter!r}")
         if self.cleft_nm > 30.0:
             raise ValueError(f"cleft_nm: expected <= 30 nm (synaptic clefts are 10-30 nm), got {self.cleft_nm!r}")
-        if self.cleft_nm < self.extracellular_gap_nm:
-            raise ValueError(f"cleft_nm: expected >= extracellular_gap_nm ({self.extracellular_gap_nm}), "
-                             f"got {self.cleft_nm!r}")
-        if self.dendrite_min_radius_nm > self.dendrite_radius_nm:
-            raise ValueError(f"dendrite_min_radius_nm: expected <= dendrite_radius_nm "
-                             f"({self.dendrite_radius_nm}), got {self.dendrite_min_radius_nm!r}")
-        if self.psd_area_min_nm2 > self.psd_area_max_nm2:
-            raise ValueError(f"psd_area_min_nm2: expected <= psd_area_max_nm2 ({self.psd_area_max_nm2}), "
-                             f"got {self.psd_area_min_nm2!r}")
-        for name in ("dendrites_min", "dendrites_max", "max_synapses_per_connection",
-                     "synapse_attempts", "barcode_proteins", "barcode_k"):
-            if getattr(self, name) < (0 if name == "dendrites_min" else 1):
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)!r}")
-        if self.dendrites_max < self.dendrites_min:
-            raise ValueError(f"dendrites_max: expected >= dendrites_min ({self.dendrites_min}), "
-                             f"got {self.dendrites_max!r}")
-        if self.dendrite_max_branch_order < 0:
-            raise ValueError(f"dendrite_max_branch_order: expected >= 0, got {self.dendrite_max_branch_order!r}")
-        if self.barcode_k > self.barcode_proteins:
-            raise ValueError(f"barcode_k: expected <= barcode_proteins ({self.barcode_proteins}), "
-                             f"got {self.barcode_k!r}")
+
+    def _check_relations(self) -> None:
+        for small, big in (("extracellular_gap_nm", "cleft_nm"), ("dendrite_min_radius_nm", "dendrite_radius_nm"),
+                           ("psd_area_min_nm2", "psd_area_max_nm2"), ("dendrites_min", "dendrites_max"),
+                           ("barcode_k", "barcode_proteins")):
+            if getattr(self, small) > getattr(self, big):
+                name, want = (big, ">=") if small in ("extracellular_gap_nm", "dendrites_min") else (small, "<=")
+                other = small if name == big else big
+                raise ValueError(f"{name}: expected {want} {other} ({getattr(self, other)}), got {getattr(self, name)!r}")
         if self.membrane_nm >= self.axon_radius_nm:
             raise ValueError(f"membrane_nm: expected < axon_radius_nm ({self.axon_radius_nm}), "
                              f"got {self.membrane_nm!r}")

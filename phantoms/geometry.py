@@ -78,3 +78,9 @@ def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nd
         return np.linalg.norm(p - a, axis=1)
     t = np.clip((p - a) @ d / L2, 0.0, 1.0)
     return np.linalg.norm(p - (a + t[:, None] * d), axis=1)
+
+
+def within_block(points, block_nm, margin: float) -> bool:
+    """True when every point (nm, shape (n, 3) or (3,)) lies at least ``margin`` nm inside ``[0, block_nm]``."""
+    p = np.asarray(points, float).reshape(-1, 3)
+    return bool(np.all(p >= margin) and np.all(p <= np.asarray(block_nm, float) - margin))

@@ -8,7 +8,9 @@ Synapse types (Gray 1959; Peters, Palay & Webster, *The Fine Structure of the Ne
 1991; Colonnier 1968): glutamatergic synapses are *asymmetric* (Gray type I: a thick
 post-synaptic density, 30-50 nm, round vesicles ~40 nm); GABAergic ones *symmetric* (Gray type
 II: thin densities on both sides, ~10-20 nm, flattened or pleomorphic vesicles, axis ratio ~0.6).
-Both have a thin pre-synaptic density (active zone) of ``PRE_DENSITY_NM``.  A synapse is GABAergic
+Both have a thin pre-synaptic density (active zone) of ``PRE_DENSITY_NM``.  Where ``cfg.tbar`` is
+set (the fly), each release site (a bouton's contacts, :func:`release_sites`) also carries a
+presynaptic T-bar, drawn into the ``psd`` (synaptic density) field.  A synapse is GABAergic
 when its presynaptic cell is inhibitory in the circuit (Dale's law); for cells outside the
 circuit, when its GABA_A receptors outnumber its glutamate receptors.
 """
@@ -20,6 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .phantom import Phantom
+
+# Presynaptic T-bars of insect active zones (Drosophila): an electron-dense pedestal standing on
+# the presynaptic membrane, capped by a platform; about 70 nm tall, the platform ~150-200 nm
+# across (Fouquet et al. 2009 J Cell Biol 186:129; Wichmann & Sigrist 2010 J Neurogenet 24:133)
+TBAR_PEDESTAL_NM = 50.0  # pedestal height
+TBAR_PEDESTAL_RADIUS_NM = 25.0
+TBAR_PLATFORM_NM = 20.0  # platform thickness (pedestal + platform ~70 nm)
+TBAR_PLATFORM_RADIUS_NM = 80.0
 
 ORGANELLE_FIELDS = ("mito", "nucleus", "organelle_membrane", "organelles")
 SEMANTIC_CLASSES = ("extracellular", "neuron", "glia", "mitochondrion", "nucleus", "vesicle", "psd", "cleft")
@@ -113,6 +123,70 @@ def meeting(lo: np.ndarray, hi: np.ndarray, g) -> np.ndarray:
     box_lo = g.origin
     box_hi = g.origin + np.asarray(g.shape) * g.voxel
     return np.flatnonzero(np.all(hi >= box_lo, axis=1) & np.all(lo <= box_hi, axis=1))
+
+
+@dataclass(frozen=True)
+class TbarGeometry:
+    base: np.ndarray  # (T, 3) on the bouton membrane, nm
+    u: np.ndarray  # (T, 3) unit vector from the membrane into the bouton
+    pre_cell: np.ndarray  # (T,)
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def release_sites(ph: Phantom) -> tuple[np.ndarray, np.ndarray]:
+    """Group synapses by presynaptic release site: ``(site index per row (S,), first row per site)``.
+
+    Rows sharing a presynaptic cell and a bouton centre are one bouton's contacts: one active
+    zone (one T-bar in the fly), several partners when the contact is polyadic.
+    """
+    S = ph.synapses
+    key = np.stack([np.asarray(S["pre_cell"], float), S["bouton_z_nm"], S["bouton_y_nm"], S["bouton_x_nm"]], 1)
+    if not len(key):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), first.astype(np.int64)
+
+
+def _tbar_geometry(ph: Phantom) -> TbarGeometry:
+    S = ph.synapses
+    if not (getattr(ph.cfg, "tbar", False) and len(S)):
+        z = np.zeros((0, 3))
+        return TbarGeometry(z, z, np.zeros(0, np.int64), z, z)
+    site, first = release_sites(ph)
+    bouton = np.stack([S["bouton_z_nm"], S["bouton_y_nm"], S["bouton_x_nm"]], 1)
+    toward = S.pre_nm - bouton
+    toward /= np.maximum(np.linalg.norm(toward, axis=1, keepdims=True), 1e-9)
+    m = np.zeros((len(first), 3))
+    np.add.at(m, site, toward)  # the active zone faces its partners on average
+    m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
+    base = bouton[first] + m * np.asarray(S["bouton_radius_nm"], float)[first, None]
+    ext = np.hypot(TBAR_PEDESTAL_NM + TBAR_PLATFORM_NM, TBAR_PLATFORM_RADIUS_NM) + 1.0
+    return TbarGeometry(base, -m, np.asarray(S["pre_cell"])[first], base - ext, base + ext)
+
+
+def tbar_geometry(ph: Phantom) -> TbarGeometry:
+    return _cached(ph, "_tbar_geometry", _tbar_geometry)
+
+
+def draw_tbars(ph: Phantom, g, psd: np.ndarray, pre_depth) -> None:
+    """Set ``psd`` to 1 in every T-bar (pedestal + platform) meeting grid ``g``, inside its bouton.
+
+    ``pre_depth(sl, cid)`` gives cell ``cid``'s depth ``r(t) - d`` on window ``sl``.
+    """
+    T = tbar_geometry(ph)
+    h0, h1 = np.float32(TBAR_PEDESTAL_NM), np.float32(TBAR_PEDESTAL_NM + TBAR_PLATFORM_NM)
+    for i in meeting(T.lo, T.hi, g):
+        sl = g.window(T.lo[i], T.hi[i])
+        if sl is None:
+            continue
+        dz, dy, dx = g.rel(sl, T.base[i])
+        u = T.u[i].astype(np.float32)
+        axial = dz * u[0] + dy * u[1] + dx * u[2]
+        radial2 = dz * dz + dy * dy + dx * dx - axial * axial
+        pedestal = (axial >= 0) & (axial < h0) & (radial2 <= np.float32(TBAR_PEDESTAL_RADIUS_NM ** 2))
+        platform = (axial >= h0) & (axial <= h1) & (radial2 <= np.float32(TBAR_PLATFORM_RADIUS_NM ** 2))
+        psd[sl][(pedestal | platform) & (pre_depth(sl, int(T.pre_cell[i])) > 0)] = 1.0
 
 
 def _organelles(ph: Phantom):

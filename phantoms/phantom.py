@@ -124,6 +124,8 @@ class Phantom:
     background_skeletons: tuple[Skeleton, ...] = ()
     background_classes: tuple[str, ...] = ()  # "neuron_background" | "glia", like background_ids
     background_excitatory: tuple[bool, ...] = ()  # transmitter sign of background neurons
+    # "glutamate" | "GABA" | "acetylcholine" per background cell (Dale's law); () = by sign
+    background_transmitters: tuple[str, ...] = ()
     packing: dict = field(default_factory=dict)  # {} sparse; {"fill_nm", "gap_nm", ...} dense
 
     # ------------------------------------------------------------------ per cell
@@ -156,6 +158,12 @@ class Phantom:
         if int(cid) in self.cell_ids:
             return bool(self.cell_spec(int(cid)).excitatory)
         return bool(self.background_excitatory[self.background_ids.index(int(cid))])
+
+    def transmitter(self, cid: int) -> str:
+        """``glutamate``, ``GABA`` or ``acetylcholine`` (circuit cells: glutamate or GABA by sign)."""
+        if int(cid) in self.background_ids and self.background_transmitters:
+            return self.background_transmitters[self.background_ids.index(int(cid))]
+        return "glutamate" if self.excitatory(cid) else "GABA"
 
     def soma_center_nm(self, cid: int) -> np.ndarray:
         return self.soma_centers[self._index(cid)].copy()
@@ -208,7 +216,8 @@ class Phantom:
             "block_size_nm": [float(v) for v in self.block_size_nm],
             "meta": self.meta,
             "background": {"ids": list(self.background_ids), "classes": list(self.background_classes),
-                           "excitatory": [bool(v) for v in self.background_excitatory]},
+                           "excitatory": [bool(v) for v in self.background_excitatory],
+                           "transmitters": list(self.background_transmitters)},
             "packing": self.packing,
         }
         doc["barcodes"] = {str(c): [int(v) for v in self.barcodes[c]] for c in self.all_cell_ids}
@@ -252,6 +261,7 @@ def load_phantom(directory) -> Phantom:
         organelles={k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("organelles/")},
         background_ids=bg_ids, background_skeletons=bg_skeletons,
         background_classes=tuple(bg["classes"]), background_excitatory=tuple(bool(v) for v in bg["excitatory"]),
+        background_transmitters=tuple(bg.get("transmitters", ())),
         packing=doc.get("packing", {}),
     )
 

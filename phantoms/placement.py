@@ -18,6 +18,7 @@ def place_somata(spec: CircuitSpec, cfg: GrowthConfig, rng=None) -> tuple[np.nda
     as wide as its share of cells (plus one, so small layers keep room); within its band a
     soma goes to the best of a few random candidates (farthest from the somata already placed),
     at least ``min_soma_spacing_nm`` (and the two radii plus the gap) from every other centre.
+    With ``soma_rind_nm > 0`` every soma also lies within that distance of the block's z = 0 face.
 
     Raises
     ------
@@ -43,6 +44,8 @@ def place_somata(spec: CircuitSpec, cfg: GrowthConfig, rng=None) -> tuple[np.nda
         span = block[ax] - 2 * pad
         k = rank[cell.layer]
         lo[ax], hi[ax] = pad + edges[k] * span, pad + edges[k + 1] * span
+        if cfg.soma_rind_nm > 0 and ax != 0:  # somata in a rind along z, outside the neuropil
+            hi[0] = min(hi[0], cfg.soma_rind_nm - r)
         if np.any(hi < lo):
             raise GrowthError(f"cell {cell.id}: block_nm {tuple(block)} is too small for a soma of "
                               f"radius {r:.0f} nm in layer band {k} of {len(layers)}")

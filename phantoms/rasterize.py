@@ -15,7 +15,8 @@ Fields (names and dtypes as in ``scanners/tissue.py``)
 surface normal, inside a ``membrane_nm`` shell under the surface), ``cleft`` (float32: 1 in the
 synaptic cleft, the extracellular gap between the two membranes; labels there are 0), ``psd``
 (float32: 1 in the post-synaptic density and the thin pre-synaptic density; thick on
-glutamatergic Gray type I synapses, thin on GABAergic Gray type II), ``vesicles`` (float32: 1 inside
+glutamatergic Gray type I synapses, thin on GABAergic Gray type II; presynaptic T-bars where
+``cfg.tbar``), ``vesicles`` (float32: 1 inside
 vesicles; round on type I, flattened on type II), ``receptor:<type>`` (float32, receptors per
 voxel: each synapse's count spread evenly over its PSD slab), ``barcode`` (float32, (N, z, y, x):
 1 where the voxel's cell expresses protein n), ``mito`` / ``nucleus`` (float32: 1 inside a
@@ -371,6 +372,8 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
                 if n:
                     density = np.float32(n / (np.pi * r * r * t_slab) * vox_vol)
                     out[f"receptor:{k}"][sl][slab] += density
+    if want_psd:
+        _of.draw_tbars(ph, g, out["psd"], lambda sl, cid: _cell_depth_window(ph, g, sl, cid))
     return out
 
 

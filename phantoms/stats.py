@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .phantom import SWC_AXON, SWC_DENDRITE, Phantom
+from .organelle_fields import release_sites
 from .rasterize import rasterize
 
 _BLOCK_VOXELS = 3_000_000  # the whole-block rasterization for volume fractions
@@ -123,7 +124,12 @@ def _synapse_stats(ph: Phantom, volume_um3: float) -> dict:
     per_conn = [n for (a, b), n in pairs.items() if a in circuit]
     area_um2 = np.asarray(S["psd_area_nm2"], float) / 1e6
     n_rec = np.asarray(S["n_AMPA"]) + np.asarray(S["n_NMDA"]) + np.asarray(S["n_GABA_A"])
-    ves = np.bincount(np.searchsorted(np.asarray(S["id"]), ph.vesicle_synapse), minlength=len(S)) if len(S) else []
+    site, first = release_sites(ph)
+    # vesicles per bouton: a polyadic bouton's vesicles are filed under its first row
+    ves = (np.bincount(site[np.searchsorted(np.asarray(S["id"]), ph.vesicle_synapse)], minlength=len(first))
+           if len(S) else [])
+    partners = np.bincount(site, minlength=len(first)) if len(S) else np.zeros(0, np.int64)
+    transmitters = [ph.transmitter(int(p)) for p in pre[~in_circuit]]
     return {
         "synapses": int(len(S)), "circuit_synapses": int(in_circuit.sum()),
         "background_synapses": int((~in_circuit).sum()),
@@ -134,6 +140,11 @@ def _synapse_stats(ph: Phantom, volume_um3: float) -> dict:
         "vesicles_per_bouton": _quartiles(ves),
         "receptors_per_um2_psd": _quartiles(n_rec / np.maximum(area_um2, 1e-12)),
         "spine_share": float(np.mean(np.asarray(S["spine"]) > 0)) if len(S) else 0.0,
+        "release_sites": int(len(first)),
+        "partners_per_release_site": {**_quartiles(partners), "max": int(partners.max(initial=0)),
+                                      "share_polyadic": float(np.mean(partners > 1)) if len(partners) else 0.0},
+        "background_transmitter_shares": {t: transmitters.count(t) / max(1, len(transmitters))
+                                          for t in sorted(set(transmitters))},
     }
 
 
@@ -168,6 +179,7 @@ def tissue_stats(ph: Phantom, rng=None) -> dict:
         "packing": dict(ph.packing),
         "cells": {"circuit": len(ph.cell_ids), "background": len(ph.background_ids),
                   "glia": int(sum(c == "glia" for c in ph.background_classes))},
+        "circuit_soma_diameter_um": _quartiles(2.0 * np.asarray(ph.soma_radii, float) / 1000.0),
         **_calibres(ph),
         **_synapse_stats(ph, volume_um3),
         "measured_on": {"block_voxel_nm": vox, "fine_box_origin_nm": [float(v) for v in origin],

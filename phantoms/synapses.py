@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import GrowthConfig
-from .geometry import perpendicular, unit
+from .geometry import perpendicular, unit, within_block
 from .neurites import Arbor, NoiseField, Stepper, walk_to
 from .phantom import SWC_AXON, SWC_DENDRITE
 
@@ -172,6 +172,9 @@ def _contact_fits(L: dict, pre: Arbor, post: Arbor, stepper: Stepper, r_ax: floa
     # on a tapering shaft the bouton keeps clear of the segment's widest end, so the cleft can
     # come out wider than cleft_nm; beyond MAX_CLEFT_NM the site is refused
     if np.linalg.norm(L["pre_site"] - L["post_site"]) > MAX_CLEFT_NM:
+        return False
+    # the whole synapse is imaged: both sites at least a PSD radius inside the block
+    if not within_block(np.stack([L["pre_site"], L["post_site"]]), stepper.block, L["psd_r"]):
         return False
     for a, b, r in L["spine_caps"]:
         if not stepper.inside(np.asarray(b), r) or not stepper.clear(a, b, r, post.cid):
