@@ -231,10 +231,13 @@ def organelle_fields(ph: Phantom, g, fields, cone_eval, membrane) -> dict[str, n
 
 
 def glia_ids(ph: Phantom) -> np.ndarray:
-    """Ids of glial cells: ``meta["cell_class"]`` (``{id: "glia" | ...}``) where a phantom has one."""
+    """Ids of glial cells: background cells of class ``glia``, and any ``meta["cell_class"]``
+    (``{id: "glia" | "astrocyte" | ...}``) a phantom carries."""
     classes = ph.meta.get("cell_class", {}) if isinstance(ph.meta, dict) else {}
-    return np.array([int(c) for c, k in classes.items() if str(k).startswith("glia")
-                     or str(k) in ("astrocyte", "oligodendrocyte", "microglia")], np.int64)
+    ids = [int(c) for c, k in classes.items() if str(k).startswith("glia")
+           or str(k) in ("astrocyte", "oligodendrocyte", "microglia")]
+    ids += [int(c) for c, k in zip(ph.background_ids, ph.background_classes) if k == "glia"]
+    return np.array(sorted(set(ids)), np.int64)
 
 
 def semantic(ph: Phantom, f: dict) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import phantoms
+from phantoms.stats import _calibres
 from phantoms.organelle_fields import (TBAR_PEDESTAL_NM, TBAR_PLATFORM_NM, TBAR_PLATFORM_RADIUS_NM,
                                        release_sites, tbar_geometry)
 
@@ -102,3 +103,33 @@ def test_fly_somata_lie_in_the_rind(fly):
 def test_acetylcholine_share_is_checked():
     with pytest.raises(ValueError, match="acetylcholine_share"):
         phantoms.GrowthConfig(inhibitory_share=0.5, acetylcholine_share=0.6)
+
+
+def test_boutons_and_spine_heads_keep_their_real_smallest_size():
+    # the cortex preset's sizes: boutons >= 0.5 um across (Shepherd & Harris 1998), spine heads
+    # >= ~0.03 um^3 (Harris et al. 1992); every circuit contact is at least that big
+    cfg = phantoms.GrowthConfig(block_nm=(3000.0, 4500.0, 4500.0), dense=False, bouton_radius_nm=250.0,
+                                spine_head_radius_nm=195.0, soma_radius_nm=600.0, min_soma_spacing_nm=1400.0)
+    ph = phantoms.grow(phantoms.layered_spec(1, 2, 1, rng=0), cfg, 0)
+    S = ph.synapses
+    assert len(S) > 0 and np.all(S["bouton_radius_nm"] >= 250.0)
+    sizes = _calibres(ph)  # what truth/tissue_stats.json reports, measured on the skeletons
+    assert sizes["bouton_diameter_um"]["n"] == len(S) and sizes["bouton_diameter_um"]["q25"] >= 0.5
+    assert sizes["spine_head_volume_um3"]["n"] > 0 and sizes["spine_head_volume_um3"]["q25"] >= 0.03
+    assert np.all(2 * ph.soma_radii / 1000.0 >= 1.2 * 0.9)  # 0.6 um radius, +-10 % jitter
+
+
+def test_glia_cells_are_glia_in_the_semantic_truth(tiny):
+    from phantoms.rasterize import SEMANTIC_CLASSES
+
+    glia = [c for c, k in zip(tiny.background_ids, tiny.background_classes) if k == "glia"]
+    nodes = np.concatenate([tiny.skeleton(c).nodes_nm for c in glia])
+    inside = nodes[np.all((nodes > 600.0) & (nodes < np.asarray(tiny.block_size_nm) - 600.0), axis=1)]
+    origin = inside[len(inside) // 2] - 600.0  # a box around a glial process
+    f = phantoms.rasterize(tiny, origin, (60, 60, 60), 20.0, ("labels", "semantic"))
+    in_glia = np.isin(f["labels"], glia)
+    assert in_glia.sum() > 100
+    cls = f["semantic"][in_glia]
+    # glia unless an organelle, vesicle or density class covers the voxel
+    assert np.mean(cls == SEMANTIC_CLASSES.index("glia")) > 0.9
+    assert not np.any(f["semantic"][~in_glia & (f["labels"] > 0)] == SEMANTIC_CLASSES.index("glia"))
