@@ -37,6 +37,7 @@ RECEPTORS_PER_UM2 = {"AMPA": 1200.0, "GABA_A": 1000.0}
 _SPINE_REACH_NM = 1500.0  # longest spine grown to reach a bouton (spines are ~0.5-2 um long)
 _CANDIDATES = 12  # partner dendrites (distinct cells, nearest first) tried per bouton
 POLYADIC_CONE_DEG = 90.0  # partners of one T-bar lie within this angle of the first one
+_TWIG_SCALES = (1.0, 0.6)  # polyadic partner twigs: tips tried at these fractions of the drawn size
 _SHAFT_REACH_NM = 40.0  # closer than this (beyond the gap) the shaft itself meets the bouton
 
 
@@ -189,12 +190,17 @@ def _reach(cells, posts, k, Dp, q, r, n, index, cfg, rng):
     if reach <= _SHAFT_REACH_NM:  # a shaft synapse: the bouton already lies within the fill's reach
         post_site = base + n * 0.5 * (Dp - gap)
         return post.cid, post_site + n * gap, post_site, False
-    rh = min(float((3.0 * _lognormal_head(cfg, rng) / (4.0 * np.pi)) ** (1.0 / 3.0)), 0.5 * reach)
-    rn = min(cfg.spine_neck_radius_nm, 0.6 * rh)
-    head = base + n * (reach - rh)
-    top = head - n * rh if reach - 2 * rh > 2 * rn else base + n * 1.0
-    if not (index.clearance(base, top, rn, post.cid, gap) >= 0
-            and index.clearance(top, head, rh, post.cid, gap) >= 0):
+    rh0 = min(float((3.0 * _lognormal_head(cfg, rng) / (4.0 * np.pi)) ** (1.0 / 3.0)), 0.5 * reach)
+    # fly twigs: a thinner tip squeezes past neighbours a full one hits; cortical spines keep their size
+    for scale in (_TWIG_SCALES if cfg.polyadic_partners_max > 1 else (1.0,)):
+        rh = max(cfg.membrane_nm * 2.0, scale * rh0)
+        rn = min(cfg.spine_neck_radius_nm, 0.6 * rh)
+        head = base + n * (reach - rh)
+        top = head - n * rh if reach - 2 * rh > 2 * rn else base + n * 1.0
+        if (index.clearance(base, top, rn, post.cid, gap) >= 0
+                and index.clearance(top, head, rh, post.cid, gap) >= 0):
+            break
+    else:
         return None
     index.add(base, top, rn, post.cid)
     index.add(top, head, rh, post.cid)
