@@ -144,9 +144,12 @@ def _cell(doc: ET.Element, cell, model: CellModel, area_um2: float, cell_morph=N
     """A point cell of ``area_um2`` (as the NEURON backend builds it), or the grown ``cell_morph``."""
     if cell_morph is not None:
         from pretty_printer.export.neuroml_grown import grown_cell
+        from pretty_printer.sim.neuron_backend import MorphSimConfig, nseg_d_lambda
 
+        cfg = MorphSimConfig()  # the discretisation simulate_morphological uses by default
         idx, mem, bio = grown_cell(doc, cell, cell_morph, lambda sec: cell_densities(
-            cell, model, (sec.g_na_mS_cm2, sec.g_k_mS_cm2, sec.g_leak_mS_cm2)), _tonic_densities(cell))
+            cell, model, (sec.g_na_mS_cm2, sec.g_k_mS_cm2, sec.g_leak_mS_cm2)), _tonic_densities(cell),
+            nseg=lambda sec: nseg_d_lambda(sec.length_um, float(np.mean(sec.diam_um)), model.cm_uF_cm2, cfg))
     else:
         idx = None
         c = _el(doc, "cell", id=f"cell_{cell.id}")

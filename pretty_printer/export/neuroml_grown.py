@@ -53,11 +53,14 @@ class SegmentIndex:
         return self.first[section] + k, float(np.clip(frac, 0.0, 1.0))
 
 
-def grown_cell(doc: ET.Element, cell, cell_morph, densities, extra_densities=()):
+def grown_cell(doc: ET.Element, cell, cell_morph, densities, extra_densities=(), nseg=None):
     """Append ``<cell id="cell_<id>">`` with the grown morphology and per-section densities.
 
     ``densities(section)`` returns (density id, channel id, ion, mS/cm2, erev mV) tuples for a
-    section; ``extra_densities`` are uniform ones (same tuple form) over the whole cell.
+    section; ``extra_densities`` are uniform ones (same tuple form) over the whole cell;
+    ``nseg(section)``, if given, is the section's number of compartments, written as the
+    ``numberInternalDivisions`` property of its group (NEURON's exporter sets ``nseg`` from it,
+    so the exported cell is discretised as our backend's).
     Returns (SegmentIndex, membraneProperties element, biophysicalProperties element) so the
     caller adds the cell-wide properties.
     """
@@ -79,6 +82,8 @@ def grown_cell(doc: ET.Element, cell, cell_morph, densities, extra_densities=())
             _el(seg, "distal", **_point(pts[k + 1], diam[k + 1]))
     for i, sec in enumerate(cell_morph.sections):
         g = _el(morph, "segmentGroup", id=f"sec_{i}", neuroLexId=_UNBRANCHED)
+        if nseg is not None:  # the schema wants properties before members
+            ET.SubElement(g, "property", {"tag": "numberInternalDivisions", "value": str(int(nseg(sec)))})
         for k in range(len(sec.xyz_um) - 1):
             _el(g, "member", segment=idx.first[i] + k)
     # sections with equal densities share a group (NEURON's exporter needs a SectionList per density)

@@ -251,8 +251,10 @@ class MorphSimConfig:
             raise ConfigError(f"max_nseg: expected >= 1, got {self.max_nseg!r}")
 
 
-def _nseg(length_um: float, diam_um: float, cm_uF_cm2: float, cfg: MorphSimConfig) -> int:
-    """The d_lambda rule (odd nseg so the middle is a node), capped at ``cfg.max_nseg``."""
+def nseg_d_lambda(length_um: float, diam_um: float, cm_uF_cm2: float, cfg: MorphSimConfig) -> int:
+    """Compartments of a section by the d_lambda rule (Hines & Carnevale, The NEURON Book, ch. 5):
+    odd, so the middle is a node, and capped at ``cfg.max_nseg``.  Also written into grown NeuroML
+    (``numberInternalDivisions``) so outside simulators discretise the same way."""
     lam_um = 1e5 * np.sqrt(diam_um / (4 * np.pi * cfg.d_lambda_freq_Hz * cfg.ra_ohm_cm * cm_uF_cm2))
     n = int((length_um / (cfg.d_lambda * lam_um) + 0.9) / 2) * 2 + 1
     cap = cfg.max_nseg - (1 - cfg.max_nseg % 2)  # the largest odd count allowed
@@ -271,7 +273,7 @@ def _make_morph_cell(cell_morph, model: CellModel, name: str, cfg: MorphSimConfi
         if sd.parent >= 0:
             sec.connect(secs[sd.parent](sd.parent_x), 0)
         sec.Ra = cfg.ra_ohm_cm
-        sec.nseg = _nseg(sd.length_um, float(np.mean(sd.diam_um)), model.cm_uF_cm2, cfg)
+        sec.nseg = nseg_d_lambda(sd.length_um, float(np.mean(sd.diam_um)), model.cm_uF_cm2, cfg)
         _insert_channels(sec, model, sd.g_na_mS_cm2, sd.g_k_mS_cm2, sd.g_leak_mS_cm2)
         secs.append(sec)
     return secs
