@@ -187,3 +187,37 @@ def output_rates(path: str | Path, circuit: Circuit) -> np.ndarray:
             keep = (rel - b * bin_ms >= bin_ms - win_ms) & (s < n_s)
             np.add.at(out, (s[keep], b[keep], j), 1.0)
     return out * (1000.0 / win_ms)
+
+
+def write_unit_activity(path: str | Path, trials_s, spikes_by_segment: dict, *,
+                        description: str = "emulation of the rebuilt circuit on the held-out inputs") -> Path:
+    """Write a submission's own activity (the ``activity`` file of a submission) as NWB.
+
+    Parameters
+    ----------
+    path : path of the ``.nwb`` file to write
+    trials_s : array-like of shape (n_trials, 2)
+        Start and stop (s) of each held-out sample, in the order of ``truth/task.npz``, back to back
+        as in ``truth/activity.nwb`` (:func:`pretty_printer.scoring.activity.read_unit_spikes`
+        reads them back).
+    spikes_by_segment : dict
+        ``{segment id: spike times (s) on the trials' clock}``, one unit per segment.
+    description : str
+        The session description.
+    """
+    from pynwb import NWBFile
+
+    trials = np.asarray(trials_s, float).reshape(-1, 2)
+    ident = hashlib.sha256(trials.tobytes() + json.dumps(
+        {str(k): np.asarray(v, float).round(9).tolist() for k, v in sorted(spikes_by_segment.items())}).encode()
+    ).hexdigest()[:32]
+    with _deterministic_object_ids(ident):
+        nwb = NWBFile(session_description=description, identifier=ident, session_start_time=_EPOCH,
+                      file_create_date=[_EPOCH])
+        for start, stop in trials:
+            nwb.add_trial(start_time=float(start), stop_time=float(stop))
+        nwb.add_unit_column(name="segment_id", description="the submission's segment id of this unit")
+        for seg, times in sorted(spikes_by_segment.items()):
+            nwb.add_unit(spike_times=np.sort(np.asarray(times, float)), segment_id=int(seg))
+        _write(nwb, Path(path))
+    return Path(path)

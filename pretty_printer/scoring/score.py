@@ -264,7 +264,19 @@ def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, f
     card.update(structure_scores(ds, sub, phantom, circuit, threshold_nm, vi_convention))
     if function:
         card["function"] = function_scores(ds, sub, phantom, circuit)
+    if sub.activity is not None:
+        card.setdefault("function", {})["submitted_activity"] = submitted_activity(ds, sub, circuit)
     return card
+
+
+def submitted_activity(ds: Dataset, sub: Submission, circuit) -> dict:
+    """The submission's own activity file against ``truth/activity.nwb``
+    (:func:`pretty_printer.scoring.activity.activity_scores`)."""
+    from pretty_printer.scoring.activity import activity_scores, dominant_segments
+
+    table = metrics.contingency(ds.truth_labels(sub.modality), sub.segmentation)
+    return activity_scores(sub.activity, ds.truth / "activity.nwb", circuit, dominant_segments(table),
+                           ds.task_data().y_test)
 
 
 def _flatten(d: dict, prefix: str = ""):

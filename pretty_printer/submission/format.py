@@ -10,6 +10,10 @@ A submission is a directory::
                            (write "file.h5:/path/in/file" to name the dataset).
     SUB/synapses.csv       one row per synapse; positions in nm in the dataset's frame.
     SUB/cells.csv          optional per-segment cell parameters.
+    SUB/activity.nwb       optional ("activity": "activity.nwb"): spike times of your own emulation
+                           of the held-out inputs, one unit per segment (column ``segment_id``),
+                           trials laid out as in ``truth/activity.nwb``; compared with the truth's
+                           activity by :mod:`pretty_printer.scoring.activity`.
 
 ``synapses.csv`` columns (required): ``pre_z_nm, pre_y_nm, pre_x_nm, post_z_nm, post_y_nm,
 post_x_nm``.  Optional: ``pre_id, post_id`` (segment ids; otherwise read from the segmentation
@@ -64,6 +68,7 @@ class Submission:
     method: str = ""
     root: Path | None = None
     meta: dict = field(default_factory=dict)
+    activity: Path | None = None  # the submitted activity file (NWB), inside ``root``
 
     @property
     def pre_nm(self) -> np.ndarray:
@@ -268,7 +273,8 @@ def validate_segmentation(vol: np.ndarray, expected_shape) -> np.ndarray:
 
 # --------------------------------------------------------------------------- read / write
 #: submission.json keys and the type each must have (other keys are kept as free metadata).
-META_KEYS = {"format": str, "modality": str, "segmentation": str, "synapses": str, "cells": str, "method": str}
+META_KEYS = {"format": str, "modality": str, "segmentation": str, "synapses": str, "cells": str, "method": str,
+             "activity": str}
 REQUIRED_KEYS = ("modality", "segmentation", "synapses")
 
 
@@ -326,12 +332,14 @@ def read_submission(root: Path, expected_shape=None, *, voxel_nm=None) -> Submis
     if meta.get("cells"):
         cells_path = contained(root, meta["cells"], "cells")
         cells = validate_cells(_read_csv(cells_path, "cells.csv", CELL_COLUMNS))
+    activity = contained(root, meta["activity"], "activity") if meta.get("activity") else None
     return Submission(modality=meta["modality"], segmentation=seg, synapses=synapses, cells=cells,
-                      method=meta.get("method") or "", root=root, meta=meta)
+                      method=meta.get("method") or "", root=root, meta=meta, activity=activity)
 
 
 def write_submission(out: Path, sub: Submission, *, voxel_nm, chunks=(32, 128, 128), force: bool = False) -> Path:
-    """Write a submission directory atomically (segmentation as OME-Zarr)."""
+    """Write a submission directory atomically (segmentation as OME-Zarr; ``sub.activity``, if
+    set, is copied in as ``activity.nwb``)."""
     with atomic_directory(Path(out), force=force) as tmp:
         write_volume(tmp / "segmentation.zarr", np.asarray(sub.segmentation, dtype=np.uint64),
                      voxel_nm=voxel_nm, chunks=chunks, name="segmentation")
@@ -342,6 +350,11 @@ def write_submission(out: Path, sub: Submission, *, voxel_nm, chunks=(32, 128, 1
         if sub.cells is not None:
             write_csv(tmp / "cells.csv", sub.cells, int_columns=("segment_id",))
             meta["cells"] = "cells.csv"
-        meta.update({k: v for k, v in sub.meta.items() if k not in meta})
+        if sub.activity is not None:
+            import shutil
+
+            shutil.copyfile(sub.activity, tmp / "activity.nwb")
+            meta["activity"] = "activity.nwb"
+        meta.update({k: v for k, v in sub.meta.items() if k not in meta and k != "activity"})
         write_json(tmp / "submission.json", meta)
     return Path(out)
