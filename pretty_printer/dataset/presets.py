@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from pretty_printer.dataset.schema import OutputConfig  # light: stdlib only
+from pretty_printer.dataset.toml_values import parse_value
 from pretty_printer.errors import ConfigError, UnknownNameError
 
 SECTIONS = ("description", "task", "compile", "tissue", "scan", "output")
@@ -101,13 +102,6 @@ def _read_table(name: str) -> dict:
         raise ConfigError(f"preset {name!r}: invalid TOML: {e}") from e
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text  # a bare string
-
-
 def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict:
     """``["a.b.c=1", ...]`` -> ``{"a": {"b": {"c": 1}}}`` (values parsed as TOML)."""
     tree: dict = {}
@@ -123,7 +117,7 @@ def parse_overrides(overrides: list[str] | tuple[str, ...]) -> dict:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override {key!r}: {p!r} is not a table")
-        node[parts[-1]] = _parse_value(value.strip())
+        node[parts[-1]] = parse_value(value.strip())
     return tree
 
 

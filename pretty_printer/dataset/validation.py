@@ -6,12 +6,11 @@ to read their dataclasses); listing preset names never imports it.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import replace
 from typing import Any
 
 from pretty_printer.dataset import compile_schema, schema
+from pretty_printer.dataset.toml_values import format_value as toml_value
 from pretty_printer.errors import ConfigError, UnknownNameError
 
 _META = ("kind", "preset", "description")  # scanner-table keys that are not config fields
@@ -138,21 +137,6 @@ def all_keys() -> list[schema.Key]:
 
 
 # --------------------------------------------------------------------------- printing
-def toml_value(v: Any) -> str:
-    """A value in TOML syntax (the subset presets use)."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, str):
-        return json.dumps(v)
-    if dataclasses.is_dataclass(v):
-        return toml_value(dataclasses.asdict(v))
-    if v is None:
-        return '""'
-    return repr(v)
-
-
 def format_resolved(preset) -> str:
     """``preset`` fully resolved, as TOML with each value's source as a comment (loadable again)."""
     lines = [f"# preset {preset.name!r}, fully resolved; '# source' says where each value comes from",

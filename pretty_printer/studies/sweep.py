@@ -25,116 +25,31 @@ or, for built-in studies (:mod:`pretty_printer.studies.builtin`), a function
 ``(dataset, modality, *, rng) -> Submission``.
 """
 
+
 from __future__ import annotations
 
 import contextlib
-import csv
-import itertools
 import json
-import math
-import os
-import re
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-import numpy as np
-
 from pretty_printer.errors import ConfigError, SubmissionError
+# the pieces a sweep is made of, importable from here as before
+from pretty_printer.studies.sweep_plots import draw_score, is_plotted, log_scale, plot_results, series  # noqa: F401
+from pretty_printer.studies.sweep_table import (  # noqa: F401
+    HEADLINE_SCORES, SWEEP_FORMAT, atomic_write_json, flatten_scores, read_table, write_table)
+from pretty_printer.studies.sweep_values import (  # noqa: F401
+    SEED_KEY, format_value, parse_vary, point_name, sweep_points)
 
-SWEEP_FORMAT = "neural-pretty-printer/sweep@1"
-SEED_KEY = "seed"
 DONE = "done"
-# Scores drawn first in plots and tables; every other numeric score follows, sorted.
-HEADLINE_SCORES = (
-    "function.accuracy", "function.output_correlation", "connectome.edge_f1",
-    "connectome.weight_spearman", "synapses.f1", "segmentation.vi_split",
-    "segmentation.vi_merge", "segmentation.arand", "segmentation.erl_nm",
-)
-
-# Table columns that are counts or settings rather than scores: kept in the table, not plotted.
-NOT_PLOTTED = frozenset({"threshold_nm", "total_length_nm", "input_ports_found", "output_ports_found"})
 
 ArmFunction = Callable[..., Any]  # (Dataset, modality, *, rng) -> Submission
-
-
-# --------------------------------------------------------------------------- parsing
-def _split_values(text: str) -> list[str]:
-    """Split ``a,b,[1,2],c`` on the commas outside brackets and quotes."""
-    parts, depth, quote, cur = [], 0, None, []
-    for ch in text:
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(cur).strip())
-            cur = []
-            continue
-        cur.append(ch)
-    parts.append("".join(cur).strip())
-    return parts
-
-
-def parse_vary(text: str) -> tuple[str, tuple[Any, ...]]:
-    """Parse ``KEY=V1,V2,...`` into the key and its values (each parsed as TOML).
-
-    >>> parse_vary("tissue.receptor_size_correlation=0,0.5,1")
-    ('tissue.receptor_size_correlation', (0, 0.5, 1))
-    """
-    from pretty_printer.dataset.presets import _parse_value
-
-    if "=" not in text:
-        raise ConfigError(f"--vary {text!r}: expected KEY=V1,V2,..., e.g. tissue.receptor_size_correlation=0,0.5,1")
-    key, values = text.split("=", 1)
-    key = key.strip()
-    raw = [v for v in _split_values(values)]
-    if not key or not values.strip() or any(v == "" for v in raw):
-        raise ConfigError(f"--vary {text!r}: expected KEY=V1,V2,... with non-empty values")
-    parsed = tuple(_parse_value(v) for v in raw)
-    if key == SEED_KEY and not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in parsed):
-        raise ConfigError(f"--vary seed: expected non-negative integers, got {values!r}")
-    if len(set(map(format_value, parsed))) != len(parsed):
-        raise ConfigError(f"--vary {key}: values repeat, got {values!r}")
-    return key, parsed
-
-
-def format_value(value: Any) -> str:
-    """A value as it appears in point names, tables and overrides (TOML syntax)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(format_value(v) for v in value) + "]"
-    if isinstance(value, str):
-        return json.dumps(value)
-    return repr(value)
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
-
-
-def point_name(point: Mapping[str, Any]) -> str:
-    """The directory name of a point: ``key1=v1,key2=v2`` with unsafe characters as ``_``."""
-    name = ",".join(f"{k}={format_value(v)}" for k, v in point.items())
-    return _UNSAFE.sub("_", name) or "default"
-
-
-def sweep_points(vary: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
-    """The cartesian product of the varied values, first key slowest."""
-    keys = [k for k, _ in vary]
-    if len(set(keys)) != len(keys):
-        raise ConfigError(f"--vary: each key may be varied once, got {keys}")
-    return [dict(zip(keys, combo)) for combo in itertools.product(*[tuple(v) for _, v in vary])]
 
 
 # --------------------------------------------------------------------------- configuration
@@ -260,13 +175,6 @@ def point_preset(cfg: SweepConfig, point: Mapping[str, Any]):
     return preset
 
 
-def _atomic_write_json(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-
-
 def _clean_partial(point_dir: Path) -> None:
     """Remove temporary directories an interrupted run left (never a finished output)."""
     for p in point_dir.glob(".*.tmp-*"):
@@ -342,7 +250,7 @@ def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], p
     point_dir.mkdir(parents=True, exist_ok=True)
     _clean_partial(point_dir)
     overrides, seed = point_overrides(cfg, point)
-    _atomic_write_json(point_dir / "point.json", {
+    atomic_write_json(point_dir / "point.json", {
         "point": {k: format_value(v) for k, v in point.items()}, "overrides": overrides, "seed": seed})
     dataset_dir = point_dir / "dataset"
     if not (dataset_dir / "public" / "manifest.json").is_file():
@@ -362,12 +270,28 @@ def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], p
         else:
             with _stage(f"score {label}" + (" (simulating the rebuilt circuit)" if cfg.function else ""), progress):
                 cards[arm.name] = score(dataset_dir, sub_dir, function=cfg.function)
-            _atomic_write_json(score_path, cards[arm.name])
-    _atomic_write_json(point_dir / DONE, {"arms": [a.name for a in arms]})
+            atomic_write_json(score_path, cards[arm.name])
+    atomic_write_json(point_dir / DONE, {"arms": [a.name for a in arms]})
     return cards
 
 
 # --------------------------------------------------------------------------- the sweep
+def collect_rows(out: Path, cfg: SweepConfig, arms: Sequence[Arm], points: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """One row per finished (point, arm): the point's values, the arm, and every numeric score."""
+    rows = []
+    for point in points:
+        point_dir = Path(out) / "points" / point_name(point)
+        if not (point_dir / DONE).is_file():
+            continue
+        for arm in arms:
+            card = json.loads((point_dir / f"score{arm.suffix()}.json").read_text())
+            row = {"point": point_name(point), "arm": arm.name or arm.label}
+            row.update(dict(point))
+            row.update(flatten_scores(card))
+            rows.append(row)
+    return rows
+
+
 def default_arms(cfg: SweepConfig) -> list[Arm]:
     label = "command" if cfg.command else cfg.method
     return [Arm(name="", label=label)]
@@ -390,7 +314,7 @@ def _check_sweep_file(out: Path, cfg: SweepConfig, arms: Sequence[Arm]) -> None:
         if old.get("arms") != record["arms"]:
             raise ConfigError(f"--out {str(out)!r}: holds a sweep with arms {old.get('arms')}, this one has {record['arms']}")
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write_json(path, record)
+    atomic_write_json(path, record)
 
 
 def run_sweep(cfg: SweepConfig, out: Path, *, arms: Sequence[Arm] | None = None, progress: bool = True,
@@ -446,233 +370,3 @@ def run_sweep(cfg: SweepConfig, out: Path, *, arms: Sequence[Arm] | None = None,
     return result
 
 
-# --------------------------------------------------------------------------- table
-def flatten_scores(card: Mapping[str, Any]) -> dict[str, float]:
-    """Numeric scores of a scorecard as ``section.key`` -> float (None becomes NaN)."""
-    flat: dict[str, float] = {}
-    for section, values in card.items():
-        if not isinstance(values, Mapping):
-            continue
-        for k, v in values.items():
-            if isinstance(v, bool):
-                continue
-            if isinstance(v, (int, float)):
-                flat[f"{section}.{k}"] = float(v)
-            elif v is None:
-                flat[f"{section}.{k}"] = math.nan
-    return flat
-
-
-def collect_rows(out: Path, cfg: SweepConfig, arms: Sequence[Arm], points: Iterable[Mapping[str, Any]]) -> list[dict]:
-    """One row per finished (point, arm): the point's values, the arm, and every numeric score."""
-    rows = []
-    for point in points:
-        point_dir = Path(out) / "points" / point_name(point)
-        if not (point_dir / DONE).is_file():
-            continue
-        for arm in arms:
-            card = json.loads((point_dir / f"score{arm.suffix()}.json").read_text())
-            row = {"point": point_name(point), "arm": arm.name or arm.label}
-            row.update(dict(point))
-            row.update(flatten_scores(card))
-            rows.append(row)
-    return rows
-
-
-def score_columns(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
-    """Score columns: headline scores first, then the rest sorted."""
-    present = {c for r in rows for c in r} - set(keys) - {"point", "arm"}
-    head = [c for c in HEADLINE_SCORES if c in present]
-    return head + sorted(present - set(head))
-
-
-def write_table(rows: Sequence[Mapping[str, Any]], out: Path, keys: Sequence[str]) -> tuple[Path, Path]:
-    """Write ``results.csv`` and ``results.json`` (atomically) from the rows.
-
-    Parameters
-    ----------
-    rows : sequence of dict
-        From :func:`collect_rows`.
-    out : Path
-        The sweep directory.
-    keys : sequence of str
-        The varied keys (table columns after ``point`` and ``arm``).
-    """
-    out = Path(out)
-    keys = list(keys)
-    scores = score_columns(rows, keys)
-    header = ["point", "arm", *keys, *scores]
-    fd, tmp = tempfile.mkstemp(prefix=".results.csv.", dir=out)
-    with os.fdopen(fd, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(header)
-        for r in rows:
-            w.writerow([_cell(r.get(c)) for c in header])
-    os.replace(tmp, out / "results.csv")
-    records = [{"point": r["point"], "arm": r["arm"], "values": {k: r[k] for k in keys},
-                "scores": {c: (None if _isnan(r.get(c)) else r.get(c)) for c in scores}} for r in rows]
-    _atomic_write_json(out / "results.json", {"format": SWEEP_FORMAT, "keys": keys, "scores": scores, "rows": records})
-    return out / "results.csv", out / "results.json"
-
-
-def _isnan(v) -> bool:
-    return isinstance(v, float) and math.isnan(v)
-
-
-def _cell(v) -> str:
-    if v is None or _isnan(v):
-        return ""
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, (list, tuple, bool)):
-        return format_value(v)
-    return str(v)
-
-
-def read_table(out: Path) -> list[dict]:
-    """The rows of ``results.json`` as flat dicts (values and scores together)."""
-    data = json.loads((Path(out) / "results.json").read_text())
-    # values come back as JSON: lists stay lists, which format_value treats like tuples
-    return [{"point": r["point"], "arm": r["arm"], **r["values"],
-             **{k: (math.nan if v is None else v) for k, v in r["scores"].items()}} for r in data["rows"]]
-
-
-# --------------------------------------------------------------------------- plots
-def _numeric(values) -> bool:
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-
-def series(rows: Sequence[Mapping[str, Any]], x_key: str, score: str, keys: Sequence[str]):
-    """Group rows into lines for ``score`` against ``x_key``.
-
-    Rows are grouped by arm and by the other varied keys except ``seed``, which is averaged over:
-    each line is ``(label, xs, means, stds, n)`` with ``xs`` in first-seen order (sorted if numeric).
-    """
-    others = [k for k in keys if k not in (x_key, SEED_KEY)]
-    groups: dict[tuple, dict] = {}
-    for r in rows:
-        v = r.get(score)
-        if v is None or _isnan(v):
-            continue
-        gkey = (r["arm"],) + tuple(format_value(r[k]) for k in others)
-        groups.setdefault(gkey, {}).setdefault(format_value(r[x_key]), (r[x_key], []))[1].append(float(v))
-    arms = {g[0] for g in groups}
-    lines = []
-    for gkey, pts in groups.items():
-        xs = [x for x, _ in pts.values()]
-        ys = [ys for _, ys in pts.values()]
-        if _numeric(xs):
-            order = np.argsort(np.asarray(xs, float), kind="stable")
-            xs, ys = [xs[i] for i in order], [ys[i] for i in order]
-        parts = ([gkey[0]] if len(arms) > 1 else []) + [f"{k}={s}" for k, s in zip(others, gkey[1:])]
-        lines.append((", ".join(parts), xs, np.array([np.mean(y) for y in ys]),
-                      np.array([np.std(y) for y in ys]), np.array([len(y) for y in ys])))
-    return lines
-
-
-def log_scale(xs: Sequence[float]) -> bool:
-    """A log axis for positive values spanning a factor of 10 or more (doses, voxel sizes)."""
-    xs = np.asarray([float(x) for x in xs])
-    return bool(xs.size and np.all(xs > 0) and xs.max() / xs.min() >= 10.0)
-
-
-def _pyplot():
-    from pretty_printer.viz import figures
-
-    return figures
-
-
-def draw_score(ax, rows, x_key: str, score: str, keys: Sequence[str], *, title: str | None = None,
-               fontsize: int = 10) -> bool:
-    """Draw one score against one key into ``ax`` (one line per arm and other key, mean +- sd over
-    seeds); False if no finished point has that score."""
-    lines = series(rows, x_key, score, keys)
-    if not lines:
-        return False
-    all_x = [x for _, xs, *_ in lines for x in xs]
-    numeric = _numeric(all_x)
-    categories = list(dict.fromkeys(format_value(x) for x in all_x))
-    for label, xs, mean, std, n in lines:
-        pos = [float(x) for x in xs] if numeric else [categories.index(format_value(x)) for x in xs]
-        ax.errorbar(pos, mean, yerr=std if np.any(n > 1) else None, marker="o", capsize=3, label=label or None)
-    if not numeric:
-        ax.set_xticks(range(len(categories)), categories, rotation=20)
-    elif log_scale(all_x):
-        from matplotlib.ticker import NullFormatter
-
-        ax.set_xscale("log")
-        # tick the swept values themselves: a decade axis labels few of them, minor labels collide
-        ticks = sorted({float(x) for x in all_x})
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(x_key, fontsize=fontsize - 1)
-    ax.set_ylabel(score, fontsize=fontsize - 1)
-    ax.set_title(title or f"{score} vs {x_key}", fontsize=fontsize)
-    ax.grid(alpha=0.3)
-    if any(label for label, *_ in lines):
-        ax.legend(fontsize=fontsize - 2)
-    return True
-
-
-def plot_score(rows, x_key: str, score: str, keys: Sequence[str], path: Path, *, title: str | None = None) -> Path | None:
-    """Draw one score against one key into a PNG; ``None`` if no finished point has that score."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.0, 3.6), dpi=100)
-    if not draw_score(ax, rows, x_key, score, keys, title=title):
-        plt.close(fig)
-        return None
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def plot_overview(rows, x_key: str, keys: Sequence[str], path: Path) -> Path | None:
-    """The headline scores present (up to nine) against one key, on one page."""
-    scores = [c for c in HEADLINE_SCORES if any(not _isnan(r.get(c, math.nan)) for r in rows)]
-    if not scores:
-        return None
-    plt = _pyplot()
-    ncol = min(3, len(scores))
-    nrow = math.ceil(len(scores) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), dpi=90, squeeze=False)
-    for ax, score in zip(axes.ravel(), scores):
-        draw_score(ax, rows, x_key, score, keys, title=score, fontsize=9)
-        ax.set_ylabel("")
-    for ax in axes.ravel()[len(scores):]:
-        ax.axis("off")
-    fig.suptitle(f"headline scores vs {x_key}", fontsize=11)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def is_plotted(column: str) -> bool:
-    """Whether a table column is a score worth a plot (counts such as ``n_cells`` and settings
-    such as ``threshold_nm`` stay in the table only)."""
-    name = column.rsplit(".", 1)[-1]
-    return not name.startswith("n_") and name not in NOT_PLOTTED
-
-
-def plot_results(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], plot_dir: Path) -> list[Path]:
-    """Plot every score against every varied key into ``plot_dir`` (old plots are replaced):
-    ``<score>_vs_<key>.png`` each, and ``overview_vs_<key>.png`` with the headline scores."""
-    plot_dir = Path(plot_dir)
-    if plot_dir.exists():
-        for p in plot_dir.glob("*_vs_*.png"):
-            p.unlink()
-    made = []
-    x_keys = [k for k in keys if k != SEED_KEY] or list(keys)
-    for key in x_keys:
-        p = plot_overview(rows, key, keys, plot_dir / _UNSAFE.sub("_", f"overview_vs_{key}.png"))
-        if p is not None:
-            made.append(p)
-        for score in filter(is_plotted, score_columns(rows, keys)):
-            safe = _UNSAFE.sub("_", f"{score}_vs_{key}")
-            p = plot_score(rows, key, score, keys, plot_dir / f"{safe}.png")
-            if p is not None:
-                made.append(p)
-    return made

@@ -111,10 +111,10 @@ def test_plotting_rules():
 
 
 def test_format_value_round_trips_through_overrides():
-    from pretty_printer.dataset.presets import _parse_value
+    from pretty_printer.dataset.toml_values import parse_value
 
     for v in (0, 0.5, 1e-3, True, "sbem", [1.0, 2.0, 3.0]):
-        assert _parse_value(format_value(v)) == v
+        assert parse_value(format_value(v)) == v
 
 
 # --------------------------------------------------------------------------- real pipeline
