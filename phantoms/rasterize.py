@@ -46,112 +46,17 @@ from typing import Sequence
 
 import numpy as np
 
-from .phantom import RECEPTOR_TYPES, SWC_SOMA, Phantom
+from .phantom import Phantom
 from .raster_channels import CHANNEL_FIELDS, channel_fields
+# _Grid, primitives and cell_depth are imported from here by other modules and tests
+from .raster_geometry import _cone_eval, _Grid, _membrane, _Primitives, cell_depth, primitives  # noqa: F401
+from .raster_synapses import _synaptic, _vesicles
 
 from . import organelle_fields as _of
 
 FIELDS = ("labels", "membrane", "cleft", "psd", "vesicles", "receptor:AMPA", "receptor:NMDA",
           "receptor:GABA_A", "barcode", "overlap") + _of.ORGANELLE_FIELDS + ("semantic",) + CHANNEL_FIELDS
 SEMANTIC_CLASSES = _of.SEMANTIC_CLASSES
-_SNAP = 1024.0
-
-
-class _Primitives:
-    """All round cones of a phantom as flat arrays (cell order, then node order).
-
-    ``lo``/``hi`` bound where a primitive can decide a voxel: its round cone, plus (dense
-    tissue) ``fill_nm + gap_nm``, the farthest a cell's label reaches beyond its skeleton radius.
-    """
-
-    def __init__(self, ph: Phantom):
-        a, b, ra, rb, cid = [], [], [], [], []
-        somata = [(sk.nodes_nm[0], sk.radii_nm[0]) for sk in ph.background_skeletons]
-        centers = list(ph.soma_centers) + [c for c, _ in somata]
-        radii = list(ph.soma_radii) + [r for _, r in somata]
-        for c, center, R, sk in zip(ph.all_cell_ids, centers, radii, ph.all_skeletons):
-            center = np.asarray(center, float)
-            a.append(center[None]), b.append(center[None]), ra.append([R]), rb.append([R]), cid.append([c])
-            child = np.flatnonzero(sk.parent >= 0)
-            # segments hanging off the soma node start inside the soma sphere: the sphere stands in
-            child = child[sk.types[sk.parent[child]] != SWC_SOMA]
-            par = sk.parent[child]
-            a.append(sk.nodes_nm[par]), b.append(sk.nodes_nm[child])
-            ra.append(sk.radii_nm[par]), rb.append(sk.radii_nm[child]), cid.append(np.full(len(child), c))
-        self.a = np.concatenate(a).reshape(-1, 3)
-        self.b = np.concatenate(b).reshape(-1, 3)
-        self.ra = np.concatenate(ra).astype(float)
-        self.rb = np.concatenate(rb).astype(float)
-        self.cid = np.concatenate(cid).astype(np.uint32)
-        self.reach = float(ph.packing.get("fill_nm", 0.0) + ph.packing.get("gap_nm", 0.0)) if ph.packing else 0.0
-        rmax = np.maximum(self.ra, self.rb)[:, None] + self.reach
-        self.lo = np.minimum(self.a, self.b) - rmax
-        self.hi = np.maximum(self.a, self.b) + rmax
-
-
-def primitives(ph: Phantom) -> _Primitives:
-    cached = ph.__dict__.get("_primitives")
-    if cached is None:
-        cached = _Primitives(ph)
-        object.__setattr__(ph, "_primitives", cached)
-    return cached
-
-
-class _Grid:
-    """Voxel-centre coordinates of the box, per axis."""
-
-    def __init__(self, origin_nm, shape, voxel_nm):
-        self.origin = np.asarray(origin_nm, float).reshape(3)
-        self.shape = tuple(int(s) for s in shape)
-        self.voxel = np.broadcast_to(np.asarray(voxel_nm, float), (3,)).copy()
-        if len(self.shape) != 3 or min(self.shape) < 0:
-            raise ValueError(f"shape: expected 3 non-negative ints (z, y, x), got {shape!r}")
-        if np.any(self.voxel <= 0):
-            raise ValueError(f"voxel_nm: expected positive sizes, got {voxel_nm!r}")
-        self.centers = [np.round((self.origin[k] + (np.arange(self.shape[k]) + 0.5) * self.voxel[k]) * _SNAP) / _SNAP
-                        for k in range(3)]
-
-    def window(self, lo, hi):
-        """Index slices of the voxels whose centres may lie in ``[lo, hi]`` (None if none)."""
-        sl = []
-        for k in range(3):
-            i0 = max(0, int(np.floor((lo[k] - self.origin[k]) / self.voxel[k] - 0.5)))
-            i1 = min(self.shape[k], int(np.ceil((hi[k] - self.origin[k]) / self.voxel[k] + 0.5)) + 1)
-            if i1 <= i0:
-                return None
-            sl.append(slice(i0, i1))
-        return tuple(sl)
-
-    def rel(self, sl, point):
-        """Per-axis float32 offsets of voxel centres from ``point``, shaped for broadcasting."""
-        out = []
-        for k in range(3):
-            v = (self.centers[k][sl[k]] - point[k]).astype(np.float32)
-            shape = [1, 1, 1]
-            shape[k] = len(v)
-            out.append(v.reshape(shape))
-        return out
-
-
-def _cone_eval(g: _Grid, sl, a, b, ra, rb, want_depth: bool):
-    """``r(t)^2 - d^2`` or ``r(t) - d`` of a round cone at the voxel centres of window ``sl``."""
-    dz, dy, dx = g.rel(sl, a)
-    d = (b - a).astype(np.float32)
-    L2 = float(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
-    if L2 == 0.0:  # a zero-length segment is a sphere of its larger radius (e.g. a varicosity)
-        dist2 = dz * dz + dy * dy + dx * dx
-        r = np.float32(max(ra, rb))
-    else:
-        t = (dz * d[0] + dy * d[1] + dx * d[2]) * np.float32(1.0 / L2)
-        np.clip(t, 0.0, 1.0, out=t)
-        ez = dz - t * d[0]
-        ey = dy - t * d[1]
-        ex = dx - t * d[2]
-        dist2 = ez * ez + ey * ey + ex * ex
-        r = np.float32(ra) if ra == rb else np.float32(ra) + t * np.float32(rb - ra)
-    if want_depth:
-        return r - np.sqrt(dist2)
-    return r * r - dist2
 
 
 def rasterize(phantom: Phantom, origin_nm: Sequence[float], shape: Sequence[int], voxel_nm,
@@ -181,27 +86,7 @@ def rasterize(phantom: Phantom, origin_nm: Sequence[float], shape: Sequence[int]
     if bad:
         raise ValueError(f"fields: unknown field {bad[0]!r}; expected any of {', '.join(FIELDS)}")
     g = _Grid(origin_nm, shape, voxel_nm)
-    out: dict[str, np.ndarray] = {}
-    need_channels = any(f in CHANNEL_FIELDS for f in fields)
-    need_labels = any(f in fields for f in ("labels", "barcode", "overlap"))
-    need_depth = "membrane" in fields
-    if need_labels or need_depth:
-        labels, overlap, depth = _cells(phantom, g, need_depth, "overlap" in fields, cells)
-        if "labels" in fields:
-            out["labels"] = labels
-        if "overlap" in fields:
-            out["overlap"] = overlap
-        if need_depth:
-            out["membrane"] = _membrane(depth, g, phantom.cfg.membrane_nm)
-        if "barcode" in fields:
-            out["barcode"] = _barcode(phantom, labels)
-    if need_channels:  # each cell's own membrane shell carries its channels
-        out.update(channel_fields(
-            phantom, lambda c: _membrane(_cells(phantom, g, True, False, [c])[2], g, phantom.cfg.membrane_nm),
-            g.voxel, fields, cells))
-        for f in fields:
-            if f.startswith("channel:") and f not in out:
-                out[f] = np.zeros(g.shape, np.float32)
+    out = _cell_fields(phantom, g, fields, cells)
     need = set(fields)
     if "semantic" in need:
         need |= {"labels", "cleft", "psd", "vesicles", "mito", "nucleus"}
@@ -216,6 +101,31 @@ def rasterize(phantom: Phantom, origin_nm: Sequence[float], shape: Sequence[int]
     if "semantic" in fields:
         out["semantic"] = _of.semantic(phantom, out)
     return {f: out[f] for f in fields}
+
+
+def _cell_fields(phantom: Phantom, g: _Grid, fields: tuple[str, ...], cells) -> dict[str, np.ndarray]:
+    """The fields the cells' own volumes decide: labels, overlap, membrane, barcode, channels."""
+    out: dict[str, np.ndarray] = {}
+    need_labels = any(f in fields for f in ("labels", "barcode", "overlap"))
+    need_depth = "membrane" in fields
+    if need_labels or need_depth:
+        labels, overlap, depth = _cells(phantom, g, need_depth, "overlap" in fields, cells)
+        if "labels" in fields:
+            out["labels"] = labels
+        if "overlap" in fields:
+            out["overlap"] = overlap
+        if need_depth:
+            out["membrane"] = _membrane(depth, g, phantom.cfg.membrane_nm)
+        if "barcode" in fields:
+            out["barcode"] = _barcode(phantom, labels)
+    if any(f in CHANNEL_FIELDS for f in fields):  # each cell's own membrane shell carries its channels
+        out.update(channel_fields(
+            phantom, lambda c: _membrane(_cells(phantom, g, True, False, [c])[2], g, phantom.cfg.membrane_nm),
+            g.voxel, fields, cells))
+        for f in fields:
+            if f.startswith("channel:") and f not in out:
+                out[f] = np.zeros(g.shape, np.float32)
+    return out
 
 
 def _cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, cells):
@@ -297,20 +207,6 @@ def _dense_cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, ce
     return labels, overlap, (depth.astype(np.float32) if need_depth else None)
 
 
-def _membrane(depth: np.ndarray, g: _Grid, thickness: float) -> np.ndarray:
-    """Fraction of each voxel (a box filter of the voxel's width along the normal) in the shell."""
-    w = np.float32(np.mean(g.voxel))
-    t = np.float32(thickness)
-    half = np.float32(0.5) * w
-    near = depth > -half  # only voxels this close to a surface can hold membrane
-    d = depth[near]
-    frac = (np.minimum(d + half, t) - np.maximum(d - half, np.float32(0.0))) / w
-    np.clip(frac, 0.0, 1.0, out=frac)
-    out = np.zeros(depth.shape, np.float32)
-    out[near] = frac
-    return out
-
-
 def _barcode(ph: Phantom, labels: np.ndarray) -> np.ndarray:
     n = ph.n_barcode_proteins
     ids = np.asarray(ph.all_cell_ids, np.int64)
@@ -320,115 +216,3 @@ def _barcode(ph: Phantom, labels: np.ndarray) -> np.ndarray:
     return lut[:, labels]
 
 
-def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
-    """Cleft gaps, pre/post densities and PSD receptor slabs of the synapses that meet the box."""
-    S = ph.synapses
-    want_cleft, want_psd = "cleft" in fields, "psd" in fields
-    kinds = [f.split(":", 1)[1] for f in fields if f.startswith("receptor:")]
-    for k in kinds:
-        if k not in RECEPTOR_TYPES:
-            raise ValueError(f"fields: unknown receptor {k!r}; expected one of {RECEPTOR_TYPES}")
-    out = {}
-    if want_cleft:
-        out["cleft"] = np.zeros(g.shape, np.float32)
-    if want_psd:
-        out["psd"] = np.zeros(g.shape, np.float32)
-    for k in kinds:
-        out[f"receptor:{k}"] = np.zeros(g.shape, np.float32)
-    if len(S) == 0:
-        return out
-    geo = _of.synapse_geometry(ph)
-    post, pre = S.post_nm, S.pre_nm
-    t_slab = ph.cfg.psd_thickness_nm  # receptors sit in the nominal PSD slab whatever the type
-    vox_vol = float(np.prod(g.voxel))
-    for i in _of.meeting(geo.lo, geo.hi, g):
-        P, gap, r = post[i], float(geo.gap[i]), float(geo.radius[i])
-        sl = g.window(geo.lo[i], geo.hi[i])
-        if sl is None:
-            continue
-        dz, dy, dx = g.rel(sl, P)
-        uf = geo.u[i].astype(np.float32)
-        axial = dz * uf[0] + dy * uf[1] + dx * uf[2]
-        ez = dz - axial * uf[0]
-        ey = dy - axial * uf[1]
-        ex = dx - axial * uf[2]
-        in_disc = (ez * ez + ey * ey + ex * ex) <= np.float32(r * r)
-        if want_cleft or want_psd:
-            # densities follow the membranes (curved spine heads and boutons), not the disc's plane
-            d_post = _cell_depth_window(ph, g, sl, int(S["post_cell"][i]))
-            d_pre = _cell_depth_window(ph, g, sl, int(S["pre_cell"][i]))
-        if want_cleft:
-            reach = np.float32(-(gap + _CLEFT_SLACK_NM))
-            gap_vox = in_disc & (d_post <= 0) & (d_pre <= 0) & (d_post > reach) & (d_pre > reach)
-            out["cleft"][sl][gap_vox] = 1.0
-        if want_psd:
-            post_d = in_disc & (d_post > 0) & (d_post <= np.float32(geo.psd_nm[i]))
-            pre_d = in_disc & (d_pre > 0) & (d_pre <= np.float32(geo.pre_density_nm[i]))
-            out["psd"][sl][post_d | pre_d] = 1.0
-        if kinds:
-            slab = in_disc & (axial > np.float32(-t_slab)) & (axial <= 0)
-            for k in kinds:
-                n = S[f"n_{k}"][i]
-                if n:
-                    density = np.float32(n / (np.pi * r * r * t_slab) * vox_vol)
-                    out[f"receptor:{k}"][sl][slab] += density
-    if want_psd:
-        _of.draw_tbars(ph, g, out["psd"], lambda sl, cid: _cell_depth_window(ph, g, sl, cid))
-    return out
-
-
-_CLEFT_SLACK_NM = 6.0  # the cleft: outside both cells, within the gap (+ this) of both membranes
-
-
-def _cell_depth_window(ph: Phantom, g: _Grid, sl, cid: int) -> np.ndarray:
-    """``r(t) - d`` of cell ``cid`` (max over its round cones) at the voxel centres of window ``sl``."""
-    P = primitives(ph)
-    lo = np.array([g.centers[k][sl[k]][0] for k in range(3)])
-    hi = np.array([g.centers[k][sl[k]][-1] for k in range(3)])
-    depth = np.full(tuple(s.stop - s.start for s in sl), -np.inf, np.float32)
-    for j in np.flatnonzero((P.cid == cid) & np.all(P.hi >= lo, axis=1) & np.all(P.lo <= hi, axis=1)):
-        np.maximum(depth, _cone_eval(g, sl, P.a[j], P.b[j], P.ra[j], P.rb[j], True), out=depth)
-    return depth
-
-
-def _vesicles(ph: Phantom, g: _Grid) -> np.ndarray:
-    """Vesicles meeting the box: spheres (type I) or flattened ellipsoids (type II)."""
-    out = np.zeros(g.shape, np.float32)
-    V = _of.vesicle_geometry(ph)
-    for i in _of.meeting(V.lo, V.hi, g):
-        c, r = ph.vesicles_nm[i, :3], float(ph.vesicles_nm[i, 3])
-        sl = g.window(c - r, c + r)
-        if sl is None:
-            continue
-        dz, dy, dx = g.rel(sl, c)
-        d2 = dz * dz + dy * dy + dx * dx
-        f = float(V.flatten[i])
-        if f >= 1.0:
-            out[sl][d2 < np.float32(r * r)] = 1.0
-        else:
-            e = V.axis[i].astype(np.float32)
-            along = dz * e[0] + dy * e[1] + dx * e[2]
-            q = (d2 - along * along) / np.float32(r * r) + along * along / np.float32((f * r) ** 2)
-            out[sl][q < 1.0] = 1.0
-    return out
-
-
-def cell_depth(phantom: Phantom, cid: int, points_nm) -> np.ndarray:
-    """How deep each point lies inside cell ``cid``: ``max over its round cones of r(t) - d``.
-
-    Positive inside, negative outside; near the surface it is the signed distance to the
-    membrane (exactly so for spheres and cylinders).  ``points_nm``: (M, 3).
-    """
-    P = primitives(phantom)
-    idx = np.flatnonzero(P.cid == cid)
-    pts = np.asarray(points_nm, float).reshape(-1, 3)
-    a, b = P.a[idx], P.b[idx]
-    d = b - a
-    L2 = np.einsum("ij,ij->i", d, d)
-    rel = pts[:, None, :] - a[None]
-    t = np.where(L2 > 0, np.einsum("mij,ij->mi", rel, d) / np.where(L2 > 0, L2, 1.0), 0.0)
-    t = np.clip(t, 0.0, 1.0)
-    dist = np.linalg.norm(rel - t[..., None] * d[None], axis=2)
-    r = P.ra[idx][None] + t * (P.rb[idx] - P.ra[idx])[None]
-    r = np.where((L2 > 0)[None], r, np.maximum(P.ra[idx], P.rb[idx])[None])
-    return np.max(r - dist, axis=1)

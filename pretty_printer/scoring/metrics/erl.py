@@ -134,6 +134,72 @@ def _check_skeleton(gt_id, nodes, edges) -> tuple[np.ndarray, np.ndarray]:
     return nodes, edges
 
 
+def _sample_skeletons(skeletons, seg, voxel_nm, origin_nm, gt):
+    """Each skeleton's node labels in ``seg``: ``([(gt_id, nodes, edges)], [labels (N,)], n_skipped)``.
+
+    With ``gt``, nodes are first snapped into their own cell; a node with no voxel of its cell in
+    reach takes its neighbours' label (:func:`_fill_lost`), and edges of a part with none at all
+    are dropped.
+    """
+    sampled = []
+    n_skipped = 0
+    for gt_id, (nodes, edges) in skeletons.items():
+        nodes, edges = _check_skeleton(gt_id, nodes, edges)
+        lost = np.zeros(len(nodes), bool)
+        points = nodes
+        if gt is not None:
+            points = snap_nodes(gt, int(gt_id), nodes, voxel_nm, origin_nm)
+            lost = np.isnan(points[:, 0])
+            n_skipped += int(lost.sum())
+        sampled.append((int(gt_id), nodes, edges, points, lost))
+
+    labels, items = [], []
+    for gt_id, nodes, edges, pts, lost in sampled:
+        lab, unreached = _fill_lost(sample_labels(seg, np.where(lost[:, None], 0.0, pts), voxel_nm, origin_nm),
+                                    lost, edges)
+        if unreached.any() and len(edges):  # a part of the skeleton with no voxel of its cell at all
+            edges = edges[~(unreached[edges[:, 0]] | unreached[edges[:, 1]])]
+        labels.append(lab)
+        items.append((gt_id, nodes, edges))
+    return items, labels, n_skipped
+
+
+def _merged_segments(labels: list[np.ndarray]) -> np.ndarray:
+    """Segment ids (non-zero) that touch the nodes of two or more skeletons."""
+    if not labels:
+        return np.zeros(0, np.int64)
+    all_lab = np.concatenate(labels)
+    all_skel = np.concatenate([np.full(len(l), k) for k, l in enumerate(labels)])
+    pairs = np.unique(np.stack([all_lab, all_skel], 1)[all_lab != 0], axis=0)
+    segs, n_skel = np.unique(pairs[:, 0], return_counts=True) if len(pairs) else ([], [])
+    return np.asarray(segs)[np.asarray(n_skel) >= 2]
+
+
+def _run_sums(items, labels, merged) -> tuple[float, float, float, float]:
+    """``(total length, sum of run length^2, the same with merged runs zeroed, the same if every
+    edge were correct)`` over all skeletons, lengths in nm."""
+    total = sum_sq = sum_sq_merge = sum_sq_max = 0.0
+    for (gt_id, nodes, edges), lab in zip(items, labels):
+        if len(edges) == 0:
+            continue
+        lengths = np.linalg.norm(nodes[edges[:, 0]] - nodes[edges[:, 1]], axis=1)
+        total += float(lengths.sum())
+        all_ok = np.ones(len(edges), bool)
+        _, max_len = _runs(len(nodes), edges, lengths, all_ok)
+        sum_sq_max += float(np.dot(max_len, max_len))
+
+        l0, l1 = lab[edges[:, 0]], lab[edges[:, 1]]
+        correct = (l0 == l1) & (l0 != 0)
+        run_of_edge, run_len = _runs(len(nodes), edges, lengths, correct)
+        sum_sq += float(np.dot(run_len, run_len))
+        # A run's segment is the label shared by its edges' nodes; zero the merged ones.
+        run_seg = np.zeros(len(nodes), np.int64)
+        run_seg[run_of_edge] = l0[correct]
+        ok_len = np.where(np.isin(run_seg, merged), 0.0, run_len)
+        sum_sq_merge += float(np.dot(ok_len, ok_len))
+    return total, sum_sq, sum_sq_merge, sum_sq_max
+
+
 def erl_scores(
     skeletons: Mapping[int, tuple[np.ndarray, np.ndarray]],
     seg,
@@ -165,60 +231,9 @@ def erl_scores(
         ``n_nodes_skipped`` (nodes with no voxel of their cell in reach, when ``gt`` is given).
         With no skeleton length at all, the three ERLs are ``None``.
     """
-    items = []
-    n_skipped = 0
-    for gt_id, (nodes, edges) in skeletons.items():
-        nodes, edges = _check_skeleton(gt_id, nodes, edges)
-        lost = np.zeros(len(nodes), bool)
-        points = nodes
-        if gt is not None:
-            points = snap_nodes(gt, int(gt_id), nodes, voxel_nm, origin_nm)
-            lost = np.isnan(points[:, 0])
-            n_skipped += int(lost.sum())
-        items.append((int(gt_id), nodes, edges, points, lost))
-
-    # Sample every node once, and find segments that touch more than one skeleton.
-    labels, kept_items = [], []
-    for gt_id, nodes, edges, pts, lost in items:
-        lab, unreached = _fill_lost(sample_labels(seg, np.where(lost[:, None], 0.0, pts), voxel_nm, origin_nm),
-                                    lost, edges)
-        if unreached.any() and len(edges):  # a part of the skeleton with no voxel of its cell at all
-            edges = edges[~(unreached[edges[:, 0]] | unreached[edges[:, 1]])]
-        labels.append(lab)
-        kept_items.append((gt_id, nodes, edges))
-    items = kept_items
-    if items:
-        all_lab = np.concatenate(labels)
-        all_skel = np.concatenate([np.full(len(l), k) for k, l in enumerate(labels)])
-        pairs = np.unique(np.stack([all_lab, all_skel], 1)[all_lab != 0], axis=0)
-        segs, n_skel = np.unique(pairs[:, 0], return_counts=True) if len(pairs) else ([], [])
-        merged = np.asarray(segs)[np.asarray(n_skel) >= 2]
-    else:
-        merged = np.zeros(0, np.int64)
-
-    total = 0.0
-    sum_sq = 0.0
-    sum_sq_merge = 0.0
-    sum_sq_max = 0.0
-    for (gt_id, nodes, edges), lab in zip(items, labels):
-        if len(edges) == 0:
-            continue
-        lengths = np.linalg.norm(nodes[edges[:, 0]] - nodes[edges[:, 1]], axis=1)
-        total += float(lengths.sum())
-        all_ok = np.ones(len(edges), bool)
-        _, max_len = _runs(len(nodes), edges, lengths, all_ok)
-        sum_sq_max += float(np.dot(max_len, max_len))
-
-        l0, l1 = lab[edges[:, 0]], lab[edges[:, 1]]
-        correct = (l0 == l1) & (l0 != 0)
-        run_of_edge, run_len = _runs(len(nodes), edges, lengths, correct)
-        sum_sq += float(np.dot(run_len, run_len))
-        # A run's segment is the label shared by its edges' nodes; zero the merged ones.
-        run_seg = np.zeros(len(nodes), np.int64)
-        run_seg[run_of_edge] = l0[correct]
-        ok_len = np.where(np.isin(run_seg, merged), 0.0, run_len)
-        sum_sq_merge += float(np.dot(ok_len, ok_len))
-
+    items, labels, n_skipped = _sample_skeletons(skeletons, seg, voxel_nm, origin_nm, gt)
+    merged = _merged_segments(labels)
+    total, sum_sq, sum_sq_merge, sum_sq_max = _run_sums(items, labels, merged)
     if total == 0.0:
         erl = erl_merge = erl_max = None
     else:

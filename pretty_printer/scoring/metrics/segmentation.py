@@ -238,6 +238,38 @@ def _sum_sq(x: np.ndarray) -> int:
     return sum(int(v) * int(v) for v in x)
 
 
+def _vi_bits(n_total, a, c_row, ga, na, b, seg_idx) -> tuple[float, float]:
+    """``(H(S|G), H(G|S))`` in bits (module doc), unassigned voxels as singleton segments.
+
+    ``a``: GT sizes; ``c_row``: unassigned voxels per GT cell; ``ga``, ``na``, ``seg_idx``: GT
+    index, count and segment index of each assigned entry; ``b``: segment sizes.
+    """
+    log_n = np.log2(na.astype(np.float64))
+    # H(S|G): assigned entries plus singletons (each contributes (1/N) log2 a_i).
+    h_sg = -np.sum(na * (log_n - np.log2(a[ga].astype(np.float64))))
+    h_sg += np.sum(c_row * np.log2(np.maximum(a, 1).astype(np.float64)))
+    # H(G|S): singletons are pure (n_ij == b_j == 1) and contribute nothing.
+    h_gs = -np.sum(na * (log_n - np.log2(b[seg_idx].astype(np.float64))))
+    return float(h_sg / n_total) + 0.0, float(h_gs / n_total) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _rand_precision_recall(a, na, b, n_unassigned: int, n_total: int,
+                           count_self_pairs: bool) -> tuple[float, float, float]:
+    """Rand precision ``P``, recall ``R`` and their F-score ``2PR / (P + R)`` (module doc), exact
+    integer sums; each unassigned voxel adds one self-pair to both ``sum n_ij^2`` and ``sum b_j^2``."""
+    sum_n2 = _sum_sq(na) + n_unassigned
+    sum_b2 = _sum_sq(b) + n_unassigned
+    sum_a2 = _sum_sq(a)
+    if not count_self_pairs:
+        sum_n2 -= n_total
+        sum_b2 -= n_total
+        sum_a2 -= n_total
+    precision = sum_n2 / sum_b2 if sum_b2 else 1.0
+    recall = sum_n2 / sum_a2 if sum_a2 else 1.0
+    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f
+
+
 def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True,
                             unassigned: str = "singletons") -> dict:
     """VI split/merge (bits) and adapted Rand error from a contingency table.
@@ -264,6 +296,16 @@ def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True
     ------
     DatasetError
         If no voxel has a non-zero GT label (nothing to score).
+    ValueError
+        ``unassigned`` is not one of the two conventions.
+
+    References
+    ----------
+    VI: Meila M. (2003) Comparing clusterings by the variation of information. Learning Theory
+    and Kernel Machines (COLT), LNCS 2777, 173-187; split/merge halves as in Nunez-Iglesias J.
+    et al. (2013) PLoS ONE 8:e71715.  ARAND: the SNEMI3D challenge's adapted Rand error,
+    Arganda-Carreras I. et al. (2015) Front. Neuroanat. 9:142, as the CREMI challenge
+    (cremi.org) evaluates it.
     """
     if unassigned not in ("singletons", "cremi"):
         raise ValueError(f"unassigned: expected 'singletons' or 'cremi', got {unassigned!r}")
@@ -288,25 +330,8 @@ def scores_from_contingency(table: Contingency, *, count_self_pairs: bool = True
     seg_u, seg_idx = np.unique(sa, return_inverse=True)
     b = np.bincount(seg_idx, weights=na, minlength=seg_u.size).astype(np.int64)
 
-    log_n = np.log2(na.astype(np.float64))
-    # H(S|G): assigned entries plus singletons (each contributes (1/N) log2 a_i).
-    h_sg = -np.sum(na * (log_n - np.log2(a[ga].astype(np.float64))))
-    h_sg += np.sum(c_row * np.log2(np.maximum(a, 1).astype(np.float64)))
-    # H(G|S): singletons are pure (n_ij == b_j == 1) and contribute nothing.
-    h_gs = -np.sum(na * (log_n - np.log2(b[seg_idx].astype(np.float64))))
-    vi_split = float(h_sg / n_total) + 0.0  # + 0.0 turns -0.0 into 0.0
-    vi_merge = float(h_gs / n_total) + 0.0
-
-    sum_n2 = _sum_sq(na) + n_unassigned
-    sum_b2 = _sum_sq(b) + n_unassigned
-    sum_a2 = _sum_sq(a)
-    if not count_self_pairs:
-        sum_n2 -= n_total
-        sum_b2 -= n_total
-        sum_a2 -= n_total
-    precision = sum_n2 / sum_b2 if sum_b2 else 1.0
-    recall = sum_n2 / sum_a2 if sum_a2 else 1.0
-    f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    vi_split, vi_merge = _vi_bits(n_total, a, c_row, ga, na, b, seg_idx)
+    precision, recall, f = _rand_precision_recall(a, na, b, n_unassigned, n_total, count_self_pairs)
     return {
         "vi_split": vi_split,
         "vi_merge": vi_merge,

@@ -68,6 +68,20 @@ def match_synapses(
     -------
     ndarray of shape (M, 2), int
         ``(true_index, pred_index)`` rows, sorted by true index.
+
+    Raises
+    ------
+    SubmissionError
+        Positions not of shape (N, 3); unequal numbers of pre and post sites; a threshold that
+        is not a positive distance.
+
+    References
+    ----------
+    The CREMI challenge's synaptic-partner score (cremi.org, "Synaptic partner identification"):
+    a pair matches when both ends lie within the threshold (CREMI: 400 nm; ours,
+    :data:`~pretty_printer.scoring.conventions.SYNAPSE_THRESHOLD_NM`, says why 200 nm), one-to-one,
+    with the mean end distance as the cost.  The assignment is the Hungarian method
+    (Kuhn 1955, Naval Res. Logist. Q. 2:83-97) as implemented by SciPy (Crouse 2016).
     """
     tp, tq = _points("true_pre_nm", true_pre_nm), _points("true_post_nm", true_post_nm)
     pp, pq = _points("pred_pre_nm", pred_pre_nm), _points("pred_post_nm", pred_post_nm)
@@ -82,6 +96,14 @@ def match_synapses(
     if len(tp) == 0 or len(pp) == 0:
         return empty
 
+    ti, pi, cost = _candidates(tp, tq, pp, pq, threshold_nm, true_labels, pred_labels)
+    if len(ti) == 0:
+        return empty
+    return _assign(ti, pi, cost, len(tp), len(pp), threshold_nm)
+
+
+def _candidates(tp, tq, pp, pq, threshold_nm: float, true_labels, pred_labels):
+    """Allowed (true, pred) pairs and their cost, the mean of the two end distances (nm)."""
     cand = cKDTree(pp).query_ball_point(tp, r=threshold_nm)
     ti = np.repeat(np.arange(len(tp)), [len(c) for c in cand])
     pi = np.fromiter((j for c in cand for j in c), dtype=np.int64, count=len(ti))
@@ -92,13 +114,13 @@ def match_synapses(
         tl = np.asarray(true_labels, np.int64).reshape(-1, 2)
         pl = np.asarray(pred_labels, np.int64).reshape(-1, 2)
         ok &= np.all(tl[ti] == pl[pi], axis=1) & np.all(pl[pi] >= 0, axis=1)
-    ti, pi = ti[ok], pi[ok]
-    cost = 0.5 * (d_pre[ok] + d_post[ok])
-    if len(ti) == 0:
-        return empty
+    return ti[ok], pi[ok], 0.5 * (d_pre[ok] + d_post[ok])
 
-    # Independent sub-problems: connected components of the bipartite candidate graph.
-    nt, n_all = len(tp), len(tp) + len(pp)
+
+def _assign(ti, pi, cost, n_true: int, n_pred: int, threshold_nm: float) -> np.ndarray:
+    """Maximum-cardinality, minimum-cost one-to-one matching of the candidate pairs, solved per
+    connected component of the bipartite candidate graph; ``(M, 2)`` rows sorted by true index."""
+    nt, n_all = n_true, n_true + n_pred
     graph = coo_matrix((np.ones(len(ti)), (ti, nt + pi)), shape=(n_all, n_all))
     _, comp = connected_components(graph, directed=False)
     edge_comp = comp[ti]
@@ -163,6 +185,18 @@ def synapse_scores(
         ``n_pred``, ``n_matched``, ``threshold_nm``, ``matches`` (list of
         ``[true_index, pred_index]``, for receptor-count errors); with segments also ``nri``,
         ``nri_precision``, ``nri_recall``.
+
+    Raises
+    ------
+    SubmissionError
+        As :func:`match_synapses`; or the cell arrays' lengths differ from the site counts.
+
+    References
+    ----------
+    Precision, recall and F1 of one-to-one matches as in the CREMI synaptic-partner score; NRI
+    (neural reconstruction integrity): Reilly E. P. et al. (2018) Neural reconstruction
+    integrity: a metric for assessing the connectivity accuracy of reconstructed neural
+    networks. Front. Neuroinform. 12:74 (see :func:`~pretty_printer.scoring.metrics.connectome.nri`).
     """
     t_cells = np.stack([np.asarray(true_pre_cell, np.int64).ravel(),
                         np.asarray(true_post_cell, np.int64).ravel()], axis=1)
@@ -176,8 +210,20 @@ def synapse_scores(
         )
     matches = match_synapses(true_pre_nm, true_post_nm, pred_pre_nm, pred_post_nm,
                              threshold_nm, t_cells, p_cells)
+    out = _match_counts(matches, n_true, n_pred, threshold_nm)
+    if pred_pre_segment is not None and pred_post_segment is not None:
+        loc = match_synapses(true_pre_nm, true_post_nm, pred_pre_nm, pred_post_nm, threshold_nm)
+        table = terminal_count_table(t_cells[:, 0], t_cells[:, 1], pred_pre_segment,
+                                     pred_post_segment, loc)
+        r = nri(table)
+        out.update(nri=r["nri"], nri_precision=r["nri_precision"], nri_recall=r["nri_recall"])
+    return out
+
+
+def _match_counts(matches: np.ndarray, n_true: int, n_pred: int, threshold_nm: float) -> dict:
+    """Precision, recall, F1 and the counts behind them, as :func:`synapse_scores` returns them."""
     precision, recall, f1 = _prf(len(matches), n_true, n_pred)
-    out = {
+    return {
         "precision": precision,
         "recall": recall,
         "f1": f1,
@@ -187,10 +233,3 @@ def synapse_scores(
         "threshold_nm": float(threshold_nm),
         "matches": matches.tolist(),
     }
-    if pred_pre_segment is not None and pred_post_segment is not None:
-        loc = match_synapses(true_pre_nm, true_post_nm, pred_pre_nm, pred_post_nm, threshold_nm)
-        table = terminal_count_table(t_cells[:, 0], t_cells[:, 1], pred_pre_segment,
-                                     pred_post_segment, loc)
-        r = nri(table)
-        out.update(nri=r["nri"], nri_precision=r["nri_precision"], nri_recall=r["nri_recall"])
-    return out

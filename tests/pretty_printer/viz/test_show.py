@@ -144,7 +144,7 @@ def test_show_writes_every_preview(small_dataset, tmp_path):
 
 
 def test_3d_render_falls_back_without_opengl(small_dataset, tmp_path, monkeypatch, capsys):
-    import pretty_printer.viz.show as show_mod
+    import pretty_printer.viz.tissue3d as show_mod  # render_3d lives there
 
     def no_gl(*a, **k):
         raise RuntimeError("no OpenGL context")
