@@ -44,6 +44,23 @@ SITE_RULE = (f"a site takes the label of its voxel; a site in an unassigned voxe
 
 
 def voxel_index(positions_nm: np.ndarray, origin_nm, voxel_nm, shape) -> np.ndarray:
+    """Index of the voxel holding each position, clipped into the grid.
+
+    Voxel ``i`` covers ``[origin + i * voxel, origin + (i + 1) * voxel)`` nm on each axis.
+
+    Parameters
+    ----------
+    positions_nm : (..., 3) float
+        Positions, nm, (z, y, x).
+    origin_nm, voxel_nm : (3,) float
+        Corner of voxel (0, 0, 0) and voxel size, nm.
+    shape : (3,) int
+        The grid; indices outside it are clipped to its edge.
+
+    Returns
+    -------
+    (..., 3) int64
+    """
     idx = np.floor((np.asarray(positions_nm, float) - np.asarray(origin_nm)) / np.asarray(voxel_nm)).astype(np.int64)
     return np.clip(idx, 0, np.asarray(shape) - 1)
 
@@ -89,8 +106,16 @@ def segment_at(seg: np.ndarray, positions_nm: np.ndarray, origin_nm, voxel_nm, p
     partners_nm : (N, 3) float, optional
         The partner site of each (post for a pre site and vice versa), giving the walking
         direction; without it only the nearest-labelled-voxel step applies.
+    origin_nm, voxel_nm : (3,) float
+        Corner of voxel (0, 0, 0) and voxel size of ``seg``, nm, (z, y, x).
     radius_nm : float
-        How far an unassigned site looks.
+        How far an unassigned site looks, nm
+        (default :data:`~pretty_printer.scoring.conventions.SITE_RADIUS_NM`).
+
+    Returns
+    -------
+    (N,) uint64
+        0 where the site stays unassigned (or lies outside the grid with nothing in reach).
     """
     positions_nm = np.asarray(positions_nm, float).reshape(-1, 3)
     out = _label_at(seg, positions_nm, origin_nm, voxel_nm)
@@ -113,7 +138,25 @@ def segment_at(seg: np.ndarray, positions_nm: np.ndarray, origin_nm, voxel_nm, p
 
 
 def port_segment(seg: np.ndarray, center_nm, radius_nm: float, origin_nm, voxel_nm) -> int:
-    """The segment covering most of a sphere (a soma); -1 if it is all unassigned."""
+    """The segment covering most of a sphere (a soma); -1 if it is all unassigned.
+
+    Parameters
+    ----------
+    seg : (Z, Y, X) uint64
+        The submitted segmentation.
+    center_nm : (3,) float
+        Sphere centre, nm, (z, y, x).
+    radius_nm : float
+        Sphere radius, nm; voxels whose centres lie inside count.
+    origin_nm, voxel_nm : (3,) float
+        The grid of ``seg``, nm.
+
+    Returns
+    -------
+    int
+        The most frequent non-zero label among those voxels (ties: the one counted first, in
+        C order), or -1.
+    """
     center = np.asarray(center_nm, float)
     lo = voxel_index(center - radius_nm, origin_nm, voxel_nm, seg.shape)
     hi = voxel_index(center + radius_nm, origin_nm, voxel_nm, seg.shape) + 1
@@ -128,7 +171,22 @@ def port_segment(seg: np.ndarray, center_nm, radius_nm: float, origin_nm, voxel_
 
 
 def synapse_partners(sub, origin_nm, voxel_nm) -> tuple[np.ndarray, np.ndarray]:
-    """(pre, post) segment ids of every submitted synapse, uint64 (0 = unassigned)."""
+    """(pre, post) segment ids of every submitted synapse, uint64 (0 = unassigned).
+
+    The ``pre_id``/``post_id`` columns where given (exact 64-bit ids, used as they are), else each
+    site resolved in ``sub.segmentation`` by :data:`SITE_RULE` (:func:`segment_at`, the partner
+    site giving the walking direction).
+
+    Parameters
+    ----------
+    sub : Submission
+    origin_nm, voxel_nm : (3,) float
+        The grid of ``sub.segmentation``, nm, (z, y, x).
+
+    Returns
+    -------
+    pre, post : (N,) uint64
+    """
     s = sub.synapses
     pre = (np.asarray(s["pre_id"]).astype(np.uint64) if "pre_id" in s
            else segment_at(sub.segmentation, sub.pre_nm, origin_nm, voxel_nm, sub.post_nm))
@@ -138,6 +196,18 @@ def synapse_partners(sub, origin_nm, voxel_nm) -> tuple[np.ndarray, np.ndarray]:
 
 
 def synapse_strength_nS(sub, psd_area_per_nS_nm2: float) -> tuple[np.ndarray, str]:
+    """Each submitted synapse's strength, nS, and the rule that gave it (first that applies):
+
+    ``conductance_nS`` as submitted; else ``psd_area_nm2 / psd_area_per_nS_nm2`` (the tissue's
+    mean PSD area per nS of conductance); else :data:`DEFAULT_SYNAPSE_NS` per synapse.
+
+    Returns
+    -------
+    strength : (N,) float
+        nS.
+    rule : str
+        Human-readable, reported as ``function.weight_rule``.
+    """
     s = sub.synapses
     if "conductance_nS" in s:
         return s["conductance_nS"].astype(float), "submitted conductance_nS"
@@ -148,22 +218,82 @@ def synapse_strength_nS(sub, psd_area_per_nS_nm2: float) -> tuple[np.ndarray, st
 
 
 def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[Circuit, dict]:
-    """The circuit a submission describes, simulated with the truth's cell model and protocol."""
+    """The circuit a submission describes, simulated with the truth's cell model and protocol.
+
+    Applies every rule of the module doc: synapse partners (:func:`synapse_partners`), strengths
+    (:func:`synapse_strength_nS`), ports (:func:`port_segments`), then
+    :func:`circuit_from_synapses`.
+
+    Parameters
+    ----------
+    sub : Submission
+        A validated submission (:func:`pretty_printer.submission.format.read_submission`).
+    truth : Circuit
+        The ground-truth circuit: its cell model, encoding, read-out and task are reused.
+    phantom : phantoms.Phantom
+        The truth tissue: where the input/output somata are (``soma_center_nm``,
+        ``soma_radius_nm``) and the PSD area per nS (``cfg.psd_area_per_nS_nm2``).
+    origin_nm, voxel_nm : (3,) float
+        The scan grid of ``sub.segmentation``: corner of voxel (0, 0, 0) and voxel size, nm, (z, y, x).
+
+    Returns
+    -------
+    circuit : Circuit
+        Cells numbered 1..n in increasing segment-id order; only cells upstream of an output port.
+    info : dict
+        The rules applied (``weight_rule``, ``sign_rule``, ``bias_rule``, ``excitability_rule``)
+        and counts (``n_cells``, ``n_connections``, ``input_ports_found``, ``output_ports_found``),
+        reported in the scorecard's ``function`` section.
+    """
     pre, post = synapse_partners(sub, origin_nm, voxel_nm)
     strength, rule = synapse_strength_nS(sub, phantom.cfg.psd_area_per_nS_nm2)
+    ports_in, ports_out = port_segments(sub.segmentation, truth, phantom, origin_nm, voxel_nm)
+    return circuit_from_synapses(sub, truth, pre, post, strength, rule, ports_in, ports_out)
+
+
+def port_segments(seg: np.ndarray, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[list[int], list[int]]:
+    """The segment of each true input and output soma (:func:`port_segment`; -1 where none),
+    ordered like ``truth.input_cells`` and ``truth.output_cells``."""
+    def find(cells):
+        return [port_segment(seg, phantom.soma_center_nm(c), phantom.soma_radius_nm(c), origin_nm, voxel_nm)
+                for c in cells]
+
+    return find(truth.input_cells), find(truth.output_cells)
+
+
+def circuit_from_synapses(sub, truth: Circuit, pre, post, strength_nS, weight_rule: str,
+                          ports_in: list[int], ports_out: list[int]) -> tuple[Circuit, dict]:
+    """The rebuilt circuit from resolved synapse partners (the rules after site look-up).
+
+    Parameters
+    ----------
+    sub : Submission
+        Read for ``synapses["sign"]``, ``cells`` (``bias_nA``, channel densities) and ``method``.
+    truth : Circuit
+        Supplies the cell model, encoding, read-out, task and (smallest) synaptic delay.
+    pre, post : (N,) uint64
+        Segment id of each synapse's ends (0 = unassigned: the synapse is dropped, as is an
+        autapse ``pre == post``).
+    strength_nS : (N,) float
+        Each synapse's strength, nS; a connection's weight is the sum over its synapses
+        (``weight_uS`` = sum / 1000).
+    weight_rule : str
+        How the strengths were obtained (echoed as ``info["weight_rule"]``).
+    ports_in, ports_out : list of int
+        Segment of each true input / output soma, -1 where none.
+
+    Returns
+    -------
+    (Circuit, dict)
+        As :func:`rebuild_circuit`.
+    """
     sign = sub.synapses.get("sign")
-
-    ports_in = [port_segment(sub.segmentation, phantom.soma_center_nm(c), phantom.soma_radius_nm(c), origin_nm, voxel_nm)
-                for c in truth.input_cells]
-    ports_out = [port_segment(sub.segmentation, phantom.soma_center_nm(c), phantom.soma_radius_nm(c), origin_nm, voxel_nm)
-                 for c in truth.output_cells]
-
     weights: dict[tuple[int, int], float] = defaultdict(float)
     votes: dict[int, list[float]] = defaultdict(list)
-    for i, (a, b) in enumerate(zip(pre.tolist(), post.tolist())):
+    for i, (a, b) in enumerate(zip(np.asarray(pre).tolist(), np.asarray(post).tolist())):
         if a <= 0 or b <= 0 or a == b:
             continue  # unassigned partner or autapse: no connection
-        weights[(a, b)] += float(strength[i])
+        weights[(a, b)] += float(strength_nS[i])
         if sign is not None:
             votes[a].append(float(sign[i]))
     excitatory = {a: (np.sum(v) >= 0) for a, v in votes.items()}
@@ -198,7 +328,7 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
     circuit = replace(truth, cells=cells, connections=connections,
                       input_cells=tuple(cell_of.get(p, -1) for p in ports_in),
                       output_cells=tuple(cell_of.get(p, -1) for p in ports_out), meta={"rebuilt_from": sub.method})
-    info = {"weight_rule": rule,
+    info = {"weight_rule": weight_rule,
             "sign_rule": "submitted sign (majority per segment)" if sign is not None else "all excitatory (no sign submitted)",
             "bias_rule": "submitted bias_nA" if biases else "0 nA (no bias_nA submitted)",
             "excitability_rule": excitability_rule,
@@ -209,7 +339,18 @@ def rebuild_circuit(sub, truth: Circuit, phantom, origin_nm, voxel_nm) -> tuple[
 
 
 def submitted_densities(sub) -> tuple[dict[int, dict[str, float]], str]:
-    """Per-segment tonic channel densities from ``cells.csv`` and the rule that was applied."""
+    """Per-segment tonic channel densities from ``cells.csv`` and the rule that was applied.
+
+    Returns
+    -------
+    densities : dict
+        ``{segment id: {column: mS/cm^2}}`` for every ``cells.csv`` row: the submitted columns of
+        :data:`~pretty_printer.circuit.excitability.CHANNEL_COLUMNS`, the others at their default
+        (:data:`~pretty_printer.circuit.excitability.DEFAULT_DENSITIES`); empty if no density
+        column was submitted (then every cell gets the defaults).
+    rule : str
+        Reported as ``function.excitability_rule``.
+    """
     cols = [c for c in CHANNEL_COLUMNS if sub.cells is not None and c in sub.cells]
     default = ", ".join(f"{c}={v:g}" for c, v in DEFAULT_DENSITIES.items())
     if not cols:

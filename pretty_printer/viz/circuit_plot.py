@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 EXCITATORY_COLOR = "#d62728"
 INHIBITORY_COLOR = "#1f77b4"
 
