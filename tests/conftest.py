@@ -1,4 +1,5 @@
-"""Shared fixtures: one `tiny` dataset per test session (generated once, read by many tests)."""
+"""Shared fixtures: one `tiny` dataset per test session (generated once, read by many tests), its
+perfect submission, and that submission's full scorecard (scored once, read by many tests)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,12 @@ def truth_submission(tiny_dataset, tmp_path_factory):
     sub = tmp_path_factory.mktemp("sub") / "truth-em"
     assert main([ "reconstruct", str(tiny_dataset), "--method", "truth", "--modality", "em", "--out", str(sub)]) == 0
     return sub
+
+
+@pytest.fixture(scope="session")
+def truth_scorecard(tiny_dataset, truth_submission):
+    """The perfect submission's full scorecard, function section included (it re-simulates the
+    rebuilt circuit in NEURON, so it is computed once).  Treat it as read-only."""
+    from pretty_printer.scoring.score import score
+
+    return score(tiny_dataset, truth_submission)

@@ -44,8 +44,8 @@ def test_truth_layout(tiny_dataset):
     assert stats["membrane_within_50nm"] >= 0.8
 
 
-def test_perfect_submission_scores_perfectly(tiny_dataset, truth_submission):
-    card = score(tiny_dataset, truth_submission)
+def test_perfect_submission_scores_perfectly(truth_scorecard):
+    card = truth_scorecard
     seg, syn, con, fn = card["segmentation"], card["synapses"], card["connectome"], card["function"]
     assert seg["vi_split"] == 0 and seg["vi_merge"] == 0 and seg["arand"] == 0
     assert syn["f1"] == 1 and con["edge_f1"] == 1 and con["sign_accuracy"] == 1
