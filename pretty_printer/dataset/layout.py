@@ -103,7 +103,20 @@ def write_volume(path: Path, volume: np.ndarray, *, voxel_nm, chunks, name: str,
 
 # --------------------------------------------------------------------------- reading
 def open_ome_zarr(path: Path):
-    """Open an OME-Zarr image written by :func:`create_ome_zarr`; return (array, voxel_nm)."""
+    """Open an OME-Zarr image written by :func:`create_ome_zarr`; return (array, voxel_nm).
+
+    Returns
+    -------
+    array : zarr.Array, (c, z, y, x)
+        Level 0, read lazily.
+    voxel_nm : tuple of 3 float
+        Level 0's scale, nm, (z, y, x).
+
+    Raises
+    ------
+    DatasetError
+        ``path`` does not exist.
+    """
     import zarr
 
     path = Path(path)
@@ -116,6 +129,8 @@ def open_ome_zarr(path: Path):
 
 
 def read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """Level 0 of an OME-Zarr image read whole: (z, y, x) if it has one channel, else
+    (c, z, y, x), and its voxel size in nm (z, y, x)."""
     arr, voxel = open_ome_zarr(path)
     data = arr[...]
     return (data[0] if data.shape[0] == 1 else data), voxel
@@ -152,7 +167,20 @@ def commit_truth(truth_dir: Path) -> dict:
 
 # --------------------------------------------------------------------------- dataset
 class Dataset:
-    """Read access to a generated dataset directory.
+    """Read access to a generated dataset directory (the layout in the module doc).
+
+    Parameters
+    ----------
+    root : Path
+        The dataset directory: ``public/manifest.json`` is read and checked on construction;
+        ``truth/`` is read only when asked for (scoring, previews) and may be absent.
+
+    Attributes
+    ----------
+    manifest : dict
+        ``public/manifest.json``: ``format``, ``modalities`` (name -> ``path``, ``shape``
+        (c, z, y, x), ``voxel_nm`` (z, y, x), ``origin_nm``, ``channels``...), ``task`` and the
+        truth commitment ``truth_sha256``.
 
     Raises
     ------
@@ -190,6 +218,8 @@ class Dataset:
         return sorted(self.manifest["modalities"])
 
     def modality(self, name: str) -> dict:
+        """The manifest entry of one scan (``path``, ``shape`` (c, z, y, x), ``voxel_nm`` (z, y, x)
+        in nm, ...); :class:`DatasetError` naming the valid ones for an unknown name."""
         if name not in self.manifest["modalities"]:
             raise DatasetError(f"--modality: expected one of this dataset's {', '.join(self.modalities)}, got {name!r}")
         return self.manifest["modalities"][name]
@@ -199,6 +229,7 @@ class Dataset:
         return open_ome_zarr(self.public / self.modality(modality)["path"])
 
     def require_truth(self) -> None:
+        """Raise :class:`DatasetError` unless ``truth/`` (with ``seed.json``) is present."""
         if not (self.truth / "seed.json").is_file():
             raise DatasetError(f"dataset {str(self.root)!r}: expected truth/ with seed.json (scoring needs the withheld truth), got it missing")
 
@@ -233,6 +264,13 @@ class Dataset:
                            f"{truth_commitment(digests=digests)[:16]}...; truth does not match its commitment")
 
     def truth_labels(self, modality: str) -> np.ndarray:
+        """Ground-truth cell ids on one scan's grid, (z, y, x) uint32, 0 = extracellular; read whole.
+
+        Raises
+        ------
+        DatasetError
+            No ``truth/``, or the label volume is missing or damaged.
+        """
         self.require_truth()
         try:
             vol, _ = read_volume(self.truth / "labels" / f"{modality}.zarr")
@@ -243,12 +281,15 @@ class Dataset:
         return vol
 
     def circuit(self):
+        """The ground-truth :class:`~pretty_printer.circuit.description.Circuit` (``truth/circuit.json``)."""
         from pretty_printer.circuit.description import Circuit
 
         self.require_truth()
         return _load("truth/circuit.json", lambda: Circuit.load(self.truth / "circuit.json"))
 
     def phantom(self):
+        """The grown tissue, a :class:`phantoms.Phantom` (``truth/phantom/``): skeletons, somata,
+        synapses (nm, dataset frame) and the growth config."""
         import phantoms
 
         self.require_truth()

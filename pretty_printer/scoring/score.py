@@ -249,8 +249,38 @@ def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, f
           vi_convention: str = DEFAULT_VI_CONVENTION) -> dict:
     """The full scorecard of submission ``sub_dir`` against dataset ``dataset_dir``.
 
-    The truth is verified against its commitment first; ``vi_convention`` is one of
-    :data:`~pretty_printer.scoring.conventions.VI_CONVENTIONS`.
+    Parameters
+    ----------
+    dataset_dir : Path
+        A dataset with its ``truth/``; the truth is verified against the commitment in
+        ``public/manifest.json`` before anything is read.
+    sub_dir : Path
+        A submission directory (format: :mod:`pretty_printer.submission.format`).
+    threshold_nm : float
+        Synaptic-partner matching distance, nm (> 0, finite; default
+        :data:`~pretty_printer.scoring.conventions.SYNAPSE_THRESHOLD_NM`).
+    function : bool
+        Also rebuild the circuit (:mod:`pretty_printer.scoring.rebuild`) and re-simulate it in
+        NEURON on the task's held-out inputs (the slow part).
+    vi_convention : str
+        One of :data:`~pretty_printer.scoring.conventions.VI_CONVENTIONS`.
+
+    Returns
+    -------
+    dict
+        ``modality``, ``method``, ``conventions`` (every rule used, :func:`conventions`), the
+        structure sections (:func:`structure_scores`) and, with ``function``, ``function``:
+        ``accuracy``, ``reference_accuracy``, ``output_correlation`` (Pearson r of output rates,
+        rebuilt vs truth, over held-out inputs) and the rebuild rules.  Undefined scores are None.
+
+    Raises
+    ------
+    ConfigError
+        A bad ``threshold_nm`` or ``vi_convention``.
+    DatasetError
+        The dataset is missing, damaged or its truth does not match its commitment.
+    SubmissionError
+        The submission is malformed (one line naming the field).
     """
     if vi_convention not in VI_CONVENTIONS:
         raise ConfigError(f"--vi-convention: expected one of {', '.join(VI_CONVENTIONS)}, got {vi_convention!r}")

@@ -59,7 +59,29 @@ _KNOWN_UNITS = {"nm", "nS", "nm2", "nA", "id", "cm2"}  # cm2: densities such as 
 
 @dataclass
 class Submission:
-    """A validated submission; ``synapses`` and ``cells`` are dicts of equal-length arrays."""
+    """A validated submission; ``synapses`` and ``cells`` are dicts of equal-length arrays.
+
+    Attributes
+    ----------
+    modality : str
+        The scan it reconstructs: ``"em"``, ``"exm"`` or ``"xray"``.
+    segmentation : (Z, Y, X) uint64
+        Segment ids on the scan's voxel grid; 0 = unassigned.  Ids are opaque (any 64-bit value).
+    synapses : dict of str -> (N,) ndarray
+        Columns of ``synapses.csv`` (module doc): positions float64 in nm, in the dataset frame
+        (z, y, x); ``pre_id``/``post_id`` uint64; ``sign`` and counts int64; others float64.
+    cells : dict of str -> (M,) ndarray, optional
+        Columns of ``cells.csv``: ``segment_id`` uint64, ``bias_nA`` (nA) and channel densities
+        (mS/cm^2) float64.
+    method : str
+        Free text naming the pipeline.
+    root : Path, optional
+        The directory it was read from.
+    meta : dict
+        ``submission.json`` as read (unknown keys kept as free metadata).
+    activity : Path, optional
+        The submitted activity file (NWB spike times of the pipeline's own emulation), inside ``root``.
+    """
 
     modality: str
     segmentation: np.ndarray
@@ -190,7 +212,29 @@ def _check_units(what: str, columns, known: tuple[str, ...]) -> None:
 
 
 def validate_synapses(cols: dict[str, np.ndarray], what: str = "synapses.csv") -> dict[str, np.ndarray]:
-    """Check column names and values of a synapse table given as arrays (ids as integers)."""
+    """Check column names and values of a synapse table given as arrays (ids as integers).
+
+    Parameters
+    ----------
+    cols : dict of str -> (N,) array_like
+        Column name -> values: the six ``POSITION_COLUMNS`` (nm) are required, any of
+        ``OPTIONAL_SYNAPSE_COLUMNS`` may be given; each is checked by its kind (``COLUMN_KINDS``).
+    what : str
+        How the table is named in error messages.
+
+    Returns
+    -------
+    dict of str -> (N,) ndarray
+        The columns converted to their dtypes (ids uint64, row ids, counts and sign int64, the
+        rest float64).
+
+    Raises
+    ------
+    SubmissionError
+        An unknown column (a unit other than nm on a position names the unit), a missing required
+        column, a non-integer or negative id or count, a sign other than +-1, a non-finite value,
+        a negative ``conductance_nS``/``psd_area_nm2``, or a position beyond ``MAX_COORDINATE_NM``.
+    """
     known = POSITION_COLUMNS + OPTIONAL_SYNAPSE_COLUMNS
     _check_units(what, cols, known)
     missing = [c for c in POSITION_COLUMNS if c not in cols]
@@ -224,7 +268,27 @@ def _check_array(what: str, name: str, v) -> np.ndarray:
 
 
 def validate_cells(cols: dict[str, np.ndarray], what: str = "cells.csv") -> dict[str, np.ndarray]:
-    """Check a cells table given as arrays: ``segment_id`` required, known columns only."""
+    """Check a cells table given as arrays: ``segment_id`` required, known columns only.
+
+    Parameters
+    ----------
+    cols : dict of str -> (M,) array_like
+        ``segment_id`` (required; non-negative integers), ``bias_nA`` (nA) and the channel
+        densities of ``CHANNEL_COLUMNS`` (mS/cm^2, >= 0), one row per segment.
+    what : str
+        How the table is named in error messages.
+
+    Returns
+    -------
+    dict of str -> (M,) ndarray
+        ``segment_id`` uint64, the others float64.
+
+    Raises
+    ------
+    SubmissionError
+        An unknown column, no ``segment_id``, a non-integer or negative id, a non-finite value,
+        or a negative channel density.
+    """
     _check_units(what, cols, CELL_COLUMNS)
     if "segment_id" not in cols:
         raise SubmissionError(f"{what}: expected a column 'segment_id' (columns: {', '.join(CELL_COLUMNS)}); got none")
@@ -237,6 +301,8 @@ def validate_cells(cols: dict[str, np.ndarray], what: str = "cells.csv") -> dict
 
 
 def write_csv(path: Path, cols: dict[str, np.ndarray], int_columns=()) -> None:
+    """Write equal-length columns as a CSV table: ``int_columns`` as exact integers, the rest as
+    ``repr(float)`` (round-trips exactly); LF line ends, header first."""
     names = list(cols)
     n = len(cols[names[0]]) if names else 0
     with open(path, "w", newline="") as f:
@@ -249,6 +315,18 @@ def write_csv(path: Path, cols: dict[str, np.ndarray], int_columns=()) -> None:
 # --------------------------------------------------------------------------- volumes
 def validate_segmentation(vol: np.ndarray, expected_shape) -> np.ndarray:
     """Check a (z, y, x) label volume against the scan's grid; return it as uint64.
+
+    Parameters
+    ----------
+    vol : (Z, Y, X) ndarray
+        Submitted labels: any integer or boolean dtype; 0 = unassigned.
+    expected_shape : tuple of 3 int
+        The scan's (z, y, x) grid.
+
+    Returns
+    -------
+    (Z, Y, X) uint64
+        ``vol`` itself when it already is uint64.
 
     Raises
     ------
@@ -279,7 +357,25 @@ REQUIRED_KEYS = ("modality", "segmentation", "synapses")
 
 
 def read_meta(root: Path) -> dict:
-    """``submission.json`` as a dict of checked fields."""
+    """``submission.json`` as a dict of checked fields.
+
+    Parameters
+    ----------
+    root : Path
+        The submission directory.
+
+    Returns
+    -------
+    dict
+        The JSON object: ``modality``, ``segmentation`` and ``synapses`` present, every key of
+        ``META_KEYS`` a string (``cells`` and ``method`` may be null), other keys kept as they are.
+
+    Raises
+    ------
+    SubmissionError
+        The file is missing or a symlink, is not UTF-8 JSON, is not an object, lacks a required
+        key, has a key of the wrong type, or names another ``format`` than ``FORMAT``.
+    """
     meta_path = root / "submission.json"
     if meta_path.is_symlink() or not meta_path.is_file():
         raise SubmissionError("submission.json: expected a file in the submission directory, which is missing")
@@ -312,10 +408,20 @@ def read_submission(root: Path, expected_shape=None, *, voxel_nm=None) -> Submis
     voxel_nm : tuple of 3 float, optional
         The scan's voxel size: an OME-Zarr's declared scale must equal it.
 
+    Returns
+    -------
+    Submission
+        Validated: ``segmentation`` as uint64 (z, y, x) (with ``expected_shape``: that shape),
+        the tables as typed column arrays (:func:`validate_synapses`, :func:`validate_cells`).
+
     Raises
     ------
     SubmissionError
-        Anything malformed, in one line naming the field, what was expected and what was got.
+        Anything malformed, in one line naming the field, what was expected and what was got:
+        ``submission.json`` (:func:`read_meta`), a path leaving the directory
+        (:func:`~pretty_printer.submission.paths.contained`), the segmentation
+        (:func:`~pretty_printer.submission.volumes.read_segmentation`,
+        :func:`validate_segmentation`) or a table (:func:`_read_csv` and the validators).
     """
     from pretty_printer.submission.volumes import read_segmentation
 
@@ -339,7 +445,33 @@ def read_submission(root: Path, expected_shape=None, *, voxel_nm=None) -> Submis
 
 def write_submission(out: Path, sub: Submission, *, voxel_nm, chunks=(32, 128, 128), force: bool = False) -> Path:
     """Write a submission directory atomically (segmentation as OME-Zarr; ``sub.activity``, if
-    set, is copied in as ``activity.nwb``)."""
+    set, is copied in as ``activity.nwb``).
+
+    Parameters
+    ----------
+    out : Path
+        The directory to write (new or empty unless ``force``); it appears complete or not at all
+        (:func:`~pretty_printer.dataset.atomic.atomic_directory`).
+    sub : Submission
+        What to write; ``sub.meta`` keys not written by this function (``activity`` aside) are
+        kept in ``submission.json``.
+    voxel_nm : (3,) float
+        The scan's voxel size, nm (z, y, x), recorded as the OME-Zarr scale.
+    chunks : (3,) int
+        Zarr chunk shape of the segmentation.
+    force : bool
+        Replace an existing ``out``.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    DatasetError
+        ``out`` is a file, non-empty without ``force``, inside a dataset, or locked by another run.
+    """
     with atomic_directory(Path(out), force=force) as tmp:
         write_volume(tmp / "segmentation.zarr", np.asarray(sub.segmentation, dtype=np.uint64),
                      voxel_nm=voxel_nm, chunks=chunks, name="segmentation")
