@@ -6,6 +6,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from pretty_printer.cli.options import add_overrides
+
 
 def register(sub) -> None:
     p = sub.add_parser("generate", help="generate a dataset (public/ + truth/) from a preset",
@@ -15,8 +17,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None,
                    help="root seed (default: a fresh 63-bit seed, printed on stderr before work starts "
                         "and recorded in truth/seed.json)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a preset value, e.g. --set tissue.receptor_size_correlation=0.5")
+    add_overrides(p, help="override a preset value, e.g. --set tissue.receptor_size_correlation=0.5")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.add_argument("--quiet", action="store_true", help="no progress output (a drawn seed is still printed)")
     add_scale_options(p)

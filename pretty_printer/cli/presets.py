@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pretty_printer.cli.options import add_overrides
+
 
 def register(sub) -> None:
     p = sub.add_parser("presets", help="list dataset presets (--show NAME resolves one; --keys lists every key)",
@@ -11,8 +13,7 @@ def register(sub) -> None:
                                    "the output is itself a loadable preset file. --keys lists every key "
                                    "--set accepts, with type, unit, default and bounds.")
     p.add_argument("--show", default=None, metavar="NAME", help="print one preset fully resolved (TOML)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="with --show: apply an override first, as generate --set would")
+    add_overrides(p, help="with --show: apply an override first, as generate --set would")
     p.add_argument("--json", action="store_true", help="with --show: print the preset's own tables as JSON")
     p.add_argument("--keys", action="store_true", help="list every settable key with type, unit, default, bounds")
     p.set_defaults(func=run)

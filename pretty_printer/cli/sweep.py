@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pretty_printer.cli.options import add_overrides
+
 
 def register(sub) -> None:
     from pretty_printer.studies.sweep import SweepConfig
@@ -29,8 +31,7 @@ def register(sub) -> None:
                    help='your reconstruction, e.g. "my-pipeline {dataset} {modality} {out}"; it must '
                         "write a submission directory at {out}")
     p.add_argument("--seed", type=int, default=SweepConfig.seed, help="root seed of every point (default: %(default)s)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="a fixed override applied to every point")
+    add_overrides(p, help="a fixed override applied to every point")
     p.add_argument("--all-modalities", action="store_true",
                    help="scan every modality of the preset (default: only --modality)")
     p.add_argument("--no-function", action="store_true", help="skip the (slower) function scores")

@@ -6,6 +6,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from pretty_printer.cli.options import add_overrides
+
 
 def register(sub) -> None:
     p = sub.add_parser("track", help="generate a benchmark track: one dataset per difficulty level",
@@ -18,8 +20,7 @@ def register(sub) -> None:
                    help="a dataset preset, one per level, easiest first (e.g. em-easy)")
     p.add_argument("--seed", type=int, default=None,
                    help="track seed (default: drawn and printed; keep it private, it regenerates the truth)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="an override applied to every level")
+    add_overrides(p, help="an override applied to every level")
     p.add_argument("--shared-tissue", action="store_true",
                    help="give every level the same seed (a controlled study, not a benchmark)")
     p.add_argument("--quiet", action="store_true", help="no progress output (a drawn seed is still printed)")
