@@ -120,12 +120,8 @@ MAX_FUNCTION_LINES = 60
 # Left over the limits on purpose, each with its reason.  Remove an entry when its file is split.
 MODULE_ALLOW: dict[str, str] = {}
 FUNCTION_ALLOW = {
-    # the pipeline's one driver; being rewritten by the scale work (chunk engine)
-    "pretty_printer/dataset/generate.py:generate": "being rewritten by the scale work",
     # the NEURON run loop of one chunk of trials, owned by the excitability work
     "pretty_printer/sim/neuron_backend.py:_simulate_chunk": "owned by the excitability work",
-    # the growth config's checks (one bounds check per field), owned by the neuropil work
-    "phantoms/config.py:__post_init__": "owned by the neuropil work (one bounds check per field)",
 }
 
 
