@@ -66,20 +66,47 @@ def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None, *, progre
 
     index = CapsuleIndex(cell_nm=max(4 * cfg.step_nm, 400.0))
     stepper = Stepper(index, cfg.block_nm, cfg.block_margin_nm, cfg.extracellular_gap_nm)
-    arbors, noises, rngs = {}, {}, {}
-    cell_rngs = r_dend.spawn(len(cell_ids))
-    for cid, c, r, crng in zip(cell_ids, centers, radii, cell_rngs):
-        arbors[cid] = Arbor(cid, c, r)
-        index.add(c, c, r, cid)
-        rngs[cid] = crng
-        noises[cid] = NoiseField(cfg.noise_scale_nm, crng)
+    arbors, noises, rngs = _start_arbors(cell_ids, centers, radii, cfg, index, r_dend)
     grow_dendrites(arbors, cfg, stepper, noises, rngs)
     if progress is not None:
         progress("dendrites", len(cell_ids), len(cell_ids))
 
     plans = plan_synapses(spec, cfg, r_plan)
+    contacts, dropped = _realize_all(spec, cfg, plans, arbors, stepper, noises, r_axon, progress)
+    synapses, vesicles, ves_syn = _synapse_table(spec, plans, contacts)
+    barcodes = assign_barcodes(cell_ids, cfg.barcode_proteins, cfg.barcode_k, r_code)
+    phantom = Phantom(
+        cfg=cfg, spec=spec, cell_ids=cell_ids, soma_centers=centers, soma_radii=radii,
+        skeletons=tuple(arbors[c].skeleton() for c in cell_ids), synapses=synapses,
+        vesicles_nm=vesicles, vesicle_synapse=ves_syn, barcodes=barcodes,
+        block_origin_nm=np.zeros(3), block_size_nm=np.asarray(cfg.block_nm, float),
+        meta={"synapses_planned": len(plans), "synapses_dropped_extra": dropped},
+    )
+    if cfg.dense:
+        from .neuropil import densify
+
+        phantom = densify(phantom, index, r_dense)
+    return phantom
+
+
+def _start_arbors(cell_ids, centers, radii, cfg, index, r_dend):
+    """One arbor (its soma filed into ``index``), Perlin field and generator per cell."""
+    arbors, noises, rngs = {}, {}, {}
+    for cid, c, r, crng in zip(cell_ids, centers, radii, r_dend.spawn(len(cell_ids))):
+        arbors[cid] = Arbor(cid, c, r)
+        index.add(c, c, r, cid)
+        rngs[cid] = crng
+        noises[cid] = NoiseField(cfg.noise_scale_nm, crng)
+    return arbors, noises, rngs
+
+
+def _realize_all(spec, cfg, plans, arbors, stepper, noises, r_axon, progress):
+    """Grow every planned synapse: ``({plan index: Contact}, number of extra synapses dropped)``.
+
+    Every connection's first synapse goes before anyone's second, so extras never starve a
+    connection; a connection whose first synapse finds no site raises :class:`GrowthError`.
+    """
     excitatory = {c.id: c.excitatory for c in spec.cells}
-    # every connection's first synapse goes before anyone's second, so extras never starve a connection
     order = sorted(range(len(plans)), key=lambda i: (plans[i].k, plans[i].edge_index))
     contacts: dict[int, object] = {}
     dropped = 0
@@ -100,21 +127,7 @@ def grow(spec: CircuitSpec, cfg: GrowthConfig | None = None, rng=None, *, progre
             dropped += 1  # an extra synapse: its conductance goes to the connection's others
             continue
         contacts[i] = contact
-
-    synapses, vesicles, ves_syn = _synapse_table(spec, plans, contacts)
-    barcodes = assign_barcodes(cell_ids, cfg.barcode_proteins, cfg.barcode_k, r_code)
-    phantom = Phantom(
-        cfg=cfg, spec=spec, cell_ids=cell_ids, soma_centers=centers, soma_radii=radii,
-        skeletons=tuple(arbors[c].skeleton() for c in cell_ids), synapses=synapses,
-        vesicles_nm=vesicles, vesicle_synapse=ves_syn, barcodes=barcodes,
-        block_origin_nm=np.zeros(3), block_size_nm=np.asarray(cfg.block_nm, float),
-        meta={"synapses_planned": len(plans), "synapses_dropped_extra": dropped},
-    )
-    if cfg.dense:
-        from .neuropil import densify
-
-        phantom = densify(phantom, index, r_dense)
-    return phantom
+    return contacts, dropped
 
 
 def _synapse_table(spec, plans, contacts):

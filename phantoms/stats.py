@@ -113,6 +113,16 @@ def _calibres(ph: Phantom) -> dict:
             "bouton_diameter_um": _quartiles(bouton), "spine_head_volume_um3": _quartiles(head)}
 
 
+def _inside_fraction(ph: Phantom) -> float | None:
+    S = ph.synapses
+    if not len(S):
+        return None
+    lo = np.asarray(ph.block_origin_nm, float)
+    hi = lo + np.asarray(ph.block_size_nm, float)
+    ok = np.all((S.pre_nm >= lo) & (S.pre_nm < hi) & (S.post_nm >= lo) & (S.post_nm < hi), axis=1)
+    return float(np.mean(ok))
+
+
 def _synapse_stats(ph: Phantom, volume_um3: float) -> dict:
     S = ph.synapses
     circuit = set(ph.cell_ids)
@@ -140,6 +150,8 @@ def _synapse_stats(ph: Phantom, volume_um3: float) -> dict:
         "vesicles_per_bouton": _quartiles(ves),
         "receptors_per_um2_psd": _quartiles(n_rec / np.maximum(area_um2, 1e-12)),
         "spine_share": float(np.mean(np.asarray(S["spine"]) > 0)) if len(S) else 0.0,
+        # both sites inside the block: what a scan of the whole block images (the scorer's rule)
+        "synapses_inside_block_fraction": _inside_fraction(ph),
         "release_sites": int(len(first)),
         "partners_per_release_site": {**_quartiles(partners), "max": int(partners.max(initial=0)),
                                       "share_polyadic": float(np.mean(partners > 1)) if len(partners) else 0.0},

@@ -35,8 +35,11 @@ def fly():
 
 
 def test_every_tiny_synapse_is_imaged(tiny):
+    from phantoms.stats import _synapse_stats
+
     assert len(tiny.synapses) > 0
     assert _inside_by_psd_radius(tiny).all()
+    assert _synapse_stats(tiny, 1.0)["synapses_inside_block_fraction"] == 1.0  # as tissue_stats.json reports it
 
 
 @pytest.mark.parametrize("seed", [0, 1])
