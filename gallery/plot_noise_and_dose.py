@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd(
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))
 OUT.mkdir(parents=True, exist_ok=True)
 
-phantom = phantoms.grow(phantoms.layered_spec(), phantoms.GrowthConfig(), rng=0)
+phantom = phantoms.grow(phantoms.layered_spec(rng=0), phantoms.GrowthConfig(), rng=0)
 tissue = phantoms.tissue_function(phantom)
 origin = np.asarray(phantom.block_origin_nm, float) + np.array([800.0, 1500.0, 1500.0])
 size = np.array([160.0, 2000.0, 2000.0])

@@ -39,8 +39,8 @@ test_rates = forward(ann, fi, task.X_test)["output"]
 accuracy = float(np.mean(np.argmax(test_rates, axis=1) == task.y_test))
 
 # %%
-# Its decision map: the class it answers over the input square, and its weights.  Red columns
-# are excitatory presynaptic units, blue inhibitory.
+# Its decision map: the class it answers over the input square, and its weights (colour bar:
+# red positive = excitatory presynaptic unit, blue negative = inhibitory; a column is one unit).
 g = np.linspace(-0.2, 1.2, 71)
 grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
 out = forward(ann, fi, grid)["output"]
@@ -48,7 +48,11 @@ margin = (out[:, 1] - out[:, 0]).reshape(len(g), len(g))
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 4))
 ax = axes[0]
-ax.scatter(task.X_train[:, 0], task.X_train[:, 1], c=task.y_train, cmap="coolwarm", s=8)
+cmap = plt.get_cmap("coolwarm")
+for k in np.unique(task.y_train):
+    pick = task.y_train == k
+    ax.scatter(task.X_train[pick, 0], task.X_train[pick, 1], color=cmap(float(k)), s=8, label=f"class {k}")
+ax.legend(fontsize=8, loc="center", title="target", title_fontsize=8)
 ax.set(title="XOR training set", xlabel="input 0", ylabel="input 1", aspect="equal")
 ax = axes[1]
 lim = np.abs(margin).max()
@@ -58,9 +62,16 @@ ax.set(title=f"ANN: rate(class 1) - rate(class 0)\ntest accuracy {accuracy:.2f}"
 fig.colorbar(im, ax=ax, label="Hz")
 ax = axes[2]
 lim_w = np.abs(ann.w_ho).max()
-ax.imshow(ann.w_ho, cmap="coolwarm", vmin=-lim_w, vmax=lim_w)
-ax.set_xticks(range(ann.n_hidden), ["E" if s > 0 else "I" for s in ann.hidden_sign])
-ax.set_yticks(range(ann.n_outputs), [f"out {k}" for k in range(ann.n_outputs)])
-ax.set_title("hidden -> output weights (nA/Hz)\ncolumns share a sign: Dale's law")
+im_w = ax.imshow(ann.w_ho, cmap="coolwarm", vmin=-lim_w, vmax=lim_w)
+fig.colorbar(im_w, ax=ax, label="weight (nA/Hz)", shrink=0.45)
+# labelled with the cell ids these units get in a dataset (inputs 1.., then hidden, then outputs:
+# the truth ids of ``pretty-printer show`` and of the labels)
+first_hidden = ann.n_inputs + 1
+ax.set_xticks(range(ann.n_hidden), [f"{first_hidden + j}\n{'E' if s > 0 else 'I'}"
+                                    for j, s in enumerate(ann.hidden_sign)])
+ax.set_yticks(range(ann.n_outputs), [f"cell {first_hidden + ann.n_hidden + k}\n(class {k})"
+                                     for k in range(ann.n_outputs)])
+ax.set_xlabel("hidden cell id")
+ax.set_title("hidden -> output weights\ncolumns share a sign: Dale's law", fontsize=10)
 fig.tight_layout()
 fig.savefig(OUT / "plot_task_and_ann.png")

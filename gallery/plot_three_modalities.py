@@ -35,7 +35,7 @@ preset = load_preset("tiny")
 # the ExM scanner reads as many barcode proteins as the tissue expresses
 n_barcodes = stages.growth_config(preset).barcode_proteins
 preset = load_preset("tiny", [f"scan.exm.n_barcode_proteins={n_barcodes}"])
-phantom = phantoms.grow(phantoms.layered_spec(), stages.growth_config(preset), rng=0)
+phantom = phantoms.grow(phantoms.layered_spec(rng=0), stages.growth_config(preset), rng=0)
 tissue = phantoms.tissue_function(phantom)
 
 # %%

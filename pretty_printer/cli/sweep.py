@@ -24,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--study", default=None, metavar="NAME",
                    help="run a built-in study instead (see --list-studies)")
     p.add_argument("--list-studies", action="store_true", help="list the built-in studies and exit")
+    p.add_argument("--quick", action="store_true",
+                   help="with --study: its first and last value, one seed, no background neuropil "
+                        "(docs/study.md gives the measured time)")
     p.add_argument("--out", type=Path, default=None, help="sweep directory (resumed if it exists)")
     p.add_argument("--modality", default=SweepConfig.modality, help="em | exm | xray (default: %(default)s)")
     p.add_argument("--method", default=SweepConfig.method, help="reconstruction method (default: %(default)s)")
@@ -60,11 +63,17 @@ def run(args) -> int:
     if args.study:
         if args.vary or args.user_command:
             raise ConfigError("--study: runs its own points and arms; --vary and --command do not apply")
+        from pretty_printer.cli.generate import scale_options
+
+        engine, cache = scale_options(args)
         result = run_study(args.study, args.out, seed=args.seed, preset=args.preset,
-                           overrides=tuple(args.overrides), progress=not args.quiet, force=args.force)
+                           overrides=tuple(args.overrides), progress=not args.quiet, force=args.force,
+                           quick=args.quick, engine=engine, cache=cache)
         print(f"study {args.study!r}: {len(result.computed)} points computed, {len(result.reused)} reused; "
               f"figure {result.figure}, table {args.out / 'results.csv'}", file=sys.stderr)
         return 0
+    if args.quick:
+        raise ConfigError("--quick: applies to --study NAME, got a --vary sweep")
     if args.preset is None:
         raise ConfigError("--preset: expected a preset name (or use --study NAME), got none")
     cfg = SweepConfig(

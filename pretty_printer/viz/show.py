@@ -11,8 +11,9 @@
 * ``tissue_3d.png``: the morphologies as tubes (``truth/swc``) and the synapses as spheres
   (``truth/synapses.csv``), rendered off screen with pyvista; without OpenGL it falls back to a
   matplotlib 3D line drawing and says so on stderr;
-* ``circuit.png``: the compiled circuit (``truth/circuit.json``), layers left to right,
-  excitatory cells red and inhibitory blue, edge width by weight.
+* ``circuit.png``: the compiled circuit (``truth/circuit.json``, nodes labelled with the truth
+  cell ids), layers left to right, excitatory cells red and inhibitory blue, edge width by weight;
+  a dense circuit (glyphs) also gets its weight matrix.
 
 Volumes are read plane by plane from the Zarr arrays, so any dataset size previews in bounded
 memory.

@@ -233,3 +233,15 @@ def test_linked_keys_vary_together_in_the_molecular_study():
     assert preset.tissue["excitability_morphology_correlation"] == 0.0
     assert {a.name for a in STUDIES.get("molecular_predictability").arms} == {"morphology", "stains",
                                                                               "no_excitability"}
+
+
+def test_quick_study_runs_both_ends_on_one_seed_without_neuropil(tmp_path, capsys):
+    from pretty_printer.dataset.presets import load_preset
+    from pretty_printer.studies.builtin import QUICK_OVERRIDES, STUDIES
+
+    study = STUDIES.get("receptor_predictability")
+    assert study.quick() == ((0.0, 1.0), (0,))
+    assert load_preset(study.preset, list(study.overrides) + list(QUICK_OVERRIDES)).tissue["dense"] is False
+    # --quick belongs to --study: a --vary sweep refuses it in one line, before any work
+    assert main(["sweep", "--preset", "tiny", "--vary", "seed=0", "--quick", "--out", str(tmp_path / "q")]) == 2
+    assert "--quick" in capsys.readouterr().err and not (tmp_path / "q").exists()
