@@ -15,7 +15,8 @@ from pretty_printer.studies.sweep import (
     run_sweep, series, sweep_points, write_table,
 )
 
-# A fast variant of `tiny` for sweep tests: short training, coarse EM voxels.
+# A fast variant of `tiny` for sweep tests: short training, no neuropil around the circuit (the
+# dense tissue's determinism is tested in tests/phantoms), coarse EM voxels.
 FAST_PRESET = """
 description = "tiny, made fast for sweep tests"
 [task]
@@ -25,6 +26,7 @@ cell = "wang_buzsaki"
 epochs = 60
 [tissue]
 block_nm = [2000.0, 5000.0, 5000.0]
+dense = false
 [scan.em]
 preset = "sbem"
 voxel_nm = [80.0, 40.0, 40.0]
@@ -122,11 +124,21 @@ class _Interrupt(BaseException):
     """Stands for Ctrl-C / a killed process in the middle of a point."""
 
 
-def test_sweep_resumes_after_interruption(tmp_path):
-    preset = tmp_path / "fast.toml"
-    preset.write_text(FAST_PRESET)
-    cfg = SweepConfig(preset=str(preset), vary=(("scan.em.dose_e_per_nm2", (2.0, 30.0)),), method="truth",
-                      function=False)
+@pytest.fixture(scope="module")
+def fast_preset(tmp_path_factory):
+    path = tmp_path_factory.mktemp("preset") / "fast.toml"
+    path.write_text(FAST_PRESET)
+    return path
+
+
+DOSES = ("scan.em.dose_e_per_nm2", (2.0, 30.0))
+
+
+@pytest.fixture(scope="module")
+def resumed(fast_preset, tmp_path_factory):
+    """A two-point sweep interrupted in its second point, then resumed: run once (each point
+    generates a dataset), observed by the tests below."""
+    cfg = SweepConfig(preset=str(fast_preset), vary=(DOSES,), method="truth", function=False)
     calls = []
 
     def truth_then_interrupt(ds, modality, *, rng=None):
@@ -138,20 +150,28 @@ def test_sweep_resumes_after_interruption(tmp_path):
         return reconstruct_truth(ds, modality, rng=rng)
 
     arms = [Arm("", "truth", truth_then_interrupt)]
-    out = tmp_path / "sweep"
+    out = tmp_path_factory.mktemp("resume") / "sweep"
     with pytest.raises(_Interrupt):
         run_sweep(cfg, out, arms=arms, progress=False)
     first, second = (out / "points" / point_name(p) for p in sweep_points(cfg.vary))
-    assert (first / "done").is_file() and not (second / "done").is_file()
-    assert (second / "dataset" / "public" / "manifest.json").is_file()  # finished stage kept
-    stamp = (first / "score.json").stat().st_mtime_ns
-    dataset_stamp = (second / "dataset" / "public" / "manifest.json").stat().st_mtime_ns
-
+    seen = {"first_done": (first / "done").is_file(), "second_done": (second / "done").is_file(),
+            "second_dataset": (second / "dataset" / "public" / "manifest.json").is_file(),
+            "stamp": (first / "score.json").stat().st_mtime_ns,
+            "dataset_stamp": (second / "dataset" / "public" / "manifest.json").stat().st_mtime_ns}
     result = run_sweep(cfg, out, arms=arms, progress=False)
+    return {"cfg": cfg, "arms": arms, "out": out, "first": first, "second": second, "calls": calls,
+            "seen": seen, "result": result}
+
+
+def test_sweep_resumes_after_interruption(resumed, fast_preset):
+    cfg, out, first, second, seen = (resumed[k] for k in ("cfg", "out", "first", "second", "seen"))
+    assert seen["first_done"] and not seen["second_done"]
+    assert seen["second_dataset"]  # finished stage kept
+    result = resumed["result"]
     assert result.reused == [first.name] and result.computed == [second.name]
-    assert (first / "score.json").stat().st_mtime_ns == stamp  # not recomputed
-    assert (second / "dataset" / "public" / "manifest.json").stat().st_mtime_ns == dataset_stamp
-    assert len(calls) == 3  # only the interrupted point was reconstructed again
+    assert (first / "score.json").stat().st_mtime_ns == seen["stamp"]  # not recomputed
+    assert (second / "dataset" / "public" / "manifest.json").stat().st_mtime_ns == seen["dataset_stamp"]
+    assert len(resumed["calls"]) == 3  # only the interrupted point was reconstructed again
     rows = read_table(out)
     assert [r["scan.em.dose_e_per_nm2"] for r in rows] == [2.0, 30.0]
     assert all(r["segmentation.vi_split"] == 0 for r in rows)  # truth submissions
@@ -159,22 +179,35 @@ def test_sweep_resumes_after_interruption(tmp_path):
 
     # a different sweep refuses to mix into the same directory
     with pytest.raises(ConfigError, match="seed"):
-        run_sweep(SweepConfig(preset=str(preset), vary=cfg.vary, method="truth", seed=5, function=False), out,
-                  arms=arms, progress=False)
+        run_sweep(SweepConfig(preset=str(fast_preset), vary=cfg.vary, method="truth", seed=5, function=False),
+                  out, arms=resumed["arms"], progress=False)
 
 
-def test_cli_sweep_with_user_command(tmp_path, capsys):
-    preset = tmp_path / "fast.toml"
-    preset.write_text(FAST_PRESET)
+def _public_digests(dataset):
+    import hashlib
+
+    public = dataset / "public"
+    return {str(p.relative_to(public)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(public.rglob("*")) if p.is_file()}
+
+
+def test_cli_sweep_with_user_command_regenerates_the_same_point_byte_identically(resumed, fast_preset, tmp_path,
+                                                                                  capsys):
+    """The CLI sweep with a user's command scores its submission; its dataset, generated anew for
+    the first point of the sweep above (same preset, same root seed), has the same public/ files
+    byte for byte: the suite's default same-seed check of a whole generated dataset."""
     out = tmp_path / "s"
     import sys
 
     cmd = f"{sys.executable} -m pretty_printer.cli.main reconstruct {{dataset}} --method truth --modality {{modality}} --out {{out}}"
-    rc = main(["sweep", "--preset", str(preset), "--vary", "seed=0", "--command", cmd, "--no-function",
-               "--out", str(out), "--quiet"])
+    rc = main(["sweep", "--preset", str(fast_preset), "--vary", f"{DOSES[0]}={DOSES[1][0]}", "--command", cmd,
+               "--no-function", "--no-cache", "--out", str(out), "--quiet"])  # no cache: every stage recomputed
     assert rc == 0, capsys.readouterr().err
     data = json.loads((out / "results.json").read_text())
     assert data["rows"][0]["arm"] == "command" and data["rows"][0]["scores"]["synapses.f1"] == 1.0
+    again = out / "points" / resumed["first"].name / "dataset"
+    digests = _public_digests(again)
+    assert len(digests) > 10 and digests == _public_digests(resumed["first"] / "dataset")
 
 
 def test_cli_sweep_errors(tmp_path, capsys):
