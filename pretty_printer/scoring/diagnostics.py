@@ -8,15 +8,21 @@ translations), which the HTML report turns into an image crop and a neuroglancer
 Definitions (all counts are voxels of the scan's grid; ground-truth label 0, extracellular
 space, never counts, as in the VI/ARAND section):
 
-* **merge** -- a submitted segment that covers voxels of two or more truth cells.  Its size is the
-  number of its voxels outside its dominant truth cell (the voxels a proofreader must cut away).
-  The position is the centroid of the voxels of the second-largest truth cell inside it.
-* **split** -- a truth cell whose voxels lie in two or more submitted segments (label 0 counts as
-  a piece of its own).  Its size is the number of the cell's voxels outside its dominant segment.
-  The position is the centroid of the second-largest piece.
+* **merge** -- a submitted segment in which a second truth cell holds at least
+  :data:`MIN_PART_FRACTION` of the segment's voxels (smaller parts are boundary slivers, counted
+  by VI but not listed).  Its size is the number of its voxels outside its dominant truth cell
+  (the voxels a proofreader must cut away); merges are listed largest second part first.  The
+  position is a voxel of the second-largest truth cell inside it.
+* **split** -- a truth cell whose second-largest piece (label 0, unassigned, counts as a piece of
+  its own) holds at least :data:`MIN_PART_FRACTION` of the cell's voxels.  Its size is the number
+  of the cell's voxels outside its dominant segment.  The position is a voxel of the second piece.
+* Entries name which truth cells belong to the known circuit (``circuit_cells``; the others are
+  background neurites and glia, which matter for segmentation scores but not for function).
 * **missed synapse** -- an imaged truth synapse that no submitted synapse matches (one-to-one,
   both sites within ``threshold_nm``, the same partner cells; see
-  :func:`pretty_printer.scoring.metrics.synapses.match_synapses`).
+  :func:`pretty_printer.scoring.metrics.synapses.match_synapses`); its ``reason`` is
+  ``not_detected`` (nothing submitted within the threshold) or ``wrong_cells`` (a submitted synapse
+  lies within the threshold but its sites resolve to other cells).
 * **spurious synapse** -- an imaged submitted synapse that matches no truth synapse.
 * **lost edge** -- a truth connection between circuit cells, imaged, that the rebuilt connectome
   lacks, with the first reason that applies (:data:`EDGE_LOSS_REASONS`).
@@ -34,6 +40,9 @@ from pretty_printer.scoring.metrics.segmentation import Contingency, contingency
 from pretty_printer.scoring.metrics.synapses import match_synapses
 
 DEFAULT_N_WORST = 10
+#: A merge or split is listed when its second-largest part holds at least this fraction of the
+#: segment's (merge) or the cell's (split) voxels; smaller parts are boundary slivers.
+MIN_PART_FRACTION = 0.05
 
 EDGE_LOSS_REASONS = {
     "not_detected": "no submitted synapse lies within the threshold of any of the pair's synapses",
@@ -43,6 +52,7 @@ EDGE_LOSS_REASONS = {
 DROP_REASONS = {
     "outside_image": "a site lies outside the scan's grid",
     "site_unassigned": "a site resolves to label 0 (no segment)",
+    "unknown_segment": "a site names a segment id that the segmentation does not contain",
     "no_cell": "a site's segment overlaps no truth cell (it lies in extracellular space)",
     "same_cell": "both sites resolve to the same cell (an autapse after a merge)",
     "background_cell": "a partner is a background (non-circuit) cell: counted in synapse F1 only",
@@ -83,13 +93,14 @@ def _worst(table: Contingency, by: str, n: int):
             continue
         parts.sort(key=lambda p: (-p[1], p[0]))
         total = sum(c for _, c in parts)
-        rows.append((k, total, total - parts[0][1], parts))
-    rows.sort(key=lambda r: (-r[2], r[0]))
+        if parts[1][1] >= MIN_PART_FRACTION * total:  # a real second part, not a boundary sliver
+            rows.append((k, total, total - parts[0][1], parts))
+    rows.sort(key=lambda r: (-r[3][1][1], r[0]))  # largest second part first
     return rows[:n]
 
 
 def segment_errors(gt: np.ndarray, seg: np.ndarray, origin_nm, voxel_nm, *, n: int = DEFAULT_N_WORST,
-                   table: Contingency | None = None) -> dict:
+                   table: Contingency | None = None, circuit_ids=()) -> dict:
     """The worst merges and splits of a segmentation.
 
     Parameters
@@ -102,27 +113,32 @@ def segment_errors(gt: np.ndarray, seg: np.ndarray, origin_nm, voxel_nm, *, n: i
         How many of each to list.
     table : Contingency, optional
         ``contingency(gt, seg)`` if already computed.
+    circuit_ids : iterable of int
+        The known circuit's cell ids (flagged in the entries).
 
     Returns
     -------
     dict
         ``worst_merges``: ``[{segment, voxels, error_voxels, truth_cells: [[cell, voxels], ...],
-        position_zyx_nm}]``; ``worst_splits``: ``[{cell, voxels, error_voxels, segments: [[segment,
-        voxels], ...], position_zyx_nm}]`` (segment 0 = unassigned); ``n_merged_segments``,
-        ``n_split_cells``: how many there are in all.
+        circuit_cells, position_zyx_nm}]``; ``worst_splits``: ``[{cell, circuit, voxels,
+        error_voxels, segments: [[segment, voxels], ...], position_zyx_nm}]`` (segment 0 =
+        unassigned); ``n_merges``, ``n_splits``: how many there are in all (above the sliver
+        fraction :data:`MIN_PART_FRACTION`).
     """
     t = contingency(gt, seg) if table is None else table
     merges = _worst(t, "seg", len(t.counts))
     splits = _worst(t, "gt", len(t.counts))
     m_pos = _centroids_nm(gt, seg, [(p[1][0], k) for k, _, _, p in merges[:n]], origin_nm, voxel_nm)
     s_pos = _centroids_nm(gt, seg, [(k, p[1][0]) for k, _, _, p in splits[:n]], origin_nm, voxel_nm)
+    circuit = {int(c) for c in circuit_ids}
     return {
-        "n_merged_segments": len(merges),
-        "n_split_cells": len(splits),
+        "n_merges": len(merges),
+        "n_splits": len(splits),
         "worst_merges": [{"segment": k, "voxels": tot, "error_voxels": err,
-                          "truth_cells": [list(p) for p in parts[:5]], "position_zyx_nm": pos}
+                          "truth_cells": [list(p) for p in parts[:5]],
+                          "circuit_cells": [c for c, _ in parts if c in circuit], "position_zyx_nm": pos}
                          for (k, tot, err, parts), pos in zip(merges[:n], m_pos)],
-        "worst_splits": [{"cell": k, "voxels": tot, "error_voxels": err,
+        "worst_splits": [{"cell": k, "circuit": k in circuit, "voxels": tot, "error_voxels": err,
                           "segments": [list(p) for p in parts[:5]], "position_zyx_nm": pos}
                          for (k, tot, err, parts), pos in zip(splits[:n], s_pos)],
     }
@@ -141,7 +157,8 @@ def _mid(pre: np.ndarray, post: np.ndarray) -> np.ndarray:
     return (np.asarray(pre, float) + np.asarray(post, float)) / 2
 
 
-def synapse_errors(true: dict, pred: dict, matches: np.ndarray, *, n: int = 2 * DEFAULT_N_WORST) -> dict:
+def synapse_errors(true: dict, pred: dict, matches: np.ndarray, *, threshold_nm: float = np.inf,
+                   n: int = 2 * DEFAULT_N_WORST) -> dict:
     """Missed and spurious synapses.
 
     Parameters
@@ -154,15 +171,18 @@ def synapse_errors(true: dict, pred: dict, matches: np.ndarray, *, n: int = 2 * 
         (P, 3), ``pre_cell``/``post_cell`` (P,) the truth cells their segments map to (-1: none).
     matches : ndarray of shape (M, 2), int
         ``(true index, pred index)`` rows of the one-to-one matching.
+    threshold_nm : float
+        The matching distance: a missed synapse with a submitted one this close is ``wrong_cells``.
     n : int
         How many of each to list (in increasing id / row order).
 
     Returns
     -------
     dict
-        ``n_missed``, ``n_spurious``, ``missed``: ``[{id, pre_cell, post_cell, position_zyx_nm,
-        nearest_submitted_nm}]``, ``spurious``: ``[{row, pre_cell, post_cell, position_zyx_nm,
-        nearest_true_nm}]``; positions are the midpoint of the two sites.
+        ``n_missed``, ``n_spurious``, ``missed``: ``[{id, pre_cell, post_cell, reason,
+        position_zyx_nm, nearest_submitted_nm}]``, ``spurious``: ``[{row, pre_cell, post_cell,
+        position_zyx_nm, nearest_true_nm}]``; positions and distances are of the midpoint of the
+        two sites.
     """
     m = np.asarray(matches, np.int64).reshape(-1, 2)
     t_mid, p_mid = _mid(true["pre_nm"], true["post_nm"]), _mid(pred["pre_nm"], pred["post_nm"])
@@ -177,6 +197,7 @@ def synapse_errors(true: dict, pred: dict, matches: np.ndarray, *, n: int = 2 * 
         "n_missed": int(len(missed)), "n_spurious": int(len(spurious)),
         "missed": [{"id": int(true["id"][i]), "pre_cell": int(true["pre_cell"][i]),
                     "post_cell": int(true["post_cell"][i]),
+                    "reason": "wrong_cells" if d <= threshold_nm else "not_detected",
                     "position_zyx_nm": [round(float(v), 1) for v in t_mid[i]], "nearest_submitted_nm": dist(d)}
                    for i, d in zip(missed[:n], d_missed[:n])],
         "spurious": [{"row": int(pred["row"][i]), "pre_cell": int(pred["pre_cell"][i]),
@@ -187,12 +208,16 @@ def synapse_errors(true: dict, pred: dict, matches: np.ndarray, *, n: int = 2 * 
 
 
 def drop_reason(imaged: bool, pre_seg: int, post_seg: int, pre_cell: int, post_cell: int,
-                circuit_ids: set) -> str | None:
-    """Why a submitted synapse makes no connectome edge (a key of :data:`DROP_REASONS`), or None."""
+                circuit_ids: set, segment_ids=None) -> str | None:
+    """Why a submitted synapse makes no connectome edge (a key of :data:`DROP_REASONS`), or None.
+    ``segment_ids`` (the labels present in the segmentation) tells an unknown id from one in
+    extracellular space."""
     if not imaged:
         return "outside_image"
     if pre_seg == 0 or post_seg == 0:
         return "site_unassigned"
+    if segment_ids is not None and (pre_seg not in segment_ids or post_seg not in segment_ids):
+        return "unknown_segment"
     if pre_cell < 0 or post_cell < 0:
         return "no_cell"
     if pre_cell == post_cell:
@@ -202,9 +227,10 @@ def drop_reason(imaged: bool, pre_seg: int, post_seg: int, pre_cell: int, post_c
     return None
 
 
-def dropped_synapses(imaged, pre_seg, post_seg, pre_cell, post_cell, circuit_ids: set) -> dict:
+def dropped_synapses(imaged, pre_seg, post_seg, pre_cell, post_cell, circuit_ids: set, segment_ids=None) -> dict:
     """Counts of submitted synapses that make no edge, by :data:`DROP_REASONS` key."""
-    c = Counter(drop_reason(bool(i), int(a), int(b), int(x), int(y), circuit_ids)
+    ids = None if segment_ids is None else {int(i) for i in segment_ids}
+    c = Counter(drop_reason(bool(i), int(a), int(b), int(x), int(y), circuit_ids, ids)
                 for i, a, b, x, y in zip(imaged, pre_seg, post_seg, pre_cell, post_cell))
     c.pop(None, None)
     return {k: int(c.get(k, 0)) for k in DROP_REASONS}
@@ -266,23 +292,29 @@ def _at(pos) -> str:
 
 def summary_lines(d: dict) -> list[str]:
     """A few terminal lines naming where the submission fails most (the worst of each kind)."""
-    lines = ["  diagnostics (where; positions z, y, x in the dataset frame)",
-             f"    merged segments {d['n_merged_segments']}, split cells {d['n_split_cells']}, "
-             f"missed synapses {d['n_missed']}, spurious synapses {d['n_spurious']}, "
-             f"lost edges {d['lost_edges']['n_lost']}"]
-    if d["worst_merges"]:
-        m = d["worst_merges"][0]
-        cells = ", ".join(str(c) for c, _ in m["truth_cells"])
-        lines.append(f"    worst merge: segment {m['segment']} joins cells {cells} "
-                     f"({m['error_voxels']} voxels to cut) at {_at(m['position_zyx_nm'])}")
-    if d["worst_splits"]:
-        m = d["worst_splits"][0]
-        lines.append(f"    worst split: cell {m['cell']} in {len(m['segments'])}+ pieces "
-                     f"({m['error_voxels']} voxels outside its main segment) at {_at(m['position_zyx_nm'])}")
+    lines = ["  diagnostics (where; positions z, y, x in nm in the dataset frame)",
+             f"    lost edges {d['lost_edges']['n_lost']}, merges {d['n_merges']}, splits {d['n_splits']}, "
+             f"missed synapses {d['n_missed']}, spurious synapses {d['n_spurious']}"]
     lost = {k: v for k, v in d["lost_edges"]["by_reason"].items() if v}
     if lost:
         lines.append("    lost edges by reason: " + ", ".join(f"{k} {v}" for k, v in lost.items()))
-    drop = {k: v for k, v in d["dropped_synapses"].items() if v}
+    merges = [m for m in d["worst_merges"] if m["circuit_cells"]] or d["worst_merges"]
+    if merges:
+        m = merges[0]
+        cells = ", ".join(str(c) + ("*" if c in m["circuit_cells"] else "") for c, _ in m["truth_cells"])
+        lines.append(f"    worst merge: segment {m['segment']} joins cells {cells} "
+                     f"({m['error_voxels']} voxels to cut) at {_at(m['position_zyx_nm'])}")
+    splits = [m for m in d["worst_splits"] if m["circuit"]] or d["worst_splits"]
+    if splits:
+        m = splits[0]
+        lines.append(f"    worst split: cell {m['cell']}{'*' if m['circuit'] else ''} in {len(m['segments'])}"
+                     f"{'+' if len(m['segments']) == 5 else ''} pieces ({m['error_voxels']} voxels outside its "
+                     f"main segment) at {_at(m['position_zyx_nm'])}")
+    drop = {k: v for k, v in d["dropped_synapses"].items() if v and k != "background_cell"}
     if drop:
         lines.append("    submitted synapses making no edge: " + ", ".join(f"{k} {v}" for k, v in drop.items()))
+    if d["dropped_synapses"].get("background_cell"):
+        lines.append(f"    ({d['dropped_synapses']['background_cell']} submitted synapses involve background cells: "
+                     "scored in synapse F1, not in the circuit's connectome)")
+    lines.append("    (* = a cell of the known circuit; the others are background neurites and glia)")
     return lines

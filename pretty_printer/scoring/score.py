@@ -152,11 +152,12 @@ def _diagnostics(gt, seg, table, origin, voxel, true, pred, t_keep, p_keep, loca
                  true_edges, pred_edges, circuit_ids, threshold_nm) -> dict:
     """The scorecard's ``diagnostics`` section (:mod:`pretty_printer.scoring.diagnostics`)."""
     ti, pi = _subset(true, t_keep), _subset(pred, p_keep)
-    out = diagnostics.segment_errors(gt, seg, origin, voxel, table=table)
-    out.update(diagnostics.synapse_errors(ti, pi, local_matches))
+    out = diagnostics.segment_errors(gt, seg, origin, voxel, table=table, circuit_ids=circuit_ids)
+    out.update(diagnostics.synapse_errors(ti, pi, local_matches, threshold_nm=threshold_nm))
     out["lost_edges"] = diagnostics.lost_edges(ti, pi, true_edges, pred_edges, threshold_nm)
     out["dropped_synapses"] = diagnostics.dropped_synapses(p_keep, pred["pre_seg"], pred["post_seg"],
-                                                           pred["pre_cell"], pred["post_cell"], circuit_ids)
+                                                           pred["pre_cell"], pred["post_cell"], circuit_ids,
+                                                           segment_ids=table.seg_ids)
     return out
 
 

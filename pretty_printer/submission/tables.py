@@ -176,7 +176,7 @@ def _check_array(what: str, name: str, v) -> np.ndarray:
         elif a.dtype.kind not in "iu" and a.size:
             raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got dtype {a.dtype}")
         if a.size and a.dtype.kind != "u" and np.any(a < 0) and kind not in ("sign", "int"):
-            raise SubmissionError(f"{what}: column {name!r} must be >= 0, got {a.min()}")
+            raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got {float(a.min()):g}")
         if kind == "sign" and not np.all(np.isin(a, (-1, 1))):
             raise SubmissionError(f"{what}: column 'sign' must be +1 or -1")
         return a.astype(_DTYPES[kind]) if a.dtype.kind != "f" else a.astype(np.float64).astype(_DTYPES[kind])
@@ -184,7 +184,7 @@ def _check_array(what: str, name: str, v) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise SubmissionError(f"{what}: column {name!r} contains NaN or infinite values")
     if kind == "nonneg" and np.any(a < 0):
-        raise SubmissionError(f"{what}: column {name!r} must be >= 0, got {a.min()}")
+        raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got {float(a.min()):g}")
     if kind == "position" and a.size and np.abs(a).max() > MAX_COORDINATE_NM:
         raise SubmissionError(f"{what}: column {name!r}: expected {_EXPECTED[kind]}, got {np.abs(a).max():g}")
     return a
@@ -218,8 +218,8 @@ def validate_cells(cols: dict[str, np.ndarray], what: str = "cells.csv") -> dict
     cols = {name: _check_array(what, name, v) for name, v in cols.items()}
     for name in CHANNEL_COLUMNS:
         if name in cols and np.any(cols[name] < 0):
-            raise SubmissionError(f"{what}: column {name!r} (a channel density, mS/cm^2) must be >= 0, "
-                                  f"got {cols[name].min()!r}")
+            raise SubmissionError(f"{what}: column {name!r} (a channel density, mS/cm^2): expected values >= 0, "
+                                  f"got {float(cols[name].min()):g}")
     return cols
 
 

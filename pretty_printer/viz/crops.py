@@ -44,6 +44,7 @@ def crop_png(image, gt: np.ndarray, seg: np.ndarray, origin_nm, voxel_nm, positi
         The centre, nm; marked with a cross.
     truth_cells, segments : iterable of int
         Ids to outline, at most three each (truth: green, blue, cyan; submission: red, orange, pink).
+        Segment 0 outlines the unassigned voxels of ``truth_cells``.
     half_nm : float
         Half the crop's side, nm.
 
@@ -60,21 +61,28 @@ def crop_png(image, gt: np.ndarray, seg: np.ndarray, origin_nm, voxel_nm, positi
     lo, hi = np.percentile(img, [1, 99]) if img.size else (0.0, 1.0)
     extent = (origin[2] + xs.start * voxel[2], origin[2] + xs.stop * voxel[2],
               origin[1] + ys.stop * voxel[1], origin[1] + ys.start * voxel[1])
-    fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.4))
-    panels = ((axes[0], gt[z, ys, xs], list(truth_cells), _TRUTH_COLOURS, "truth cells"),
-              (axes[1], seg[z, ys, xs], list(segments), _SUB_COLOURS, "submission segments"))
-    for ax, labels, ids, colours, name in panels:
+    fig, axes = plt.subplots(1, 2, figsize=(8.0, 4.4))
+    g, sg = gt[z, ys, xs], seg[z, ys, xs]
+    cells = [int(i) for i in truth_cells]
+    in_cells = np.isin(g, cells) if cells else g > 0
+    panels = ((axes[0], [(g == i, c, f"cell {i}") for i, c in zip(cells, _TRUTH_COLOURS)], "truth"),
+              (axes[1], [((sg == i) & (in_cells if int(i) == 0 else True), c, "unassigned" if int(i) == 0 else f"segment {int(i)}")
+                         for i, c in zip(segments, _SUB_COLOURS)], "submission"))
+    for ax, masks, name in panels:
         ax.imshow(img, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1, extent=extent)
-        for i, colour in zip(ids, colours):
-            _outline(ax, labels == i, extent, colour)
-        ax.plot(position_zyx_nm[2], position_zyx_nm[1], "+", color=_MARK_COLOUR, ms=12, mew=2)
-        ax.set_title(name + " " + ", ".join(str(int(i)) for i in ids[:len(colours)]), fontsize=8, color=colours[0])
-        ax.set_xlabel("x (nm)", fontsize=7)
-        ax.tick_params(labelsize=6)
-    axes[0].set_ylabel(f"y (nm), z = {origin[0] + (z + 0.5) * voxel[0]:.0f} nm", fontsize=7)
-    fig.suptitle(title, fontsize=9)
+        for mask, colour, _ in masks:
+            _outline(ax, mask, extent, colour)
+        ax.plot(position_zyx_nm[2], position_zyx_nm[1], "+", color=_MARK_COLOUR, ms=14, mew=2)
+        ax.set_title(name, fontsize=9)
+        for k, (_, colour, label) in enumerate(masks):  # a coloured key under the title
+            ax.text(0.02 + 0.5 * k, 0.97, label, transform=ax.transAxes, color=colour, fontsize=9, va="top",
+                    fontweight="bold", bbox={"facecolor": "white", "alpha": 0.75, "pad": 1.5, "linewidth": 0})
+        ax.set_xlabel("x (nm)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel(f"y (nm); plane z = {origin[0] + (z + 0.5) * voxel[0]:.0f} nm", fontsize=8)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
+    fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
     return buf.getvalue()

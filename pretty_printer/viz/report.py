@@ -36,18 +36,24 @@ def _plot_png(card: dict) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 1.3]})
     n = len(names)
     axes[0].barh(range(n), values, color="#4c72b0")
+    for row, v in enumerate(values):  # the value beside each bar, so a zero reads as 0, not as missing
+        axes[0].text(max(v, 0) + 0.01, row, f"{v:.2f}", va="center", fontsize=8)
     axes[0].set_yticks(range(n), names)
     axes[0].invert_yaxis()
-    for row, r, label, colour in refs:
-        axes[0].plot([r, r], [row - 0.45, row + 0.45], color=colour, lw=2.5, label=f"reference: {label}")
+    for row, r, label, colour in refs:  # a reference is a marker on its score's row, never a bar
+        axes[0].plot([r], [row - 0.42], marker="v", ms=9, color=colour, ls="none", label=f"reference: {label}",
+                     clip_on=False)
     if refs:
-        axes[0].legend(loc="lower right", fontsize=7)
-    axes[0].set_xlim(0, 1)
+        axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7, frameon=False)
+    axes[0].set_xlim(0, 1.12)
     axes[0].set_title("higher is better")
-    vi = [("vi_split", seg.get("vi_split")), ("vi_merge", seg.get("vi_merge")), ("arand", seg.get("arand"))]
+    vi = [("vi_split\n(bits)", seg.get("vi_split")), ("vi_merge\n(bits)", seg.get("vi_merge")), ("arand", seg.get("arand"))]
     vi = [(k, v) for k, v in vi if isinstance(v, (int, float))]
     axes[1].bar([k for k, _ in vi], [v for _, v in vi], color="#dd8452")
-    axes[1].set_title("lower is better (VI in bits)")
+    for k, (_, v) in enumerate(vi):
+        axes[1].text(k, v, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+    axes[1].tick_params(axis="x", labelsize=7)
+    axes[1].set_title("lower is better")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
@@ -118,52 +124,72 @@ def _table(head, rows) -> str:
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
+def _cells(pairs, circuit) -> str:
+    """``id (voxels)`` list with the known circuit's cells in bold."""
+    out = []
+    for c, n in pairs:
+        t = f"{int(c)} ({int(n)})"
+        out.append(f"<b>{t}</b>" if c in circuit else html.escape(t))
+    return ", ".join(out)
+
+
 def _merges_splits(d: dict, v: _Viewer) -> list[str]:
+    from pretty_printer.scoring.diagnostics import MIN_PART_FRACTION
+
     parts, crops = [], []
     rows = []
     for i, m in enumerate(d["worst_merges"]):
         cells = [c for c, _ in m["truth_cells"]]
-        rows.append([m["segment"], m["voxels"], m["error_voxels"],
-                     _fmt([f"{c} ({n})" for c, n in m["truth_cells"]]), _fmt(m["position_zyx_nm"]) + v.link(m["position_zyx_nm"], cells)])
+        rows.append([m["segment"], m["voxels"], m["error_voxels"], _cells(m["truth_cells"], set(m["circuit_cells"])),
+                     _fmt(m["position_zyx_nm"]) + v.link(m["position_zyx_nm"], cells)])
         if i < N_CROPS:
             crops.append(v.crop(m["position_zyx_nm"], cells[:2], [m["segment"]], f"merge: segment {m['segment']}"))
-    parts.append(f"<h3>Worst merges ({d['n_merged_segments']} segments cover two or more truth cells)</h3>")
-    parts.append(_table(["segment", "voxels", "voxels to cut", "truth cells (voxels)", "position z, y, x (nm)"], rows))
+    parts.append(f"<h3>Worst merges ({d['n_merges']} segments in which a second truth cell holds at least "
+                 f"{MIN_PART_FRACTION:.0%} of the voxels; largest second part first)</h3>")
+    parts.append(_table(["segment", "voxels", "voxels to cut", "truth cells (voxels; bold: circuit)",
+                         "position z, y, x (nm)"], rows))
     rows = []
     for i, m in enumerate(d["worst_splits"]):
         segs = [s for s, _ in m["segments"]]
-        rows.append([m["cell"], m["voxels"], m["error_voxels"], _fmt([f"{s} ({n})" for s, n in m["segments"]]),
+        name = f"<b>{m['cell']}</b>" if m["circuit"] else str(m["cell"])
+        rows.append([name, m["voxels"], m["error_voxels"], _fmt([f"{s} ({n})" for s, n in m["segments"]]),
                      _fmt(m["position_zyx_nm"]) + v.link(m["position_zyx_nm"], [m["cell"]])])
         if i < N_CROPS:
-            crops.append(v.crop(m["position_zyx_nm"], [m["cell"]], [s for s in segs[:2] if s], f"split: cell {m['cell']}"))
-    parts.append(f"<h3>Worst splits ({d['n_split_cells']} truth cells lie in two or more segments; 0 = unassigned)</h3>")
-    parts.append(_table(["truth cell", "voxels", "voxels outside its main segment", "segments (voxels)",
+            crops.append(v.crop(m["position_zyx_nm"], [m["cell"]], segs[:2], f"split: cell {m['cell']}"))
+    parts.append(f"<h3>Worst splits ({d['n_splits']} truth cells whose second piece holds at least "
+                 f"{MIN_PART_FRACTION:.0%} of the cell; segment 0 = unassigned voxels)</h3>")
+    parts.append(_table(["truth cell (bold: circuit)", "voxels", "voxels outside its main segment", "segments (voxels)",
                          "position z, y, x (nm)"], rows))
     return parts + crops
 
 
 def _synapse_tables(d: dict, v: _Viewer) -> list[str]:
     parts = [f"<h3>Missed synapses ({d['n_missed']}; first {len(d['missed'])} listed)</h3>"]
-    parts.append(_table(["truth id", "pre cell", "post cell", "nearest submitted (nm)", "position z, y, x (nm)"],
-                        [[s["id"], s["pre_cell"], s["post_cell"], _fmt(s["nearest_submitted_nm"]),
+    parts.append(_table(["truth id", "pre cell", "post cell", "reason", "nearest submitted (nm)", "position z, y, x (nm)"],
+                        [[s["id"], s["pre_cell"], s["post_cell"], s["reason"], _fmt(s["nearest_submitted_nm"]),
                           _fmt(s["position_zyx_nm"]) + v.link(s["position_zyx_nm"], [s["pre_cell"], s["post_cell"]])]
                          for s in d["missed"]]))
     parts += [v.crop(s["position_zyx_nm"], [s["pre_cell"], s["post_cell"]], v.segment_at(s["position_zyx_nm"]),
-                     f"missed synapse {s['id']}")
+                     f"missed synapse {s['id']} ({s['reason']})")
               for s in d["missed"][:N_CROPS]]
     parts.append(f"<h3>Spurious synapses ({d['n_spurious']}; first {len(d['spurious'])} listed)</h3>")
     parts.append(_table(["row in synapses.csv", "pre cell", "post cell", "nearest true (nm)", "position z, y, x (nm)"],
                         [[s["row"], s["pre_cell"], s["post_cell"], _fmt(s["nearest_true_nm"]),
                           _fmt(s["position_zyx_nm"]) + v.link(s["position_zyx_nm"], [])] for s in d["spurious"]]))
-    lost = d["lost_edges"]
-    parts.append(f"<h3>Lost edges ({lost['n_lost']}: " + ", ".join(f"{k} {n}" for k, n in lost["by_reason"].items()) + ")</h3>")
-    parts.append(_table(["pre cell", "post cell", "reason", "sites went to cells", "truth synapses", "position z, y, x (nm)"],
-                        [[e["pre_cell"], e["post_cell"], e["reason"], _fmt(e["resolved_to"]), e["n_true_synapses"],
-                          _fmt(e["position_zyx_nm"]) + v.link(e["position_zyx_nm"], [e["pre_cell"], e["post_cell"]])]
-                         for e in lost["lost"]]))
-    parts.append("<h3>Submitted synapses that make no edge</h3>")
+    parts.append("<h3>Submitted synapses that make no edge of the circuit's connectome</h3>")
     parts.append(_table(["reason", "count"], [[k, n] for k, n in d["dropped_synapses"].items()]))
     return parts
+
+
+def _lost_edges(d: dict, v: _Viewer) -> list[str]:
+    lost = d["lost_edges"]
+    return [f"<h3>Lost edges of the circuit ({lost['n_lost']}: "
+            + ", ".join(f"{k} {n}" for k, n in lost["by_reason"].items()) + ")</h3>",
+            "<p>These cost the function score most: every missing connection changes what the rebuilt circuit computes.</p>",
+            _table(["pre cell", "post cell", "reason", "sites went to cells", "truth synapses", "position z, y, x (nm)"],
+                   [[e["pre_cell"], e["post_cell"], e["reason"], _fmt(e["resolved_to"]), e["n_true_synapses"],
+                     _fmt(e["position_zyx_nm"]) + v.link(e["position_zyx_nm"], [e["pre_cell"], e["post_cell"]])]
+                    for e in lost["lost"]])]
 
 
 def _diagnostics_html(card: dict, viewer: _Viewer) -> list[str]:
@@ -174,9 +200,12 @@ def _diagnostics_html(card: dict, viewer: _Viewer) -> list[str]:
 
     parts = ["<h2>diagnostics: where it fails</h2>",
              "<p>Positions are z, y, x in nm in the dataset frame (that of <code>truth/synapses.csv</code>). "
-             "Crops show the scan's plane through the position: truth cells outlined in green, the submission's "
-             "segments in red, the position marked.</p>"]
-    parts += _merges_splits(d, viewer) + _synapse_tables(d, viewer)
+             "Bold ids are cells of the known circuit; the others are background neurites and glia (they count "
+             "in the segmentation and synapse scores, not in the function). Crops show the scan's plane through "
+             "the position (yellow cross): on the left the truth cells outlined (first green, second blue), on "
+             "the right the submission's segments (first red, second orange; segment 0, unassigned voxels of the "
+             "cell, outlined too).</p>"]
+    parts += _lost_edges(d, viewer) + _merges_splits(d, viewer) + _synapse_tables(d, viewer)
     reasons = {**{f"edge {k}": t for k, t in EDGE_LOSS_REASONS.items()}, **{f"synapse {k}": t for k, t in DROP_REASONS.items()}}
     parts.append("<p>Reasons: " + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(t)}" for k, t in reasons.items()) + ".</p>")
     return parts

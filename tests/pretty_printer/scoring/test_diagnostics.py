@@ -29,9 +29,10 @@ def test_a_merge_is_found_with_its_cells_and_a_position_inside_the_smaller():
     gt[:, :5, 6:] = 3  # cell 3: 80 voxels, cell 2 keeps 80
     seg = np.where(gt > 0, 7, 0).astype(np.uint64)  # one segment over all three cells
     seg[gt == 1] = 5
-    d = dg.segment_errors(gt, seg, ORIGIN, VOXEL)
-    assert d["n_merged_segments"] == 1 and d["n_split_cells"] == 0
+    d = dg.segment_errors(gt, seg, ORIGIN, VOXEL, circuit_ids={3})
+    assert d["n_merges"] == 1 and d["n_splits"] == 0
     m = d["worst_merges"][0]
+    assert m["circuit_cells"] == [3]
     assert m["segment"] == 7 and m["voxels"] == 160 and m["error_voxels"] == 80
     assert [c for c, _ in m["truth_cells"]] == [2, 3]  # ties: smaller id first
     z, y, x = (np.asarray(m["position_zyx_nm"]) / 10 - 0.5).astype(int)
@@ -44,7 +45,7 @@ def test_a_split_lists_its_pieces_and_unassigned_voxels_count_as_one():
     seg[:, :3, :4] = 9  # 48 voxels of cell 1 in another segment
     seg[:, 8:, :4] = 0  # 32 unassigned; 80 stay in segment 1
     d = dg.segment_errors(gt, seg, ORIGIN, VOXEL)
-    assert d["n_merged_segments"] == 0 and d["n_split_cells"] == 1
+    assert d["n_merges"] == 0 and d["n_splits"] == 1
     s = d["worst_splits"][0]
     assert s["cell"] == 1 and s["voxels"] == 160 and s["error_voxels"] == 80
     assert s["segments"] == [[1, 80], [9, 48], [0, 32]]
@@ -52,10 +53,22 @@ def test_a_split_lists_its_pieces_and_unassigned_voxels_count_as_one():
     assert seg[z, y, x] == 9
 
 
+def test_boundary_slivers_are_not_listed():
+    gt = _two_cells()
+    seg = gt.copy()
+    seg[0, 0, 4] = 1  # one voxel of extracellular space: not a cell, never counts
+    seg[0, :3, 6] = 1  # 3 voxels of cell 2 (1.9 % of segment 1): a sliver
+    d = dg.segment_errors(gt, seg, ORIGIN, VOXEL)
+    assert d["n_merges"] == 0 and d["n_splits"] == 0
+    seg[:, :, 6] = 1  # 40 voxels of cell 2 (20 % of segment 1, 25 % of cell 2): a merge and a split
+    d = dg.segment_errors(gt, seg, ORIGIN, VOXEL)
+    assert d["n_merges"] == 1 and d["n_splits"] == 1
+
+
 def test_perfect_segmentation_has_no_entries():
     gt = _two_cells()
     d = dg.segment_errors(gt, gt * 3, ORIGIN, VOXEL)
-    assert d["worst_merges"] == [] and d["worst_splits"] == [] and d["n_merged_segments"] == 0
+    assert d["worst_merges"] == [] and d["worst_splits"] == [] and d["n_merges"] == 0
 
 
 def _syn(pre, post, **cols):
@@ -65,8 +78,10 @@ def _syn(pre, post, **cols):
 def test_missed_and_spurious_synapses_with_distances():
     true = _syn([[0, 0, 0], [0, 0, 1000]], [[0, 0, 20], [0, 0, 1020]], id=[11, 12], pre_cell=[1, 1], post_cell=[2, 3])
     pred = _syn([[0, 0, 0], [0, 0, 3000]], [[0, 0, 20], [0, 0, 3020]], row=[0, 1], pre_cell=[1, 4], post_cell=[2, 5])
-    d = dg.synapse_errors(true, pred, np.array([[0, 0]]))
-    assert d["n_missed"] == 1 and d["n_spurious"] == 1
+    d = dg.synapse_errors(true, pred, np.array([[0, 0]]), threshold_nm=200)
+    assert d["n_missed"] == 1 and d["n_spurious"] == 1 and d["missed"][0]["reason"] == "not_detected"
+    near = dg.synapse_errors(true, pred, np.zeros((0, 2), int), threshold_nm=200)
+    assert [m["reason"] for m in near["missed"]] == ["wrong_cells", "not_detected"]  # 0 nm away, but unmatched
     assert d["missed"][0]["id"] == 12 and d["missed"][0]["nearest_submitted_nm"] == pytest.approx(1000.0)
     assert d["spurious"][0]["row"] == 1 and d["spurious"][0]["nearest_true_nm"] == pytest.approx(2000.0)
     assert d["missed"][0]["position_zyx_nm"] == [0.0, 0.0, 1010.0]
@@ -87,9 +102,11 @@ def test_lost_edges_name_their_reason():
 
 
 def test_dropped_synapses_by_reason():
-    got = dg.dropped_synapses([True, False, True, True, True, True, True], [1, 1, 0, 5, 5, 5, 5], [2, 2, 2, 6, 6, 6, 6],
-                              [1, 1, -1, -1, 1, 1, 1], [2, 2, 2, 2, 1, 1000, 2], circuit_ids={1, 2})
-    assert got == {"outside_image": 1, "site_unassigned": 1, "no_cell": 1, "same_cell": 1, "background_cell": 1}
+    got = dg.dropped_synapses([True, False, True, True, True, True, True, True], [1, 1, 0, 5, 5, 5, 5, 999],
+                              [2, 2, 2, 6, 6, 6, 6, 2], [1, 1, -1, -1, 1, 1, 1, -1], [2, 2, 2, 2, 1, 1000, 2, 2],
+                              circuit_ids={1, 2}, segment_ids=[0, 1, 2, 5, 6])
+    assert got == {"outside_image": 1, "site_unassigned": 1, "unknown_segment": 1, "no_cell": 1, "same_cell": 1,
+                   "background_cell": 1}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +116,7 @@ def perfect(truth_submission):
 
 def test_perfect_submission_has_nothing_to_diagnose(tiny_dataset, truth_submission):
     d = score(tiny_dataset, truth_submission, function=False)["diagnostics"]
-    assert d["n_merged_segments"] == d["n_split_cells"] == 0
+    assert d["n_merges"] == d["n_splits"] == 0
     assert d["n_missed"] == d["n_spurious"] == 0 and d["lost_edges"]["n_lost"] == 0
 
 
@@ -116,7 +133,7 @@ def test_a_deliberate_merge_is_reported_where_it_was_made(tiny_dataset, perfect,
     voxel = Dataset(tiny_dataset).modality("em")["voxel_nm"]
     card = score(tiny_dataset, write_submission(tmp_path / "merged", s, voxel_nm=voxel), function=False)
     d = card["diagnostics"]
-    assert d["n_merged_segments"] == 1 and d["n_split_cells"] == 0
+    assert d["n_merges"] == 1 and d["n_splits"] == 0
     m = d["worst_merges"][0]
     assert m["segment"] == seg_a and sorted(c for c, _ in m["truth_cells"]) == sorted([a, b])
     gt = Dataset(tiny_dataset).truth_labels("em")
