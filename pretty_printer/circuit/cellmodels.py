@@ -164,6 +164,70 @@ class FICurve:
         return float(self.current_uA_cm2[firing[0]]) if firing.size else float("inf")
 
 
+@dataclass(frozen=True)
+class FISurface:
+    """Measured steady rate (Hz) for a current J and an added conductance G reversing at ``v_ref``.
+
+    Any conductance ``g`` reversing at ``E`` is a current ``g (E - v_ref)`` plus a conductance
+    ``g`` reversing at ``v_ref``: ``g (E - V) = g (E - v_ref) - g (V - v_ref)``.  So a cell under
+    tonic channels and (mean) synaptic conductances fires at ``rate(J, G)``, with ``J`` the sum
+    of their currents at ``v_ref`` and ``G`` the sum of their conductances -- exact for constant
+    conductances, with no mean-potential approximation.  ``rate_Hz[g, j]`` is measured at
+    ``conductance_mS_cm2[g]`` and ``current_uA_cm2[j]``; the conductance grid is uniform in
+    ``log1p(G / conductance_scale_mS_cm2)`` (fine near 0, where most cells are), and
+    :meth:`rate` interpolates bilinearly in that coordinate and the current.
+    """
+
+    model: str
+    current_uA_cm2: np.ndarray = field(repr=False)  # (n_J,) uniform
+    conductance_mS_cm2: np.ndarray = field(repr=False)  # (n_G,)
+    rate_Hz: np.ndarray = field(repr=False)  # (n_G, n_J)
+    v_ref_mV: float
+    conductance_scale_mS_cm2: float
+    temperature_C: float = 6.3
+
+    def conductance_index(self, conductance_mS_cm2) -> np.ndarray:
+        """Fractional row index of a conductance (the grid's warped coordinate)."""
+        g0, top = self.conductance_scale_mS_cm2, float(self.conductance_mS_cm2[-1])
+        n = len(self.conductance_mS_cm2)
+        return np.log1p(np.maximum(conductance_mS_cm2, 0.0) / g0) / np.log1p(top / g0) * (n - 1)
+
+    def rate(self, current_uA_cm2, conductance_mS_cm2) -> np.ndarray:
+        """Bilinear rate (Hz); zero below the current grid, held at the other edges."""
+        j_grid = self.current_uA_cm2
+        step = float(j_grid[1] - j_grid[0])
+        cur = np.asarray(current_uA_cm2, float)
+        pj = np.clip((cur - j_grid[0]) / step, 0, len(j_grid) - 1 - 1e-9)
+        pg = np.clip(self.conductance_index(conductance_mS_cm2), 0, len(self.conductance_mS_cm2) - 1 - 1e-9)
+        pj, pg = np.broadcast_arrays(pj, pg)
+        j, g = np.floor(pj).astype(int), np.floor(pg).astype(int)
+        fj, fg = pj - j, pg - g
+        r = self.rate_Hz
+        j1, g1 = np.minimum(j + 1, r.shape[1] - 1), np.minimum(g + 1, r.shape[0] - 1)
+        out = ((r[g, j] * (1 - fj) + r[g, j1] * fj) * (1 - fg)
+               + (r[g1, j] * (1 - fj) + r[g1, j1] * fj) * fg)
+        return np.where(cur < j_grid[0], 0.0, out)
+
+    def current_for_rate(self, rate_Hz, conductance_mS_cm2) -> np.ndarray:
+        """Current (uA/cm2) at which the cell under load ``G`` fires at ``rate_Hz`` (per sample).
+
+        Inverts the surface row at each ``G`` (bilinear between rows) over its firing part;
+        rates beyond that row's range give its end currents.
+        """
+        rate, g = np.broadcast_arrays(np.asarray(rate_Hz, float),
+                                      np.asarray(conductance_mS_cm2, float))
+        pg = np.clip(self.conductance_index(g), 0, len(self.conductance_mS_cm2) - 1 - 1e-9)
+        out = np.empty(rate.shape)
+        for n, (r, p) in enumerate(zip(rate.ravel(), pg.ravel())):
+            lo = int(p)
+            hi = min(lo + 1, self.rate_Hz.shape[0] - 1)
+            row = self.rate_Hz[lo] * (1 - (p - lo)) + self.rate_Hz[hi] * (p - lo)
+            firing = np.flatnonzero(row > 0)
+            start = max(firing[0] - 1, 0) if firing.size else len(row) - 1
+            out.flat[n] = np.interp(r, np.maximum.accumulate(row[start:]), self.current_uA_cm2[start:])
+        return out
+
+
 def nA_per_uA_cm2(area_um2: float) -> float:
     """Current (nA) that a density of 1 uA/cm2 makes over ``area_um2`` (1 um2 = 1e-8 cm2)."""
     return area_um2 * 1e-8 * 1e3

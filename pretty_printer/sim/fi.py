@@ -16,14 +16,15 @@ from functools import lru_cache
 import numpy as np
 
 from pretty_printer.circuit.cellmodels import (_FI_PROTOCOL_VERSION, CellModel, FICurve, FIProtocol,
-                                               cache_dir, get_cell_model)
+                                               FISurface, cache_dir, get_cell_model)
 from pretty_printer.sim.mechanism_files import mechanism_hash
 
 
-def _fi_key(model: CellModel, protocol: FIProtocol, currents: np.ndarray) -> str:
+def _fi_key(model: CellModel, protocol: FIProtocol, currents: np.ndarray, **extra) -> str:
     payload = json.dumps(
         {"model": asdict(model), "protocol": asdict(protocol), "v": _FI_PROTOCOL_VERSION,
-         "currents": currents.round(9).tolist(), "mech": mechanism_hash()},
+         "currents": currents.round(9).tolist(), "mech": mechanism_hash(),
+         **{k: np.asarray(v).round(9).tolist() for k, v in extra.items()}},
         sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -68,6 +69,57 @@ def fi_curve(name: str, protocol: FIProtocol | None = None) -> FICurve:
     """
     get_cell_model(name)  # unknown name -> clear error before any simulation
     return _fi_curve_cached(name, protocol or FIProtocol())
+
+
+#: The f-I surface's conductance grid, in units of the model's leak conductance: up to
+#: ``SURFACE_MAX_LEAKS`` leaks (total synaptic plus tonic load; training penalises large loads),
+#: ``SURFACE_N_CONDUCTANCES`` rows uniform in ``log1p(G / (SURFACE_SCALE_LEAKS * g_leak))``.
+SURFACE_MAX_LEAKS = 5.0
+SURFACE_SCALE_LEAKS = 0.5
+SURFACE_N_CONDUCTANCES = 21
+
+
+def surface_conductances(model: CellModel) -> tuple[np.ndarray, float]:
+    """The conductance grid (mS/cm2) of a model's f-I surface, and its warping scale."""
+    g0 = SURFACE_SCALE_LEAKS * model.g_leak_mS_cm2
+    top = SURFACE_MAX_LEAKS * model.g_leak_mS_cm2
+    s = np.linspace(0.0, 1.0, SURFACE_N_CONDUCTANCES)
+    return g0 * np.expm1(s * np.log1p(top / g0)), g0
+
+
+@lru_cache(maxsize=None)
+def _fi_surface_cached(name: str, protocol: FIProtocol) -> FISurface:
+    model = get_cell_model(name)
+    fi = _fi_curve_cached(name, protocol)
+    v_ref = float(fi.v_mean(fi.threshold_uA_cm2))
+    currents = fi_currents(model)
+    conductances, g0 = surface_conductances(model)
+    key = _fi_key(model, protocol, currents, g=conductances, v_ref=v_ref)
+    path = cache_dir() / "fi" / f"{name}-surface-{key}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            rates = z["rate_Hz"]
+    else:
+        from pretty_printer.sim.membrane import measure_fi_surface  # NEURON only on a cache miss
+
+        rates = measure_fi_surface(model, currents, conductances, v_ref, protocol)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, rate_Hz=rates)
+        os.replace(tmp, path)
+    return FISurface(name, currents, conductances, rates, v_ref, g0, protocol.temperature_C)
+
+
+def fi_surface(name: str, protocol: FIProtocol | None = None) -> FISurface:
+    """The measured (and cached) f-I surface of a registered cell model.
+
+    Rates for an injected current and an added conductance reversing at ``v_ref`` (the model's
+    mean potential at rheobase, from :func:`fi_curve`); see
+    :class:`~pretty_printer.circuit.cellmodels.FISurface`.  A cache miss measures
+    ``SURFACE_N_CONDUCTANCES`` f-I curves in NEURON (about a minute on one core).
+    """
+    get_cell_model(name)
+    return _fi_surface_cached(name, protocol or FIProtocol())
 
 
 #: How many currents the refined threshold measurement places between the last silent and the

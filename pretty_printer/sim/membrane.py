@@ -118,6 +118,15 @@ def _insert_tonic(secs, densities: dict) -> None:
             seg.tonic.e_gaba = gaba.e_rev_mV
 
 
+def _insert_shunt(sec, g_mS_cm2: float, e_mV: float) -> None:
+    """A constant conductance (mS/cm2) reversing at ``e_mV`` on ``sec`` (f-I surfaces)."""
+    ensure_mechanisms()
+    sec.insert("tonic")
+    for seg in sec:
+        seg.tonic.g_cat, seg.tonic.e_cat = float(g_mS_cm2) * 1e-3, float(e_mV)
+        seg.tonic.g_gaba = 0.0
+
+
 def _make_cell(model: CellModel, area_um2: float, name: str):
     if model.mechanism != "hh":
         ensure_mechanisms()
@@ -141,19 +150,23 @@ def _run(tstop_ms: float, dt_ms: float, temperature_C: float) -> None:
 
 # --------------------------------------------------------------------------- f-I curves
 def measure_fi(model: CellModel, currents_uA_cm2: np.ndarray, protocol: FIProtocol,
-               *, with_v_mean: bool = False):
+               *, with_v_mean: bool = False, shunt_mS_cm2: float = 0.0, shunt_e_mV: float = 0.0):
     """Measure a model's steady firing rate (Hz) for each current density (uA/cm2).
 
     Each current drives its own cell, stepped on from rest after ``settle_ms``; the rate is the
     inverse mean inter-spike interval over the last ``window_ms`` of the step (0 when fewer than
     two spikes fall there).  With ``with_v_mean`` also return the time-averaged membrane
-    potential (mV) over the same window, which sets the mean synaptic driving force.
+    potential (mV) over the same window, which sets the mean synaptic driving force.  A nonzero
+    ``shunt_mS_cm2`` adds a constant conductance reversing at ``shunt_e_mV`` to every cell (the
+    ``tonic`` mechanism's cation slot), present from the start.
     """
     area_um2 = 1000.0  # densities are area-independent for a single compartment
     secs, clamps, recs, ncs, vrecs = [], [], [], [], []
     v_dt_ms = 0.05
     for i, cur in enumerate(np.asarray(currents_uA_cm2, float)):
         sec = _make_cell(model, area_um2, f"fi_{i}")
+        if shunt_mS_cm2:
+            _insert_shunt(sec, shunt_mS_cm2, shunt_e_mV)
         ic = h.IClamp(sec(0.5))
         ic.delay, ic.dur = protocol.settle_ms, protocol.step_ms
         ic.amp = float(cur) * nA_per_uA_cm2(area_um2)
@@ -179,3 +192,16 @@ def measure_fi(model: CellModel, currents_uA_cm2: np.ndarray, protocol: FIProtoc
     n_win = int(round(protocol.window_ms / v_dt_ms))
     v_mean = np.array([np.asarray(v)[-n_win - 1:-1].mean() for v in vrecs])
     return rates, v_mean
+
+
+def measure_fi_surface(model: CellModel, currents_uA_cm2: np.ndarray,
+                       conductances_mS_cm2: np.ndarray, e_mV: float,
+                       protocol: FIProtocol) -> np.ndarray:
+    """Steady rate (Hz), shape (n_conductances, n_currents), with an added conductance.
+
+    Row ``g`` is :func:`measure_fi` of cells carrying an extra constant conductance
+    ``conductances_mS_cm2[g]`` reversing at ``e_mV``: the f-I curve of the cell under a tonic or
+    mean synaptic conductance load (one NEURON run per row).
+    """
+    return np.stack([measure_fi(model, currents_uA_cm2, protocol, shunt_mS_cm2=float(g),
+                                shunt_e_mV=e_mV) for g in np.asarray(conductances_mS_cm2, float)])

@@ -1,12 +1,15 @@
-"""The rate model of a compiled circuit: the ANN, its measured f-I activation and driving forces.
+"""The rate model of a compiled circuit: the ANN and its measured activation under conductance load.
 
 Every unit stands for one cell of the compiled circuit (see :mod:`pretty_printer.task.training` for
-how the network is trained).  Its activation is the measured f-I curve of the cell model (rate in Hz
-for an input current); synaptic currents are conductances, so a unit scales its excitatory and
-inhibitory inputs by ``(E_rev - V_mean(I)) / (E_rev - V_ref)``, where ``V_mean(I)`` is the cell's
-time-averaged potential measured along its f-I curve, and solves for the self-consistent current.
-A unit's bias is a tonic conductance's current at ``V_ref`` (``excitability="channels"``) or an
-injected current (``"current"``, a test option).
+how the network is trained).  Input units are cells driven by an injected current; their
+activation is the measured f-I curve.  Every other input is a conductance -- synapses
+(``g * rate * (E_rev - V)``) and the bias, a tonic cation-leak or GABA_A conductance
+(``excitability="channels"``) -- so a unit's activation is the cell's measured f-I *surface*
+``f(J, G)``: its rate for a current ``J`` (the inputs' currents at ``v_ref``) under an added
+conductance ``G`` (their total conductance, reversing at ``v_ref``; see
+:class:`~pretty_printer.circuit.cellmodels.FISurface`).  Shunting by tonic GABA_A and the
+faster recovery that a conductance gives between spikes are thus in the activation, measured,
+not modelled.  ``excitability="current"`` (a test option) keeps the bias an injected current.
 
 Weights are stored in physical units: nA per Hz of presynaptic rate (at ``V_ref``), biases in nA.
 """
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from pretty_printer.circuit.cellmodels import FICurve, nA_per_uA_cm2
+from pretty_printer.circuit.cellmodels import FICurve, FISurface, nA_per_uA_cm2
 from pretty_printer.errors import ConfigError
 
 __all__ = ["ANN", "Normalisation", "forward"]
@@ -138,102 +141,155 @@ def _activation(fi: FICurve, norm: Normalisation, leak: float) -> _Activation:
     return _Activation(float(u[0]), step, torch.tensor(rates), torch.tensor(smooth))
 
 
-# --------------------------------------------------------------------------- dynamics
-class _Interp:
-    """Differentiable piecewise-linear interpolation of several curves on one uniform grid.
+def default_surface(fi: FICurve) -> FISurface:
+    """The measured (cached) f-I surface of ``fi``'s cell model and temperature."""
+    from pretty_printer.circuit.cellmodels import FIProtocol
+    from pretty_printer.sim.fi import fi_surface
 
-    ``values`` is (n_grid, n_curves); calling returns (..., n_curves), held at both ends.
+    return fi_surface(fi.model, FIProtocol(temperature_C=fi.temperature_C))
+
+
+# --------------------------------------------------------------------------- dynamics
+def _smooth(slope: np.ndarray, sigma: float) -> np.ndarray:
+    """Rows of ``slope`` (last axis) Gaussian-smoothed over ``sigma`` grid steps, edges held."""
+    pad = int(np.ceil(4 * sigma))
+    k = np.exp(-0.5 * (np.arange(-pad, pad + 1) / sigma) ** 2)
+    k /= k.sum()
+    rows = np.atleast_2d(slope)
+    out = np.stack([np.convolve(np.pad(r, pad, mode="edge"), k, mode="valid") for r in rows])
+    return out.reshape(slope.shape)
+
+
+class _SurfaceActivation(torch.autograd.Function):
+    """Exact measured f(J, G) forward (bilinear), smoothed slopes backward (as :class:`_FIActivation`).
+
+    ``u`` is the normalised current (fractional column ``(u - u0) / du``), ``s`` the fractional
+    conductance row; ``rates``, ``slope_u`` and ``slope_s`` are (n_G, n_J) tables.
     """
 
-    def __init__(self, x0: float, step: float, values: np.ndarray):
-        v = torch.tensor(values, dtype=torch.float64)
-        self.x0, self.step, self.n = x0, step, v.shape[0]
-        self.lo, self.slope = v, torch.cat([v[1:] - v[:-1], torch.zeros_like(v[:1])])
+    @staticmethod
+    def forward(ctx, u, s, u0, du, rates, slope_u, slope_s):
+        n_g, n_j = rates.shape
+        pu = ((u - u0) / du).clamp(0, n_j - 1 - 1e-6)
+        ps = s.clamp(0, n_g - 1 - 1e-6)
+        y = _bilinear(rates, pu, ps)
+        y = torch.where(u < u0, torch.zeros_like(y), y)
+        ctx.save_for_backward(pu, ps, slope_u, slope_s)
+        ctx.du = du
+        return y
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        pos = ((x - self.x0) / self.step).clamp(0, self.n - 1)
-        i = pos.detach().floor().long()
-        frac = (pos - i).unsqueeze(-1)
-        return self.lo[i] + self.slope[i] * frac
+    @staticmethod
+    def backward(ctx, gy):
+        pu, ps, slope_u, slope_s = ctx.saved_tensors
+        gu = _bilinear(slope_u, pu, ps)
+        gs = _bilinear(slope_s, pu, ps)
+        return gy * gu, gy * gs, None, None, None, None, None
+
+
+def _bilinear(table: torch.Tensor, pu: torch.Tensor, ps: torch.Tensor) -> torch.Tensor:
+    n_g, n_j = table.shape
+    j, g = pu.floor().long(), ps.floor().long()
+    fj, fg = pu - j, ps - g
+    j1, g1 = (j + 1).clamp(max=n_j - 1), (g + 1).clamp(max=n_g - 1)
+    flat = table.reshape(-1)
+    return ((flat[g * n_j + j] * (1 - fj) + flat[g * n_j + j1] * fj) * (1 - fg)
+            + (flat[g1 * n_j + j] * (1 - fj) + flat[g1 * n_j + j1] * fj) * fg)
 
 
 @dataclass
 class _Physics:
-    """The unit model in normalised units: f-I curve and mean-V-dependent driving forces.
+    """The unit model in normalised units: the measured f-I surface under conductance load.
 
-    A synapse's mean current is ``g * rate * area * (E_rev - V_mean)``, and the postsynaptic
-    cell's time-averaged potential ``V_mean`` rises with its own input current (measured with
-    the f-I curve).  Weights are currents at the reference potential ``v_ref`` (the mean
-    potential at threshold); ``m_exc(u)`` and ``m_inh(u)`` rescale them for the cell's actual
-    state, which is solved self-consistently by damped fixed-point iteration.
+    Every input of a unit is a conductance: synapses (``g * rate * (E_rev - V)``) and, with
+    ``tonic``, the bias (a cation leak or tonic GABA_A conductance).  Each is split exactly into
+    its current at ``v_ref`` plus a conductance reversing at ``v_ref`` (see
+    :class:`~pretty_printer.circuit.cellmodels.FISurface`): the normalised current is
+    ``u = b + e - i`` (weights and biases are currents at ``v_ref``) and the conductance load is
+    ``G = g_tonic(b) + delta * (e / (E_exc - v_ref) + i / (v_ref - E_inh))`` (mS/cm^2).  The unit
+    fires at the measured ``f(u, G)``: no mean-potential approximation, only the mean-field one
+    (synaptic conductances replaced by their means).
     """
 
-    act: _Activation
-    m: _Interp  # (m_exc, m_inh, m_cation, m_tonic_gaba) as functions of the normalised current
-    v_ref_mV: float
+    act: _Activation  # f-I without load (input cells: an injected current)
+    rates: torch.Tensor  # (n_G, n_J) Hz/100
+    slope_u: torch.Tensor
+    slope_s: torch.Tensor
+    u0: float
+    du: float
+    g_scale: float  # the surface's conductance warping scale (mS/cm^2)
+    s_per_log: float  # rows per unit of log1p(G / g_scale)
     norm: "Normalisation"
-    tonic: bool = True  # the bias is a tonic conductance (rescaled with V_mean), not a current
-    n_iter: int = 6
+    g_exc: float  # mS/cm^2 per normalised unit of excitatory current at v_ref
+    g_inh: float
+    g_cat: float  # mS/cm^2 per uA/cm^2 of positive bias (cation leak)
+    g_gaba: float  # mS/cm^2 per uA/cm^2 of negative bias (tonic GABA_A)
+    v_ref_mV: float
+    tonic: bool = True  # the bias is a tonic conductance, not an injected current
 
-    def _step(self, b, e, i, u):
-        m = self.m(u)
-        if self.tonic:  # bias current at v_ref -> a cation or GABA_A conductance's current at V
-            th, delta = self.norm.threshold_uA_cm2, self.norm.delta_uA_cm2
-            i_ref = th + delta * b
-            i_now = torch.relu(i_ref) * m[..., 2] - torch.relu(-i_ref) * m[..., 3]
-            b = (i_now - th) / delta
-        return 0.5 * u + 0.5 * (b + m[..., 0] * e - m[..., 1] * i)
+    def conductance(self, b, e, i):
+        """Conductance load (mS/cm^2) of a unit with bias b and drives e, i (normalised)."""
+        g = self.g_exc * e + self.g_inh * i
+        if self.tonic:
+            i_ref = self.norm.threshold_uA_cm2 + self.norm.delta_uA_cm2 * b
+            g = g + self.g_cat * torch.relu(i_ref) + self.g_gaba * torch.relu(-i_ref)
+        return g
 
-    def settle(self, b, e, i, u=None, n_iter: int | None = None):
-        """Self-consistent input current for bias b, excitatory and inhibitory drives e, i.
-
-        Damped fixed-point iteration; gradients flow through the last step only (the earlier
-        ones just find the operating point).
-        """
-        n_iter = self.n_iter if n_iter is None else n_iter
-        if u is None:
-            u = b + e - i
-        with torch.no_grad():
-            u_op = u.detach()
-            for _ in range(n_iter - 1):
-                u_op = self._step(b, e, i, u_op)
-        return self._step(b, e, i, u_op + (u - u.detach()))
+    def rate(self, b, e, i):
+        """(normalised current u, rate in Hz/100) of units with bias b and drives e, i."""
+        u = b + e - i
+        s = self.s_per_log * torch.log1p(self.conductance(b, e, i) / self.g_scale)
+        return u, _SurfaceActivation.apply(u, s, self.u0, self.du, self.rates, self.slope_u,
+                                           self.slope_s)
 
 
-def _physics(fi: FICurve, norm: Normalisation, leak: float, tonic: bool = True) -> _Physics:
+def _physics(fi: FICurve, surface: FISurface, norm: Normalisation, leak: float,
+             tonic: bool = True) -> _Physics:
     from phantoms.channels import CHANNEL_SPECIES
     from pretty_printer.circuit.cellmodels import RECEPTOR_KINETICS
 
-    act = _activation(fi, norm, leak)
-    u = (fi.current_uA_cm2 - norm.threshold_uA_cm2) / norm.delta_uA_cm2
     v_ref = float(fi.v_mean(norm.threshold_uA_cm2))
-    e_exc = RECEPTOR_KINETICS["AMPA"].e_rev_mV
-    e_inh = RECEPTOR_KINETICS["GABA_A"].e_rev_mV
-    step = float(u[1] - u[0])
-    e_cat = CHANNEL_SPECIES["cation_leak"].e_rev_mV
-    e_tonic = CHANNEL_SPECIES["tonic_gabaa"].e_rev_mV
-    m = np.stack([(e_exc - fi.v_mean_mV) / (e_exc - v_ref),
-                  (e_inh - fi.v_mean_mV) / (e_inh - v_ref),
-                  (e_cat - fi.v_mean_mV) / (e_cat - v_ref),
-                  (e_tonic - fi.v_mean_mV) / (e_tonic - v_ref)], axis=1)
-    return _Physics(act, _Interp(float(u[0]), step, m), v_ref, norm, tonic)
+    if abs(surface.v_ref_mV - v_ref) > 1e-9 or surface.model != fi.model:
+        raise ConfigError(f"surface: expected the f-I surface of {fi.model} at v_ref {v_ref:.3f} mV, "
+                          f"got {surface.model} at {surface.v_ref_mV:.3f} mV")
+    act = _activation(fi, norm, leak)
+    u = (surface.current_uA_cm2 - norm.threshold_uA_cm2) / norm.delta_uA_cm2
+    du = float(u[1] - u[0])
+    rates = surface.rate_Hz / 100.0
+    sigma = max(1.0, 0.05 / du)  # smooth over ~0.05 normalised current units, as _activation
+    slope_u = _smooth(np.gradient(rates, du, axis=1), sigma)
+    slope_u = np.maximum(slope_u, leak * slope_u.max())
+    slope_s = _smooth(np.gradient(rates, axis=0), sigma)  # per row of the conductance grid
+    n_g = len(surface.conductance_mS_cm2)
+    g0 = surface.conductance_scale_mS_cm2
+    delta = norm.delta_uA_cm2
+
+    def t(a):
+        return torch.tensor(np.ascontiguousarray(a), dtype=torch.float64)
+
+    return _Physics(
+        act, t(rates), t(slope_u), t(slope_s), float(u[0]), du, g0,
+        (n_g - 1) / float(np.log1p(surface.conductance_mS_cm2[-1] / g0)), norm,
+        g_exc=delta / (RECEPTOR_KINETICS["AMPA"].e_rev_mV - v_ref),
+        g_inh=delta / (v_ref - RECEPTOR_KINETICS["GABA_A"].e_rev_mV),
+        g_cat=1.0 / (CHANNEL_SPECIES["cation_leak"].e_rev_mV - v_ref),
+        g_gaba=1.0 / (v_ref - CHANNEL_SPECIES["tonic_gabaa"].e_rev_mV), v_ref_mV=v_ref, tonic=tonic)
 
 
 def _layer(phys: _Physics, r_pre, w, b, currents: list, loads: list):
     """Rates of a layer (Hz/100) from presynaptic rates and signed normalised weights."""
     e = r_pre @ w.clamp(min=0).T
     i = r_pre @ (-w).clamp(min=0).T
-    u = phys.settle(b, e, i)
+    u, r = phys.rate(b, e, i)
     currents.append(u)
     loads.append(e + i)
-    return phys.act(u)
+    return r
 
 
 def _run_net(weights, phys: _Physics, r_in: torch.Tensor, recurrent: bool, n_relax: int,
              relax: float, currents: list | None = None, loads: list | None = None):
     """Normalised forward pass: rates in Hz/100 for (n, n_in) or (n_seq, n_steps, n_in).
 
-    ``weights`` is ``(w_ih, w_hh, w_ho, b_h, b_o)`` (signed, normalised).  Every settled input
+    ``weights`` is ``(w_ih, w_hh, w_ho, b_h, b_o)`` (signed, normalised).  Every unit's input
     current is appended to ``currents`` (saturation penalty) and every unit's total synaptic
     drive ``sum |w| r`` to ``loads`` (conductance penalty).
     """
@@ -245,7 +301,6 @@ def _run_net(weights, phys: _Physics, r_in: torch.Tensor, recurrent: bool, n_rel
         return r_h, _layer(phys, r_h, w_ho, b_o, currents, loads)
     n_seq, n_steps, _ = r_in.shape
     r_h = torch.zeros(n_seq, w_ih.shape[0], dtype=torch.float64)
-    u = torch.zeros_like(r_h) + b_h
     w_exc, w_inh = w_hh.clamp(min=0), (-w_hh).clamp(min=0)
     hs = []
     for t in range(n_steps):
@@ -253,8 +308,8 @@ def _run_net(weights, phys: _Physics, r_in: torch.Tensor, recurrent: bool, n_rel
         for _ in range(n_relax):
             e = e_in + r_h @ w_exc.T
             i = r_h @ w_inh.T
-            u = phys.settle(b_h, e, i, u, n_iter=1)  # relaxation iterates u along with r
-            r_h = r_h + relax * (phys.act(u) - r_h)
+            u, f = phys.rate(b_h, e, i)
+            r_h = r_h + relax * (f - r_h)
         currents.append(u)
         loads.append(e + i)
         hs.append(r_h)
@@ -262,14 +317,16 @@ def _run_net(weights, phys: _Physics, r_in: torch.Tensor, recurrent: bool, n_rel
     return hs, _layer(phys, hs, w_ho, b_o, currents, loads)
 
 
-def forward(ann: ANN, fi: FICurve, X: np.ndarray) -> dict[str, np.ndarray]:
+def forward(ann: ANN, fi: FICurve, X: np.ndarray,
+            surface: FISurface | None = None) -> dict[str, np.ndarray]:
     """Rates (Hz) of every unit for inputs X, computed with the exact measured f-I curve.
 
     Returns a dict with ``input``, ``hidden`` and ``output`` arrays; for a recurrent ANN and
-    X of shape (n_seq, n_steps, n_in) each has shape (n_seq, n_steps, n_units).
+    X of shape (n_seq, n_steps, n_in) each has shape (n_seq, n_steps, n_units).  ``surface`` is
+    the cell model's measured f-I surface (default: :func:`default_surface`).
     """
     norm = Normalisation.from_fi(fi)
-    phys = _physics(fi, norm, 0.0, ann.excitability == "channels")
+    phys = _physics(fi, surface or default_surface(fi), norm, 0.0, ann.excitability == "channels")
     k = nA_per_uA_cm2(ann.area_um2)
     w_scale = norm.delta_uA_cm2 * k / 100.0
 

@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pretty_printer.circuit.cellmodels import FICurve, nA_per_uA_cm2
+from pretty_printer.circuit.cellmodels import FICurve, FISurface, nA_per_uA_cm2
 from pretty_printer.errors import ConfigError
 from pretty_printer.task.rate_model import (ANN, Normalisation, _Physics, _physics, _run_net,
-                                           forward)
+                                           default_surface, forward)
 
 __all__ = ["ARCHITECTURES", "TrainConfig", "ANN", "Normalisation", "forward", "train",
            "encoding_nA", "save_ann", "load_ann"]
@@ -129,7 +129,8 @@ def encoding_nA(fi: FICurve, area_um2: float) -> tuple[float, float]:
     return norm.threshold_uA_cm2 * k, norm.delta_uA_cm2 * k
 
 
-def train(task_data, fi: FICurve, cfg: TrainConfig = TrainConfig(), *, seed: int = 0) -> ANN:
+def train(task_data, fi: FICurve, cfg: TrainConfig = TrainConfig(), *, seed: int = 0,
+          surface: FISurface | None = None) -> ANN:
     """Train a Dale's-law rate network on a task with the measured f-I curve as activation.
 
     Parameters
@@ -142,6 +143,9 @@ def train(task_data, fi: FICurve, cfg: TrainConfig = TrainConfig(), *, seed: int
     seed : int
         Seeds the torch generator for the initial weights; training is full-batch, so the same
         seed gives identical weights.
+    surface : FISurface, optional
+        The cell model's measured f-I surface under conductance load (default: measured or
+        cached by :func:`pretty_printer.sim.fi.fi_surface`).
 
     Returns
     -------
@@ -151,15 +155,15 @@ def train(task_data, fi: FICurve, cfg: TrainConfig = TrainConfig(), *, seed: int
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train(task_data, fi, cfg, seed)
+        return _train(task_data, fi, cfg, seed, surface or default_surface(fi))
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(task_data, fi: FICurve, cfg: TrainConfig, seed: int) -> ANN:
+def _train(task_data, fi: FICurve, cfg: TrainConfig, seed: int, surface: FISurface) -> ANN:
     recurrent = task_data.kind == "temporal"
     norm = Normalisation.from_fi(fi)
-    phys = _physics(fi, norm, cfg.surrogate_leak, cfg.excitability == "channels")
+    phys = _physics(fi, surface, norm, cfg.surrogate_leak, cfg.excitability == "channels")
     # input cells see the encoded current; in normalised units x = 0 is threshold, 1 is delta
     with torch.no_grad():
         r_in = phys.act(torch.tensor(np.asarray(task_data.X_train, float)))

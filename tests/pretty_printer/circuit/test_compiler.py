@@ -7,8 +7,8 @@ import pytest
 
 from pretty_printer.sim.fi import fi_curve
 from pretty_printer.circuit.description import Circuit, Connection
-from pretty_printer.circuit.compiler import (TASK_TRAINING, CalibrationConfig, ann_to_circuit, check_dale,
-                                     compile_task, load_ann, save_ann)
+from pretty_printer.circuit.compiler import (TASK_TRAINING, CalibrationConfig, ann_to_circuit, calibrate,
+                                     check_dale, compile_task, load_ann, save_ann)
 from pretty_printer.errors import ConfigError, UnknownNameError
 from pretty_printer.sim.neuron_backend import evaluate_circuit, simulate
 from pretty_printer.seeds import stage_int, stage_rng
@@ -67,9 +67,9 @@ def test_evaluate_circuit_agrees_with_compile_and_survives_json(xor, tmp_path):
 
 
 def test_same_seed_identical_weights_and_spikes(xor, tmp_path):
-    # compile_task trains with stage_int(seed, "training") on stage_rng(seed, "task") data and
-    # (calibration off by default) maps the ANN to a circuit deterministically
-    assert CalibrationConfig().rounds == 0
+    # compile_task trains with stage_int(seed, "training") on stage_rng(seed, "task") data, maps
+    # the ANN to a circuit and calibrates it on training inputs, all deterministically
+    cal = CalibrationConfig()
     fi = fi_curve(xor.ann.cell)
     td = make_task("xor", stage_rng(0, "task"))
     knobs = TrainConfig(**TASK_TRAINING["xor"])
@@ -77,7 +77,10 @@ def test_same_seed_identical_weights_and_spikes(xor, tmp_path):
     save_ann(again, tmp_path / "a.npz")
     save_ann(xor.ann, tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
-    circuit = ann_to_circuit(again, "xor", meta=xor.circuit.meta)
+    circuit = ann_to_circuit(again, "xor", meta={"seed": 0, "cell": xor.ann.cell})
+    for _ in range(cal.rounds):
+        circuit = calibrate(circuit, again, fi, td.X_train[:cal.n_samples], cal)
+    assert circuit.meta.get("calibration_rounds", 0) == cal.rounds >= 1
     assert circuit == xor.circuit
     X = td.X_test[:6]
     sa = simulate(xor.circuit, X, record_spikes=True)

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pretty_printer.sim.fi import fi_curve
+from pretty_printer.sim.fi import fi_curve, fi_surface
 from pretty_printer.errors import ConfigError
 from pretty_printer.task.tasks import accuracy, make_task
 from pretty_printer.task.training import TrainConfig, forward, load_ann, save_ann, train
@@ -36,20 +36,18 @@ def test_activation_is_the_measured_fi_curve(xor_ann):
     # every unit's rate is f(I) of its input current, with f the measured curve
     i_in = ann.enc_offset_nA + ann.enc_scale_nA * td.X_test
     np.testing.assert_allclose(rates["input"], fi.rate_from_nA(i_in, ann.area_um2))
-    # hidden units: f of the self-consistent current I = b(V) + sum_j w_j r_j (E - V(I)) / (E - V_ref)
-    # where V(I) is the cell's measured mean potential (conductance synapses, mean field) and the
-    # bias is a tonic conductance: a cation leak (E = 0 mV) for b > 0, tonic GABA_A (-80 mV) for b < 0
+    # hidden units: the measured f-I surface f(J, G), with J the inputs' currents at V_ref and G
+    # their conductances (each reversing at V_ref); the bias is a tonic conductance -- a cation
+    # leak (E = 0 mV) for b > 0, tonic GABA_A (-80 mV) for b < 0 -- so it adds to both
     assert ann.excitability == "channels"
-    k = 1000.0 * 1e-8 * 1e3 * ann.area_um2 / 1000.0  # nA per uA/cm2
-    e = rates["input"] @ ann.w_ih.T
-    b = ann.b_h_nA
-    current = b + e
-    for _ in range(200):
-        v = fi.v_mean(current / k)
-        tonic = (np.maximum(b, 0) * (0.0 - v) / (0.0 - ann.v_ref_mV)
-                 - np.maximum(-b, 0) * (-80.0 - v) / (-80.0 - ann.v_ref_mV))
-        current = 0.5 * current + 0.5 * (tonic + e * (0.0 - v) / (0.0 - ann.v_ref_mV))
-    np.testing.assert_allclose(rates["hidden"], fi.rate_from_nA(current, ann.area_um2), atol=2.0)
+    surface = fi_surface("wang_buzsaki")
+    k = ann.area_um2 * 1e-5  # nA per uA/cm2
+    v_ref = ann.v_ref_mV
+    assert v_ref == surface.v_ref_mV
+    e = rates["input"] @ ann.w_ih.T / k  # uA/cm2 at V_ref
+    b = ann.b_h_nA / k
+    g = e / (0.0 - v_ref) + np.maximum(b, 0) / (0.0 - v_ref) + np.maximum(-b, 0) / (v_ref + 80.0)
+    np.testing.assert_allclose(rates["hidden"], surface.rate(b + e, g), atol=1e-6)
     assert rates["hidden"].max() < fi.rate_Hz.max()  # the saturation penalty keeps rates in range
 
 
