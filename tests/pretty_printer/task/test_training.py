@@ -75,8 +75,10 @@ def test_recurrent_ann_remembers_flipflop():
     td = make_task("flipflop", 0)
     td = replace(td, X_train=td.X_train[:96], y_train=td.y_train[:96])
     fi = fi_curve("wang_buzsaki")
+    # lr 0.06: with the f-I surface activation, 150 epochs at the default 0.03 reach 0.81 on
+    # this small training set (seed 5), at 0.06 they reach 1.0
     cfg = TrainConfig(n_excitatory=6, n_inhibitory=2, epochs=150, n_relax=8, relax=0.5,
-                      n_restarts=1)
+                      n_restarts=1, lr=0.06)
     ann = train(td, fi, cfg, seed=5)
     assert ann.architecture == "recurrent"
     ann.check_dale()
