@@ -66,6 +66,26 @@ def warm_dataset(preset_name: str, work: Path, seed: int):
     return ds
 
 
+def grown_phantom(preset, work: Path, seed: int):
+    """The preset's grown phantom (compile and growth stages through ``work/cache``), no meshes."""
+    import contextlib
+    from dataclasses import replace as dc_replace
+
+    from pretty_printer.dataset import generate as g
+    from pretty_printer.dataset.cache import StageCache
+    from pretty_printer.dataset.engine import Engine, EngineConfig
+    from pretty_printer.progress import Progress
+
+    preset = dc_replace(preset, meshes=False)
+    cache, truth = StageCache(work / "cache"), Path(tempfile.mkdtemp(prefix="truth-", dir=work))
+    with contextlib.closing(cache), Engine(EngineConfig(workers=1)) as eng:
+        compiled = g._compile_stage(preset, seed, truth, cache)
+        phantom, _ = g._growth_stage(preset, seed, compiled["circuit"], compiled["key"], truth, cache, eng,
+                                     Progress(1, enabled=False))
+    print(f"phantom of {preset.name!r}: stages {cache.hits} from the cache, {cache.misses} computed")
+    return phantom
+
+
 # --------------------------------------------------------------------------- render / floor
 class TimedTissue:
     def __init__(self, tissue):
@@ -96,11 +116,10 @@ def bench_render(preset_name: str, work: Path, seed: int) -> None:
 
     from pretty_printer.dataset import stages
     from pretty_printer.dataset.scans import scan_region, scanner_chunk
-    from pretty_printer.dataset.layout import Dataset
     from pretty_printer.dataset.presets import load_preset
 
     preset = load_preset(preset_name)
-    phantom = Dataset(warm_dataset(preset_name, work, seed)).phantom()
+    phantom = grown_phantom(preset, work, seed)  # only the phantom is needed (no scans)
     origin, size = scan_region(phantom)
     print(f"render / floor on {preset_name!r} ({load()})")
     for modality in preset.scan:
