@@ -87,17 +87,7 @@ def grown_phantom(preset, work: Path, seed: int):
 
 
 # --------------------------------------------------------------------------- render / floor
-class TimedTissue:
-    def __init__(self, tissue):
-        self.tissue, self.seconds = tissue, 0.0
-        self.origin_nm, self.size_nm = tissue.origin_nm, tissue.size_nm
-        self.n_barcode_proteins = tissue.n_barcode_proteins
-
-    def __call__(self, *args):
-        t = time.perf_counter()
-        out = self.tissue(*args)
-        self.seconds += time.perf_counter() - t
-        return out
+from bench_scanners import TimedTissue  # noqa: E402  (the scanner benchmark's timing wrapper, one copy)
 
 
 def floor_seconds(shape, sigma) -> float:
