@@ -52,6 +52,16 @@ def test_perfect_submission_scores_perfectly(truth_scorecard):
     assert fn["output_correlation"] > 0.999
 
 
+def test_terminal_scorecard_shows_every_rebuild_rule(truth_scorecard):
+    from pretty_printer.scoring.score import format_scorecard
+
+    text = format_scorecard(truth_scorecard)
+    for rule in ("weight_rule", "sign_rule", "excitability_rule"):
+        if rule in truth_scorecard["function"]:
+            assert f"    {rule} " in text, rule  # long rule texts are cut, not dropped
+    assert "excitability_rule" in truth_scorecard["function"]
+
+
 # A second whole `tiny` (2-3 min).  The default suite keeps the property with
 # tests/pretty_printer/studies/test_sweep.py::test_cli_sweep_with_user_command_regenerates_the_same_point_byte_identically
 # (a whole dataset generated twice from one seed, public/ byte-identical, EM) and the per-stage

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pretty_printer.dataset.schema import OutputConfig  # light: stdlib only
+from pretty_printer.dataset.schema import OutputConfig, check_keys  # light: stdlib only
 from pretty_printer.dataset.toml_values import parse_value
 from pretty_printer.errors import ConfigError, UnknownNameError
 
@@ -158,13 +158,13 @@ def load_preset(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Prese
     table = apply_overrides(_read_table(name), overrides)
     label = Path(name).stem if name.endswith(".toml") else name
     where = f"preset {label!r}"
-    _check_keys(where, table, SECTIONS)
+    check_keys(where, table, SECTIONS)
     task = table.get("task", {})
-    _check_keys(f"{where} [task]", task, ("name",))
+    check_keys(f"{where} [task]", task, ("name",))
     if "name" not in task:
         raise ConfigError(f"{where} [task]: missing key 'name'")
     scan = table.get("scan", {})
-    _check_keys(f"{where} [scan]", scan, MODALITIES)
+    check_keys(f"{where} [scan]", scan, MODALITIES)
     for m, t in scan.items():
         if not isinstance(t, dict):
             raise ConfigError(f"{where} [scan.{m}]: expected a table, got {t!r}")
@@ -183,12 +183,6 @@ def load_preset(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Prese
         scan={m: dict(v) for m, v in scan.items()},
         chunk=tuple(table.get("output", {}).get("chunk", _DEFAULT_CHUNK)),  # type: ignore[arg-type]
     ), table.get("output", {}))
-
-
-def _check_keys(where: str, got: dict, valid) -> None:
-    unknown = sorted(set(got) - set(valid))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; expected one of: {', '.join(sorted(valid))}")
 
 
 def validate(preset: Preset) -> None:

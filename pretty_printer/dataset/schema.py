@@ -21,6 +21,7 @@ built, which applies its own bounds and cross-field rules.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -168,10 +169,13 @@ def field_defaults(cls: type) -> dict[str, Any]:
 
 
 def check_keys(where: str, got, valid) -> None:
-    """Unknown keys are an error that lists the valid ones."""
+    """Unknown keys are an error that names the closest valid key (if any) and lists the valid ones."""
     unknown = sorted(set(got) - set(valid))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; expected one of: {', '.join(sorted(valid))}")
+        close = difflib.get_close_matches(str(unknown[0]), [str(v) for v in valid], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}{hint}; "
+                          f"expected one of: {', '.join(sorted(valid))}")
 
 
 def build(where: str, cls: type, table: dict, *, hints: dict | None = None, prefix: str = "") -> Any:

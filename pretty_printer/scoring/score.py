@@ -319,7 +319,7 @@ def _flatten(d: dict, prefix: str = ""):
 
 
 def format_scorecard(card: dict) -> str:
-    """A terminal table of the scorecard."""
+    """A terminal table of the scorecard; text longer than 60 characters is cut (``--json`` has it whole)."""
     lines = [f"scorecard  dataset={card.get('dataset_id')}  modality={card.get('modality')}  method={card.get('method')}"]
     for section in ("segmentation", "synapses", "connectome", "receptors", "function", "conventions"):
         if section not in card:
@@ -329,7 +329,7 @@ def format_scorecard(card: dict) -> str:
             if isinstance(v, float):
                 v = f"{v:.4g}"
             elif isinstance(v, str) and len(v) > 60:
-                continue
+                v = v[:56] + " ..."  # the whole text is in the JSON scorecard
             elif v is None:
                 v = "n/a"
             lines.append(f"    {k:<28} {v}")

@@ -16,7 +16,8 @@ A submission is a directory::
                            activity by :mod:`pretty_printer.scoring.activity`.
 
 ``synapses.csv`` columns (required): ``pre_z_nm, pre_y_nm, pre_x_nm, post_z_nm, post_y_nm,
-post_x_nm``.  Optional: ``pre_id, post_id`` (segment ids; otherwise read from the segmentation
+post_x_nm``.  Optional: ``id`` (the submitter's own integer row label; kept, never scored),
+``pre_id, post_id`` (segment ids; otherwise read from the segmentation
 at the positions), ``conductance_nS`` (synaptic strength), ``psd_area_nm2``, ``sign`` (+1
 excitatory, -1 inhibitory), ``n_AMPA, n_NMDA, n_GABA_A`` (receptor counts).
 ``cells.csv`` columns: ``segment_id`` (required), ``bias_nA`` (optional), and the tonic channel

@@ -31,6 +31,7 @@ def _run(capsys, argv):
     ("compile.cell=squid", "[compile] cell: expected one of"),
     ("compile.calibration.rounds=-1", "[compile] calibration.rounds"),
     ("compile.calibration.colour=1", "[compile] calibration: unknown key 'colour'"),
+    ("tissue.ecs_fractoin=0.2", "unknown key 'ecs_fractoin' (did you mean 'ecs_fraction'?)"),
     ("tissue.block_nm=[1,2]", "[tissue] block_nm: expected a list of 3 floats"),
     ("tissue.barcode_k=four", "[tissue] barcode_k: expected an integer"),
     ("output.chunk=[32,128]", "[output] chunk: expected a list of 3 ints"),
