@@ -24,6 +24,10 @@ from .phantom import SWC_AXON, SWC_DENDRITE
 KINDS = ("axon", "dendrite", "glia")
 _FALLBACK_DEG = (15, 30, 50, 75, 100)
 _AZIMUTHS = 5
+# glial processes start in the emptiest of this many uniform points: astrocytic processes fill the
+# interstices left among neuronal elements (Ventura & Harris 1999 J Neurosci 19:6897)
+_GLIA_SEED_CANDIDATES = 16
+_VOID_PROBE_NM = 400.0  # voids are measured up to this depth
 
 
 @dataclass
@@ -114,13 +118,43 @@ def _radius(kind: str, cfg, rng) -> float:
     return max(cfg.background_axon_min_radius_nm, _lognormal(rng, cfg.background_glia_radius_nm, 0.3))
 
 
+def _void_depth(index: CapsuleIndex, p) -> float:
+    """Distance from ``p`` to the nearest skeleton surface, capped at ``_VOID_PROBE_NM``."""
+    return min(_VOID_PROBE_NM, _VOID_PROBE_NM + index.clearance(p, p, _VOID_PROBE_NM, -1, 0.0))
+
+
+def _chord_nm(p, d, block) -> float:
+    """Length of the straight line through ``p`` along unit ``d`` inside the box ``[0, block]``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0, t1 = (0.0 - p) / d, (block - p) / d
+    lo, hi = np.fmin(t0, t1), np.fmax(t0, t1)
+    return float(np.min(np.where(d == 0, np.inf, hi)) - np.max(np.where(d == 0, -np.inf, lo)))
+
+
+def _seed(kind: str, box: _Box, index: CapsuleIndex, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Start point and direction of a new neurite.
+
+    Axons and dendrites: isotropic uniform random lines through the block, so that their length
+    density is the same everywhere (a uniform point with a uniform direction picks a line in
+    proportion to its chord, which thins neurites near the faces; rejecting with probability
+    ``1 - c / chord`` undoes that).  Glia: the emptiest of ``_GLIA_SEED_CANDIDATES`` uniform points.
+    """
+    if kind == "glia":
+        cand = rng.uniform(0.0, 1.0, (_GLIA_SEED_CANDIDATES, 3)) * box.block
+        return cand[int(np.argmax([_void_depth(index, p) for p in cand]))], unit(rng.normal(size=3))
+    c = 0.5 * float(np.min(box.block))
+    while True:
+        p, d = rng.uniform(0.0, 1.0, 3) * box.block, unit(rng.normal(size=3))
+        if rng.random() * _chord_nm(p, d, box.block) <= c:
+            return p, d
+
+
 def _grow_one(cid: int, kind: str, cfg, box: _Box, index, rng) -> BackgroundCell | None:
     """One neurite through a random point of the block, or None if that point is taken."""
     r = _radius(kind, cfg, rng)
-    p0 = rng.uniform(0.0, 1.0, 3) * box.block
+    p0, d0 = _seed(kind, box, index, rng)
     if not _clear(index, p0, p0, r, cid, cfg.extracellular_gap_nm):
         return None
-    d0 = unit(rng.normal(size=3))
     noise_ = NoiseField(cfg.noise_scale_nm, rng)
     tort = {"axon": 0.25, "dendrite": 0.35, "glia": 0.9}[kind]
     reach = float(np.sum(box.hi - box.lo))
