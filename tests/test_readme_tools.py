@@ -58,7 +58,13 @@ def test_readme_tool_snippets_run(tiny_dataset, tmp_path):
 
     circuit = Circuit.load(ds / "truth" / "circuit.json")
     y = np.load(ds / "truth" / "task.npz")["y_test"]
-    ref = float(np.load(ds / "truth" / "reference_activity.npz")["accuracy"])
+    reference = np.load(ds / "truth" / "reference_activity.npz")
+    ref = float(reference["accuracy"])
     rates = read_lems_output_rates(circuit, ds / "truth" / "neuroml" / "heldout.spikes", len(y))[:, 0]
     acc = float(np.mean(rates.argmax(1) == y))
     assert abs(acc - ref) <= 0.02, (acc, ref)
+    # Same function, not just the same answers: the output cells' rates match our backend's.
+    # Seed 7: mean |difference| 3.9 Hz at the export's 0.005 ms step; 7.5 Hz when the outside run
+    # stepped at 0.025 ms, where its forward-Euler gates make cells fire ~7 % slower.
+    gap = float(np.mean(np.abs(rates - reference["output_rates"])))
+    assert gap <= 5.0, gap

@@ -105,7 +105,8 @@ def test_grown_neuroml_validates_and_runs_in_neuron(tiny_dataset, tmp_path):
     y = np.load(t / "task.npz")["y_test"][:n]
     acc = float(np.mean(rates.argmax(1) == y))
     assert rates.sum() > 0
-    # Both discretise alike (numberInternalDivisions = our d_lambda nseg, 1 on tiny's compact arbors),
-    # yet rates differ by ~5 Hz on average (seed 0: 5.2 Hz, accuracy 1.0 against 1.0); on dense tiny
-    # seed 7 this measured 0.896 against 1.0. The cause is not found yet (issue 15 note).
-    assert acc >= fid["morphology_accuracy"] - 0.15, (acc, fid["morphology_accuracy"])
+    # Both discretise alike (numberInternalDivisions = our d_lambda nseg).  Stepped at NEURON's
+    # 0.025 ms, the exporter's forward-Euler gates fired ~7 % slower than our mechanisms (seed 7:
+    # 7.9 Hz mean output-rate gap, 0.9375 against 1.0); at the LEMS file's 0.005 ms, 3.7 Hz and
+    # 1.0 against 1.0.  Two of the 48 samples of slack.
+    assert acc >= fid["morphology_accuracy"] - 2 / n - 1e-9, (acc, fid["morphology_accuracy"])
