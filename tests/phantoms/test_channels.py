@@ -74,3 +74,21 @@ def test_channel_field_is_identical_whatever_the_chunking():
     b = rasterize(ph, o, shape[:2] + (shape[2] - half,), vox, CHANNEL_FIELDS)["channel:cation_leak"]
     np.testing.assert_array_equal(np.concatenate([a, b], axis=2), whole)
     assert whole.sum() > 0
+
+
+def test_dense_channel_shells_equal_each_cell_rasterized_alone(tiny):
+    """The shared nearest-surface search gives every circuit cell exactly the membrane shell it
+    has when rasterized alone (the per-cell path it replaced), in packed neuropil."""
+    import importlib
+
+    from phantoms.raster_geometry import _Grid, _membrane
+
+    R = importlib.import_module("phantoms.rasterize")
+    g = _Grid(np.array([200.0, 900.0, 1400.0]), (24, 60, 60), np.array([40.0, 30.0, 30.0]))
+    own = R._own_membrane(tiny, g)
+    seen = 0
+    for c in tiny.cell_ids:
+        alone = _membrane(R._cells(tiny, g, True, False, [c])[2], g, tiny.cfg.membrane_nm)
+        np.testing.assert_array_equal(own(c), alone)
+        seen += bool(alone.any())
+    assert seen >= 2  # the box holds several circuit cells' membranes
