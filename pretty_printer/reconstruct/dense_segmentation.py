@@ -9,14 +9,20 @@ The rule, stated once (used by the EM and X-ray baselines):
    as dark as membranes but thick: where the grid resolves them (``DENSE_BLOB_NM`` is at least two
    pixels), dark pixels that survive an in-plane opening with a disc of that radius are left out
    of the sample the thresholds are computed on, else they drag ``t_mem`` below the membranes'
-   own level and membranes break.
+   own level and membranes break.  Extracellular space is a class only where the image resolves
+   it: the histogram of the two upper classes must have a mode on each side of ``t_ecs`` with a
+   valley between them (below ``ECS_VALLEY`` of the lower mode).  In dense neuropil the extracellular space is mostly 20 nm gaps that
+   the probe blurs into the membranes; the upper split then only cuts the cytoplasm's own
+   histogram, and there is no extracellular class (every enclosed region is a cell).
 2. In each section, the non-membrane pixels fall into 4-connected regions; membranes close
    every cell's outline, so a region whose mean lightness is in the cytoplasm class is a cell's
    interior and the (big, light) rest is extracellular space.  Regions smaller than
    ``MIN_REGION_NM2`` are noise.  Working per section avoids the leak through membranes that
    lie parallel to the sections (they are blurred over a thick section and look grey).
-3. Interiors are linked across sections by overlap (3-D connected components); components
-   smaller than ``MIN_SEGMENT_NM3`` are dropped.
+3. Interiors are linked across sections by overlap: a region joins a region of the next section
+   when their overlap is at least ``LINK_SHARE`` of the larger of the two (one cell's profiles in
+   consecutive sections are alike; a small sliver touching two cells links neither).  Linked
+   groups smaller than ``MIN_SEGMENT_NM3`` are dropped.
 4. Every membrane voxel within ``GROW_NM`` in-plane of a segment takes the label of the
    nearest segment voxel (anisotropic distance): membranes belong to the cell they enclose.
    Nearest-label, not a flood over intensities, so a label cannot run along a membrane network
@@ -45,6 +51,8 @@ GROW_NM = 40.0  # membranes (and their blur) reach this far outside a cell's int
 FOREGROUND_NM = 32.0  # smoothing for the foreground mask: single noisy voxels are not cells
 ENCLOSED_SHARE = 0.9  # rule 6
 DENSE_BLOB_NM = 32.0  # rule 1: dark structures thicker than a disc of this radius are organelles
+ECS_VALLEY = 0.5  # rule 1: a valley under half the smaller mode separates cytoplasm from extracellular space
+LINK_SHARE = 0.4  # rule 3 (set on tiny seed 0: 0.3 merges, 0.5 splits; VI lowest at 0.4)
 
 _CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
 
@@ -104,7 +112,23 @@ def classify(r: np.ndarray, voxel_nm=None) -> Classes | None:
     t_mem, t_ecs = t
     if not t_mem < t_ecs:
         return None
-    return Classes(float(t_mem), float(t_ecs))
+    return Classes(float(t_mem), float(t_ecs) if _bimodal(sub[sub >= t_mem], t_ecs) else float("inf"))
+
+
+def _bimodal(sample: np.ndarray, t: float) -> bool:
+    """Rule 1: whether ``sample``'s histogram has a mode on each side of ``t`` with a valley
+    between them below ``ECS_VALLEY`` of the lower mode (a split of one mode has no such valley)."""
+    sample = sample[np.isfinite(sample)]
+    if sample.size < 100:
+        return False
+    lo, hi = np.percentile(sample, [0.5, 99.5])
+    if not lo < t < hi:
+        return False
+    h, edges = np.histogram(sample, bins=64, range=(lo, hi))
+    h = ndimage.gaussian_filter1d(h.astype(float), 1.5)
+    c = int(np.clip(np.searchsorted(edges, t) - 1, 1, len(h) - 1))
+    i, j = int(np.argmax(h[:c])), c + int(np.argmax(h[c:]))
+    return float(h[i:j + 1].min()) < ECS_VALLEY * min(h[i], h[j])
 
 
 def cell_interiors(r: np.ndarray, classes: Classes, voxel_nm) -> np.ndarray:
@@ -127,15 +151,33 @@ def cell_interiors(r: np.ndarray, classes: Classes, voxel_nm) -> np.ndarray:
 
 
 def link_sections(interiors: np.ndarray, voxel_nm) -> np.ndarray:
-    """3-D connected components of the interiors, small ones dropped (rule 3); int64 labels."""
-    lab, n = ndimage.label(interiors)
+    """Per-section regions linked across sections by overlap, small groups dropped (rule 3); int64 labels."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    lab = np.zeros(interiors.shape, np.int64)
+    n = 0
+    for z in range(interiors.shape[0]):
+        sec, k = ndimage.label(interiors[z], _CROSS)
+        lab[z] = np.where(sec > 0, sec + n, 0)
+        n += k
     if n == 0:
-        return lab.astype(np.int64)
+        return lab
+    size = np.bincount(lab.ravel(), minlength=n + 1)
+    a, b = lab[:-1].ravel(), lab[1:].ravel()
+    both = (a > 0) & (b > 0)
+    pairs, overlap = np.unique(np.stack([a[both], b[both]]), axis=1, return_counts=True)
+    ok = overlap >= LINK_SHARE * np.maximum(size[pairs[0]], size[pairs[1]])
+    graph = coo_matrix((np.ones(int(ok.sum())), (pairs[0, ok], pairs[1, ok])), shape=(n + 1, n + 1))
+    _, group = connected_components(graph, directed=False)
+    group = np.unique(group, return_inverse=True)[1].reshape(-1) + 1
+    group[0] = 0
+    lab = group[lab]
     sizes = np.bincount(lab.ravel()) * float(np.prod(voxel_nm))
     keep = sizes >= MIN_SEGMENT_NM3
     keep[0] = False
     _, compact = np.unique(np.where(keep, np.arange(len(keep)), 0), return_inverse=True)
-    return compact[lab].astype(np.int64)
+    return compact.reshape(-1)[lab].astype(np.int64)
 
 
 def grow_over_membranes(seg: np.ndarray, membrane: np.ndarray, voxel_nm) -> np.ndarray:

@@ -1,0 +1,107 @@
+"""EM baseline's synapse sign (from ultrastructure) against electron dose, on one grown tissue.
+
+Usage::
+
+    python benchmarks/bench_em_sign_dose.py DATASET_DIR [--dose 15 5 2 1 0.5] [--out TABLE.md]
+
+The dataset's phantom is re-imaged by its own EM scanner (same preset, same scan seed, same
+artifacts) with only ``dose_e_per_nm2`` changed; the EM baseline (which reads only the image)
+reconstructs each image and is scored against the dataset's truth.  Columns:
+
+* ``syn_P/R/F1``: synapse detection (scorer's matching, 200 nm);
+* ``edge_F1``, ``sign_acc`` (the scorecard's ``sign_accuracy``: matched edges whose majority
+  sign is right) and ``n_edges`` (matched edges it is computed on);
+* ``syn_sign``: sign accuracy per synapse, over true synapses matched by position alone;
+  ``rec_I``/``rec_II``: detection recall of Gray type I (glutamatergic) and type II (GABAergic)
+  synapses (position matching).  These three read the truth only to score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+DOSES = (15.0, 5.0, 2.0, 1.0, 0.5)
+
+
+def rescan_em(ds, dose: float) -> np.ndarray:
+    """The dataset's EM image re-rendered at ``dose`` (e/nm^2), everything else as generated."""
+    import json
+
+    import phantoms
+    import scanners
+
+    from pretty_printer.dataset.scans import scan_region
+    from pretty_printer.seeds import stage_seed
+
+    saved = json.loads((ds.truth / "seed.json").read_text())  # the resolved preset and root seed
+    seed = int(saved["seed"])
+    params = dict(saved["config"]["scan"]["em"])
+    params["dose_e_per_nm2"] = float(dose)
+    scanner = scanners.make_scanner(params)
+    phantom = ds.phantom()
+    origin, size = scan_region(phantom)
+    return scanner.render_volume(phantoms.tissue_function(phantom), origin, size,
+                                 seed=stage_seed(seed, "scan", "em"))[0]
+
+
+def evaluate(ds, img: np.ndarray) -> dict:
+    from phantoms.organelle_fields import synapse_inhibitory
+
+    from pretty_printer.reconstruct.baseline_em import reconstruct_dense
+    from pretty_printer.scoring.metrics.synapses import match_synapses
+    from pretty_printer.scoring.score import SYNAPSE_THRESHOLD_NM, structure_scores
+
+    m = ds.modality("em")
+    sub = reconstruct_dense(img, m["voxel_nm"], m.get("origin_nm", (0.0, 0.0, 0.0)))
+    ph = ds.phantom()
+    card = structure_scores(ds, sub, ph, ds.circuit(), SYNAPSE_THRESHOLD_NM)
+    S = ph.synapses
+    inh = synapse_inhibitory(ph)
+    pairs = match_synapses(S.pre_nm, S.post_nm, sub.pre_nm, sub.post_nm, SYNAPSE_THRESHOLD_NM)
+    true_sign = np.where(inh, -1, 1)[pairs[:, 0]]
+    pred_sign = np.asarray(sub.synapses["sign"])[pairs[:, 1]] if len(pairs) else np.zeros(0)
+    found = np.zeros(len(S), bool)
+    found[pairs[:, 0]] = True
+    s, y, c = card["segmentation"], card["synapses"], card["connectome"]
+    return {"vi_split": s["vi_split"], "vi_merge": s["vi_merge"], "syn_P": y["precision"], "syn_R": y["recall"],
+            "syn_F1": y["f1"], "n_pred": y["n_pred"], "edge_F1": c["edge_f1"], "sign_acc": c["sign_accuracy"],
+            "n_edges": c["n_matched_edges"],
+            "syn_sign": float(np.mean(true_sign == pred_sign)) if len(pairs) else None,
+            "rec_I": float(found[~inh].mean()) if (~inh).any() else None,
+            "rec_II": float(found[inh].mean()) if inh.any() else None}
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
+
+
+def main(argv=None) -> int:
+    from pretty_printer.dataset.layout import Dataset
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dataset")
+    ap.add_argument("--dose", type=float, nargs="+", default=list(DOSES))
+    ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
+    args = ap.parse_args(argv)
+    ds = Dataset(args.dataset)
+    cols = ["dose", "vi_split", "vi_merge", "syn_P", "syn_R", "syn_F1", "n_pred", "edge_F1", "sign_acc", "n_edges",
+            "syn_sign", "rec_I", "rec_II", "time_s"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    print(lines[0])
+    for dose in args.dose:
+        t0 = time.perf_counter()
+        row = {"dose": f"{dose:g}", **evaluate(ds, rescan_em(ds, dose))}
+        row["time_s"] = f"{time.perf_counter() - t0:.0f}"
+        lines.append("| " + " | ".join(_fmt(row[k]) for k in cols) + " |")
+        print(lines[-1], flush=True)
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
