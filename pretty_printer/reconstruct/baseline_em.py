@@ -13,10 +13,11 @@ rule is stated in the module that applies it:
    to the nearest cell.
 3. Clefts and partners (:mod:`~pretty_printer.reconstruct.clefts`): components much darker than
    the membrane class, flanked by two segments; the side with the darker (vesicle-filled)
-   cytoplasm is presynaptic; PSD area from the cleft's volume.
+   cytoplasm is presynaptic; PSD area from the cleft's volume; the sign from the ultrastructure
+   (a thick Gray I density is darker than a thin Gray II one), pooled per presynaptic segment.
 
-The submission has no receptor counts or sign (EM carries no molecular identity), so the
-function score rebuilds strengths from PSD area.  An image without structure gives an empty
+The submission has no receptor counts (EM carries no molecular identity), so the function score
+rebuilds strengths from PSD area.  An image without structure gives an empty
 (all-unassigned, no synapses) submission rather than an error.
 """
 

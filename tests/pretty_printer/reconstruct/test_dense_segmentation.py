@@ -1,0 +1,49 @@
+"""Dense neuropil (dense_segmentation rules 1 and 3): no extracellular class where the histogram
+has none, and sections linked by overlap share, not by any overlap."""
+
+import numpy as np
+
+from pretty_printer.reconstruct.dense_segmentation import classify, link_sections, segment_dense
+
+VOX = np.array([40.0, 16.0, 16.0])
+
+
+def _packed(shape=(8, 64, 96), noise=0.02, seed=0):
+    """Six cells packed wall to wall in 2 x 3 (no extracellular space): cytoplasm 1.0, membranes 0.6."""
+    truth = np.zeros(shape, np.int64)
+    for i, ys in enumerate((slice(0, 32), slice(32, 64))):
+        for j, xs in enumerate((slice(0, 32), slice(32, 64), slice(64, 96))):
+            truth[:, ys, xs] = 1 + 3 * i + j
+    r = np.ones(shape, np.float32)
+    for x in (31, 32, 63, 64):
+        r[:, :, x] = 0.6
+    r[:, 31:33, :] = 0.6
+    r[:, :2, :] = r[:, -2:, :] = 0.6
+    r[:, :, :2] = r[:, :, -2:] = 0.6
+    return truth, r + noise * np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_no_extracellular_class_in_packed_cells():
+    truth, r = _packed()
+    c = classify(r, VOX)
+    assert c is not None and c.t_ecs == float("inf")
+    seg, _ = segment_dense(r, VOX)
+    main = []
+    for cell in range(1, 7):  # each cell is one segment of its own (rule 2 no longer calls it extracellular)
+        ids, n = np.unique(seg[truth == cell], return_counts=True)
+        assert ids[np.argmax(n)] > 0 and n.max() / n.sum() > 0.9
+        main.append(int(ids[np.argmax(n)]))
+    assert len(set(main)) == 6
+
+
+def test_a_sliver_does_not_link_two_cells_across_sections():
+    interiors = np.zeros((3, 20, 40), bool)
+    interiors[0, 2:18, 2:18] = True  # cell A in section 0
+    interiors[2, 2:18, 22:38] = True  # cell B in section 2
+    interiors[1, 13:15, 10:30] = True  # a thin sliver in section 1 overlapping both
+    interiors[0, 2:18, 22:38] = interiors[2, 2:18, 2:18] = True  # A and B continue
+    interiors[1, 2:12, 2:18] = interiors[1, 2:12, 22:38] = True
+    lab = link_sections(interiors, (40.0, 16.0, 16.0))
+    a, b = lab[0, 5, 5], lab[0, 5, 30]
+    assert a > 0 and b > 0 and a != b
+    assert lab[2, 5, 5] == a and lab[2, 5, 30] == b
