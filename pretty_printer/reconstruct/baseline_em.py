@@ -35,7 +35,8 @@ from pretty_printer.reconstruct.flatfield import background, smooth
 SMOOTH_NM = 16.0  # ~ the probe FWHM: shot noise down, 2-3 voxel membranes kept
 
 
-def reconstruct_lightness(r: np.ndarray, voxel_nm, origin_nm, *, modality: str, method: str) -> Submission:
+def reconstruct_lightness(r: np.ndarray, voxel_nm, origin_nm, *, modality: str, method: str,
+                          with_sign: bool = True) -> Submission:
     """Segmentation and clefts of a lightness image (extracellular lightest, stain dark).
 
     Parameters
@@ -46,6 +47,9 @@ def reconstruct_lightness(r: np.ndarray, voxel_nm, origin_nm, *, modality: str, 
         Voxel size and the position of the first voxel's corner, (z, y, x) nm.
     modality, method : str
         Recorded in the submission.
+    with_sign : bool
+        Submit each synapse's sign from its ultrastructure (``clefts`` rules 5-6; EM).  False for
+        images that do not resolve synaptic densities (X-ray): no ``sign`` column.
 
     Returns
     -------
@@ -55,7 +59,8 @@ def reconstruct_lightness(r: np.ndarray, voxel_nm, origin_nm, *, modality: str, 
     voxel_nm = np.asarray(voxel_nm, float)
     seg, classes = segment_dense(r, voxel_nm)
     clefts = [] if classes is None else detect_clefts(r, seg, classes.t_mem, classes.t_ecs, voxel_nm, origin_nm)
-    return Submission(modality=modality, segmentation=seg, synapses=cleft_table(clefts), cells=None, method=method)
+    return Submission(modality=modality, segmentation=seg, synapses=cleft_table(clefts, with_sign=with_sign),
+                      cells=None, method=method)
 
 
 def em_lightness(img: np.ndarray, voxel_nm) -> np.ndarray:

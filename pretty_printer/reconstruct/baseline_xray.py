@@ -44,5 +44,6 @@ def reconstruct_xray(ds, modality: str = "xray", *, rng=None) -> Submission:
     arr, voxel_nm = ds.image(modality)
     origin_nm = np.asarray(ds.modality(modality).get("origin_nm", (0.0, 0.0, 0.0)), float)
     r = xray_lightness(np.asarray(arr[0]), voxel_nm)
-    sub = reconstruct_lightness(r, voxel_nm, origin_nm, modality=modality, method="baseline:xray")
+    sub = reconstruct_lightness(r, voxel_nm, origin_nm, modality=modality, method="baseline:xray",
+                                with_sign=False)  # ~100 nm does not resolve a density's thickness
     return add_morphology_excitability(sub, ds, voxel_nm)  # soma size -> tonic channels

@@ -155,7 +155,7 @@ def _columns(darkest: float, m: float) -> float:
     return float(np.log(max(darkest, 1e-6)) / np.log(m))
 
 
-def cleft_table(clefts: list[Cleft]) -> dict[str, np.ndarray]:
+def cleft_table(clefts: list[Cleft], *, with_sign: bool = True) -> dict[str, np.ndarray]:
     """Submission columns (positions, partner ids, ``psd_area_nm2``) for a list of clefts."""
     cols: dict[str, np.ndarray] = {}
     pre = np.array([c.pre_nm for c in clefts], float).reshape(-1, 3)
@@ -167,7 +167,8 @@ def cleft_table(clefts: list[Cleft]) -> dict[str, np.ndarray]:
     cols["pre_id"] = np.array([c.pre_id for c in clefts], dtype=np.int64)
     cols["post_id"] = np.array([c.post_id for c in clefts], dtype=np.int64)
     cols["psd_area_nm2"] = np.array([c.psd_area_nm2 for c in clefts], dtype=float)
-    cols["sign"] = segment_signs(clefts)
+    if with_sign:
+        cols["sign"] = segment_signs(clefts)
     return cols
 
 
