@@ -26,12 +26,17 @@ demo: setup
 	$(PP) score $(DEMO) $(DEMO)/submission-em --json $(DEMO)/score-em.json
 
 # The default suite leaves out tests marked `slow` (user journey, gallery, README snippets, NeuroML
-# runs in NEURON); `make test-all` runs everything.
+# runs in NEURON); `make test-all` runs everything.  Both run on TEST_WORKERS pytest-xdist workers
+# (one per core here); workers share the session's tiny dataset (tests/conftest.py), and tests sharing
+# a module fixture stay on one worker (--dist loadgroup).  TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+
 test: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" $(XDIST)
 
 test-all: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

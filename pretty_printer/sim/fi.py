@@ -7,11 +7,14 @@ grid, the shipped .mod files).  A cached lookup does not import NEURON.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 from dataclasses import asdict
 from functools import lru_cache
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -29,6 +32,27 @@ def _fi_key(model: CellModel, protocol: FIProtocol, currents: np.ndarray, **extr
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def _cached_arrays(path: Path, measure: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays stored at ``path`` (an ``.npz``), or ``measure()``'s, stored there first.
+
+    A miss is measured under an exclusive lock on ``path.lock``, and the file is checked again once
+    the lock is held: concurrent processes (test workers, sweep points) measure a curve once and
+    the others read it.  The file is written to a temporary name and renamed (never half-written).
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                arrays = measure()
+                tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+                np.savez(tmp, **arrays)
+                os.replace(tmp, path)
+                return arrays
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
 def fi_currents(model: CellModel) -> np.ndarray:
     """The current grid (uA/cm2) on which a model's f-I curve is measured."""
     return np.linspace(0.0, model.fi_max_uA_cm2, model.fi_n_points)
@@ -39,18 +63,15 @@ def _fi_curve_cached(name: str, protocol: FIProtocol) -> FICurve:
     model = get_cell_model(name)
     currents = fi_currents(model)
     path = cache_dir() / "fi" / f"{name}-{_fi_key(model, protocol, currents)}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return FICurve(name, z["current_uA_cm2"], z["rate_Hz"], protocol.temperature_C,
-                           z["v_mean_mV"])
-    from pretty_printer.sim.neuron_backend import measure_fi  # NEURON only on a cache miss
 
-    rates, v_mean = measure_fi(model, currents, protocol, with_v_mean=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, current_uA_cm2=currents, rate_Hz=rates, v_mean_mV=v_mean)
-    os.replace(tmp, path)  # atomic: concurrent writers of identical content never clash
-    return FICurve(name, currents, rates, protocol.temperature_C, v_mean)
+    def measure() -> dict[str, np.ndarray]:
+        from pretty_printer.sim.neuron_backend import measure_fi  # NEURON only on a cache miss
+
+        rates, v_mean = measure_fi(model, currents, protocol, with_v_mean=True)
+        return {"current_uA_cm2": currents, "rate_Hz": rates, "v_mean_mV": v_mean}
+
+    z = _cached_arrays(path, measure)
+    return FICurve(name, z["current_uA_cm2"], z["rate_Hz"], protocol.temperature_C, z["v_mean_mV"])
 
 
 def fi_curve(name: str, protocol: FIProtocol | None = None) -> FICurve:
@@ -96,17 +117,13 @@ def _fi_surface_cached(name: str, protocol: FIProtocol) -> FISurface:
     conductances, g0 = surface_conductances(model)
     key = _fi_key(model, protocol, currents, g=conductances, v_ref=v_ref)
     path = cache_dir() / "fi" / f"{name}-surface-{key}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            rates = z["rate_Hz"]
-    else:
+
+    def measure() -> dict[str, np.ndarray]:
         from pretty_printer.sim.membrane import measure_fi_surface  # NEURON only on a cache miss
 
-        rates = measure_fi_surface(model, currents, conductances, v_ref, protocol)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, rate_Hz=rates)
-        os.replace(tmp, path)
+        return {"rate_Hz": measure_fi_surface(model, currents, conductances, v_ref, protocol)}
+
+    rates = _cached_arrays(path, measure)["rate_Hz"]
     return FISurface(name, currents, conductances, rates, v_ref, g0, protocol.temperature_C)
 
 
@@ -138,17 +155,13 @@ def _fi_threshold_cached(name: str, protocol: FIProtocol) -> tuple[float, float]
     model = get_cell_model(name)
     key = _fi_key(model, protocol, currents)
     path = cache_dir() / "fi" / f"{name}-threshold-{key}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            rates = z["rate_Hz"]
-    else:
+
+    def measure() -> dict[str, np.ndarray]:
         from pretty_printer.sim.neuron_backend import measure_fi  # NEURON only on a cache miss
 
-        rates = measure_fi(model, currents, protocol)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, current_uA_cm2=currents, rate_Hz=rates)
-        os.replace(tmp, path)
+        return {"current_uA_cm2": currents, "rate_Hz": measure_fi(model, currents, protocol)}
+
+    rates = _cached_arrays(path, measure)["rate_Hz"]
     first = int(np.flatnonzero(rates > 0)[0])  # hi fired on the grid, so some point fires
     return float(currents[first]), float(currents[1] - currents[0])
 

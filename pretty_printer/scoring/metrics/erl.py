@@ -230,6 +230,13 @@ def erl_scores(
         ``n_skeletons``, ``n_merged_segments`` (segments touching two or more skeletons),
         ``n_nodes_skipped`` (nodes with no voxel of their cell in reach, when ``gt`` is given).
         With no skeleton length at all, the three ERLs are ``None``.
+
+    References
+    ----------
+    Expected run length: Januszewski, M. et al. (2018) "High-precision automated reconstruction
+    of neurons with flood-filling networks", Nature Methods 15:605-610,
+    doi:10.1038/s41592-018-0049-4.  The snapping and skipping of nodes are this module's own
+    conventions (module docstring).
     """
     items, labels, n_skipped = _sample_skeletons(skeletons, seg, voxel_nm, origin_nm, gt)
     merged = _merged_segments(labels)

@@ -137,8 +137,14 @@ DOSES = ("scan.em.dose_e_per_nm2", (2.0, 30.0))
 @pytest.fixture(scope="module")
 def resumed(fast_preset, tmp_path_factory):
     """A two-point sweep interrupted in its second point, then resumed: run once (each point
-    generates a dataset), observed by the tests below."""
+    generates a dataset), observed by the tests below.  The points share a stage cache, as
+    ``pretty-printer sweep`` does by default: the second point (another EM dose) takes the first
+    one's compiled circuit, phantom and calibration and only scans again."""
+    from pretty_printer.dataset.cache import StageCache
+    from pretty_printer.dataset.engine import EngineConfig
+
     cfg = SweepConfig(preset=str(fast_preset), vary=(DOSES,), method="truth", function=False)
+    cache = StageCache(tmp_path_factory.mktemp("sweep-stages"))
     calls = []
 
     def truth_then_interrupt(ds, modality, *, rng=None):
@@ -152,13 +158,14 @@ def resumed(fast_preset, tmp_path_factory):
     arms = [Arm("", "truth", truth_then_interrupt)]
     out = tmp_path_factory.mktemp("resume") / "sweep"
     with pytest.raises(_Interrupt):
-        run_sweep(cfg, out, arms=arms, progress=False)
+        run_sweep(cfg, out, arms=arms, progress=False, cache=cache, engine=EngineConfig(workers=1))
     first, second = (out / "points" / point_name(p) for p in sweep_points(cfg.vary))
     seen = {"first_done": (first / "done").is_file(), "second_done": (second / "done").is_file(),
             "second_dataset": (second / "dataset" / "public" / "manifest.json").is_file(),
             "stamp": (first / "score.json").stat().st_mtime_ns,
             "dataset_stamp": (second / "dataset" / "public" / "manifest.json").stat().st_mtime_ns}
-    result = run_sweep(cfg, out, arms=arms, progress=False)
+    seen["cache"] = (list(cache.hits), list(cache.misses))
+    result = run_sweep(cfg, out, arms=arms, progress=False, cache=cache, engine=EngineConfig(workers=1))
     return {"cfg": cfg, "arms": arms, "out": out, "first": first, "second": second, "calls": calls,
             "seen": seen, "result": result}
 
@@ -167,6 +174,8 @@ def test_sweep_resumes_after_interruption(resumed, fast_preset):
     cfg, out, first, second, seen = (resumed[k] for k in ("cfg", "out", "first", "second", "seen"))
     assert seen["first_done"] and not seen["second_done"]
     assert seen["second_dataset"]  # finished stage kept
+    hits, misses = seen["cache"]  # the first point built every stage, the second reused them all
+    assert misses == ["compile", "growth", "morphology"] and hits == misses
     result = resumed["result"]
     assert result.reused == [first.name] and result.computed == [second.name]
     assert (first / "score.json").stat().st_mtime_ns == seen["stamp"]  # not recomputed
@@ -195,7 +204,9 @@ def test_cli_sweep_with_user_command_regenerates_the_same_point_byte_identically
                                                                                   capsys):
     """The CLI sweep with a user's command scores its submission; its dataset, generated anew for
     the first point of the sweep above (same preset, same root seed), has the same public/ files
-    byte for byte: the suite's default same-seed check of a whole generated dataset."""
+    byte for byte: the suite's default same-seed check of a whole generated dataset (here with the
+    CLI's default engine, a local dask cluster on a multi-core machine, where the sweep above ran
+    in one process)."""
     out = tmp_path / "s"
     import sys
 
