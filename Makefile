@@ -27,10 +27,11 @@ demo: setup
 
 # The default suite leaves out tests marked `slow` (user journey, gallery, README snippets, NeuroML
 # runs in NEURON); `make test-all` runs everything.  Both run on TEST_WORKERS pytest-xdist workers
-# (one per core here); workers share the session's tiny dataset (tests/conftest.py), and tests sharing
-# a module fixture stay on one worker (--dist loadgroup).  TEST_WORKERS=0 runs in one process.
+# (one per core here); workers share the session's tiny dataset (tests/conftest.py), and each test file
+# runs on one worker, so its module fixtures are built once (--dist loadfile; --dist loadgroup does not
+# group under pytest 9, whose nodeid ignores the group suffix xdist 3.8 adds).  TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
-XDIST := -n $(TEST_WORKERS) --dist loadgroup
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 
 test: setup
 	$(PY) -m pytest -q -m "not slow" $(XDIST)

@@ -109,14 +109,3 @@ def truth_scorecard(tiny_dataset, truth_submission, tmp_path_factory):
 
     return pickle.loads((_once(tmp_path_factory, "scorecard", build) / "card.pickle").read_bytes())
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under xdist ``--dist loadgroup``, keep the tests of a module that share a module-scoped
-    fixture (a sweep, a scored perturbation, a grown phantom) on one worker, so the fixture is
-    built once; every other test is scheduled on its own."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.values() if info is not None else ()
-        if not item.get_closest_marker("xdist_group") and any(d and d[-1].scope == "module" for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
