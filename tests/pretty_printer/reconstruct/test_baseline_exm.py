@@ -1,0 +1,104 @@
+"""Known-answer tests of the ExM baseline's rules: short-code merging, synaptic partners, punctum
+integration and stain unmixing."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from pretty_printer.reconstruct.baseline_exm import barcode_codes, decode_barcodes, find_puncta, partners
+from pretty_printer.reconstruct.stain_unmixing import face_area_um2, unmix_densities
+
+VOX = np.array([60.0, 20.0, 20.0])
+
+
+def _barcode_signal(truth, codes, dim=None, rng=None):
+    """12-channel barcode signal: 300 photons where a cell expresses a protein, blurred, noisy.
+
+    ``dim`` = (cell, protein, mask, level): the protein reads only ``level`` x 300 in ``mask``.
+    """
+    sig = np.zeros((12,) + truth.shape, np.float32)
+    for lab, bits in codes.items():
+        for b in bits:
+            sig[b][truth == lab] = 300.0
+    if dim is not None:
+        lab, b, mask, level = dim
+        sig[b][(truth == lab) & mask] = 300.0 * level
+    sig = np.stack([ndimage.gaussian_filter(s, (0.3, 1.0, 1.0)) for s in sig])
+    return sig + 10.0 * rng.standard_normal(sig.shape).astype(np.float32)
+
+
+def _boxes():
+    truth = np.zeros((8, 40, 90), np.int64)
+    truth[1:-1, 10:30, 5:45] = 1  # cell 1: code {0, 2, 5, 7}; protein 7 dim in its right half
+    truth[1:-1, 10:30, 45:70] = 2  # cell 2: code {1, 3, 6, 9} (k-bit, unrelated)
+    truth[1:-1, 10:30, 70:88] = 3  # cell 3 lost protein 11 everywhere: reads {0, 2, 5}
+    return truth
+
+
+def test_dim_protein_piece_rejoins_its_cell_but_a_dropout_cell_does_not():
+    truth = _boxes()
+    codes = {1: [0, 2, 5, 7], 2: [1, 3, 6, 9], 3: [0, 2, 5]}
+    right = np.zeros(truth.shape, bool)
+    right[..., 25:] = True
+    sig = _barcode_signal(truth, codes, dim=(1, 7, right, 0.3), rng=np.random.default_rng(0))
+    raw = barcode_codes(sig, VOX, accept_gaps=False)
+    assert len(np.unique(raw[truth == 1])) >= 2  # without gap codes the dim half does not decode
+    seg = decode_barcodes(sig, VOX, accept_gaps=True)
+    one = np.bincount(seg[truth == 1].astype(np.int64))
+    assert one.argmax() > 0 and one.max() / (truth == 1).sum() > 0.95  # one segment again
+    three = np.bincount(seg[truth == 3].astype(np.int64)).argmax()
+    assert three > 0 and three != one.argmax()  # {0,2,5} is a subset of cell 1's code but absent, not dim
+    assert (seg[truth == 3] == three).mean() > 0.9
+
+
+def test_short_piece_without_dim_signal_keeps_its_own_code():
+    truth = _boxes()
+    # cell 3 touches cell 1 directly here: move it next to cell 1's right end
+    truth[truth >= 2] = 0
+    truth[1:-1, 10:30, 45:70] = 3
+    codes = {1: [0, 2, 5, 7], 3: [0, 2, 5]}
+    sig = _barcode_signal(truth, codes, rng=np.random.default_rng(1))
+    seg = decode_barcodes(sig, VOX, accept_gaps=True)
+    a, b = (np.bincount(seg[truth == k].astype(np.int64)).argmax() for k in (1, 3))
+    assert a > 0 and b > 0 and a != b
+
+
+def test_partners_take_the_segment_across_the_cleft_and_put_the_pre_site_in_it():
+    seg = np.zeros((9, 40, 40), np.uint64)
+    seg[:, :, :20] = 5  # postsynaptic: the punctum sits in it, next to the boundary at x = 20
+    seg[:, :, 20:] = 9
+    p = np.array([4, 20, 18])
+    pre, post, site = partners(seg, p, VOX)
+    assert (pre, post) == (9, 5)
+    assert tuple(site) == (4, 20, 20)  # the nearest voxel of the presynaptic segment
+    assert seg[tuple(site)] == pre
+
+
+def test_punctum_photons_are_integrated_whole():
+    img = np.zeros((17, 61, 61), np.float32)
+    img[8, 30, 30] = 1000.0
+    # a punctum blurred like the ExM optics plus a PSD (sigma 60 nm in z, 30 nm in y, x)
+    img = ndimage.gaussian_filter(img, (60 / 60, 30 / 20, 30 / 20))
+    (peak, photons), = find_puncta(img, noise_sd=1.0, voxel_nm=VOX)
+    assert tuple(peak) == (8, 30, 30)
+    assert abs(photons - 1000.0) < 20.0
+
+
+def test_unmixing_recovers_each_cells_density_despite_blur():
+    seg = np.zeros((12, 40, 60), np.uint64)
+    seg[1:-1, 5:35, 3:30] = 1
+    seg[1:-1, 5:35, 30:57] = 2  # touching cell 1 along x = 30
+    area = face_area_um2(seg, VOX)
+    density = {1: 40.0, 2: 0.0}  # pS/um^2
+    pS = np.zeros(seg.shape)
+    for k, d in density.items():
+        pS[seg == k] = area[seg == k] * d
+    sigma = np.array([53.0, 17.0, 17.0]) / VOX
+    img = ndimage.gaussian_filter(pS, sigma, mode="constant")
+    got = unmix_densities(seg, img, VOX, sigma)
+    assert abs(got[1] - 40.0) < 0.4 and got[2] < 0.4
+    # summing each segment's own photons instead mixes the neighbours
+    naive = img[seg == 2].sum() / area[seg == 2].sum()
+    assert naive > 1.0
+    assert np.isclose(area[seg == 1].sum(), 2 / 3 * 1e-6 * 2 * (10 * 30 * 60 * 20 + 10 * 27 * 60 * 20 + 30 * 27 * 20 * 20))
