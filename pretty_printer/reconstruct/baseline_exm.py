@@ -24,8 +24,8 @@
    holds as many labelled molecules as a fully labelled stain's; with barcode gaps
    (``barcode_dropout`` > 0) bit strings one short of the common popcount are kept as codes too
    (a cell that lost one protein still reads one consistent code), and a piece of such a short
-   code rejoins the touching full code it lacks only dimly (:func:`merge_short_codes`: where a
-   cell's weakest protein falls below threshold it would otherwise split in two); receptor counts
+   code joins the full code whose extra protein it shows dimly (:func:`merge_short_codes`: where
+   a cell's weakest protein falls below threshold it would otherwise split in pieces); receptor counts
    are divided by the detection efficiency.  Colliding barcodes are not corrected.
 6. Excitability: tonic channel densities per segment unmixed from the channel stains with the
    published PSF (:func:`pretty_printer.reconstruct.stain_unmixing.stain_densities`).
@@ -106,15 +106,18 @@ def _popcount(codes: np.ndarray) -> np.ndarray:
 
 
 def merge_short_codes(labels: np.ndarray, k: int, sig: np.ndarray, thresholds) -> np.ndarray:
-    """Give each connected piece of a (k-1)-bit code to the touching k-bit code it lacks dimly.
+    """Give each connected piece of a (k-1)-bit code to the k-bit code whose extra protein it
+    shows dimly.
 
-    A cell whose weakest protein falls below threshold in thin or dim parts reads its own code
-    minus one bit there, so it splits into a full-code piece and a short-code piece that touch.
-    A cell that lost a protein everywhere (``barcode_dropout``) also reads a short code, but
-    there the missing protein is absent, not dim.  So each 6-connected piece of one short code
-    joins the touching k-bit segment whose code contains it and whose extra protein is the
-    brightest in the piece, provided that protein's mean signal there is at least
-    ``DIM_BIT_FRACTION`` of its on-threshold (ties: smaller code); otherwise it keeps its code.
+    A cell whose weakest protein falls below threshold in thin or dim parts (an axon, a far
+    section) reads its own code minus one bit there, so it splits into a full-code piece and
+    short-code pieces, which need not touch it inside the block.  A cell that lost a protein
+    everywhere (``barcode_dropout``) also reads a short code, but there the missing protein is
+    absent, not dim.  So each 6-connected piece of one short code joins the k-bit code present in
+    the volume that equals it plus one protein whose mean signal in the piece is at least
+    ``DIM_BIT_FRACTION`` of that protein's on-threshold (the brightest such protein; ties:
+    smaller code); otherwise it keeps its code.  On ``tiny`` (seed 0) the pieces that were one
+    cell's dim part read 0.5-0.8 of the threshold, those of protein-less cells 0.01-0.1.
 
     Parameters
     ----------
@@ -135,6 +138,7 @@ def merge_short_codes(labels: np.ndarray, k: int, sig: np.ndarray, thresholds) -
     codes, inverse = np.unique(labels, return_inverse=True)
     inverse = inverse.reshape(labels.shape)
     pc = _popcount(codes)
+    full = set(int(c) for c in codes[pc == k])
     comp = np.zeros(labels.shape, np.int64)
     comp_code = [0]
     for j, box in enumerate(ndimage.find_objects(inverse + 1)):
@@ -143,41 +147,20 @@ def merge_short_codes(labels: np.ndarray, k: int, sig: np.ndarray, thresholds) -
         lab, n = ndimage.label(inverse[box] == j)
         comp[box][lab > 0] = lab[lab > 0] + len(comp_code) - 1
         comp_code += [int(codes[j])] * n
-    if len(comp_code) == 1:
+    if len(comp_code) == 1 or not full:
         return labels
-    comp_code = np.asarray(comp_code, np.uint64)
-    full = np.isin(labels, codes[pc == k])
-    pairs = [_superset_contacts(comp, labels, full, comp_code, axis, flip)
-             for axis in range(3) for flip in (False, True)]
-    pairs = np.unique(np.concatenate(pairs), axis=0)
-    if not len(pairs):
-        return labels
-    size = np.bincount(comp.ravel(), minlength=len(comp_code)).astype(float)
-    thresholds = np.asarray(thresholds, float)
-    level = np.zeros(len(pairs))
-    for bit in range(sig.shape[0]):
-        rows = np.flatnonzero((pairs[:, 1] ^ comp_code[pairs[:, 0]]) == np.uint64(1 << bit))
-        if rows.size and np.isfinite(thresholds[bit]):
-            mean = np.bincount(comp.ravel(), weights=sig[bit].ravel(), minlength=len(comp_code)) / np.maximum(size, 1)
-            level[rows] = mean[pairs[rows, 0].astype(np.int64)] / thresholds[bit]
+    size = np.maximum(np.bincount(comp.ravel(), minlength=len(comp_code)), 1)
+    level = np.stack([np.bincount(comp.ravel(), weights=sig[b].ravel(), minlength=len(comp_code)) / size
+                      / thresholds[b] for b in range(sig.shape[0])], axis=1)  # (pieces, N)
     target = np.zeros(len(comp_code), np.uint64)
-    for r in np.lexsort((pairs[:, 1], -level)):  # brightest extra protein first, then smaller code
-        c = int(pairs[r, 0])
-        if target[c] == 0 and level[r] >= DIM_BIT_FRACTION:
-            target[c] = pairs[r, 1]
+    for c in range(1, len(comp_code)):
+        options = [(-level[c, b], comp_code[c] | (1 << b)) for b in range(sig.shape[0])
+                   if not comp_code[c] >> b & 1 and level[c, b] >= DIM_BIT_FRACTION
+                   and comp_code[c] | (1 << b) in full]
+        if options:
+            target[c] = min(options)[1]
     new = target[comp]
     return np.where(new > 0, new, labels)
-
-
-def _superset_contacts(comp, labels, full, comp_code, axis, flip) -> np.ndarray:
-    """(piece, neighbour code) for each voxel face between a short piece and a k-bit superset."""
-    lo, hi = [slice(None)] * 3, [slice(None)] * 3
-    lo[axis], hi[axis] = (slice(1, None), slice(None, -1)) if flip else (slice(None, -1), slice(1, None))
-    c, nb = comp[tuple(lo)], labels[tuple(hi)]
-    sel = (c > 0) & full[tuple(hi)]
-    c, nb = c[sel], nb[sel]
-    sub = (nb & comp_code[c]) == comp_code[c]
-    return np.stack([c[sub].astype(np.uint64), nb[sub]], axis=1)
 
 
 def decode_barcodes(sig: np.ndarray, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: bool = False) -> np.ndarray:

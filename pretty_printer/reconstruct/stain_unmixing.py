@@ -14,9 +14,10 @@ nm), widened in quadrature by how far the segmentation's boundaries may stray fr
 (for the ExM baseline: its barcode denoising width; on ``tiny`` seed 0 this moved the circuit
 cells' densities from 0.67-0.92 of the truth to 0.84-1.12), and ``d_i`` the density, pS/um^2.
 The densities solve the normal equations ``F^T B^T B F d = F^T B^T y`` by conjugate
-gradients (``UNMIX_ITERATIONS`` steps; ``B`` is symmetric), then are clipped at 0.  This is linear spectral/spatial unmixing with a known point
-spread function (e.g. Lawson & Hanson, *Solving Least Squares Problems*, 1974, ch. 23 for the
-non-negative variant; here a clip replaces the constraint).  Signal in unassigned space is left
+gradients (``UNMIX_ITERATIONS`` steps; ``B`` is symmetric), then are clipped at 0.  This is
+linear spatial unmixing with a known point spread function (e.g. Lawson & Hanson, *Solving
+Least Squares Problems*, 1974, ch. 23 for the non-negative variant; here a clip replaces the
+constraint).  Signal in unassigned space is left
 unexplained rather than given to a nearby segment.
 """
 
