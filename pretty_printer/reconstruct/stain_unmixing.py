@@ -47,7 +47,7 @@ def face_area_um2(seg: np.ndarray, voxel_nm) -> np.ndarray:
     -------
     (Z, Y, X) float64
         0 in unassigned voxels and inside segments; the sum over a segment is its membrane area
-        as :func:`pretty_printer.reconstruct.excitability._membrane_area_um2` counts it.
+        (voxel faces on a label boundary, times the staircase correction).
     """
     vz, vy, vx = (float(v) for v in voxel_nm)
     face = (vy * vx, vz * vx, vz * vy)
