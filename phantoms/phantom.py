@@ -200,6 +200,16 @@ class Phantom:
     def n_barcode_proteins(self) -> int:
         return int(self.cfg.barcode_proteins)
 
+    def __getstate__(self) -> dict:
+        """Pickle the fields only, not the lazily built rasterization caches (``_``-prefixed).
+
+        Rasterizing threads add those caches to ``__dict__`` (``raster_geometry.primitives``,
+        ``organelle_fields``); a scheduler pickling the phantom at that moment (dask.distributed
+        sending a task) failed with "dictionary changed size during iteration" and the run stalled.
+        ``dict(self.__dict__)`` copies in one step under the GIL; the receiver rebuilds the caches.
+        """
+        return {k: v for k, v in dict(self.__dict__).items() if not k.startswith("_")}
+
     # ------------------------------------------------------------------ I/O
     def save(self, directory) -> Path:
         """Write ``phantom.json`` and ``arrays.npz`` into ``directory`` (created)."""

@@ -136,3 +136,18 @@ def test_tissue_function_matches_the_protocol(tiny):
     a = tissue((500.0, 2000.0, 2000.0), (16, 32, 32), (16.0, 16.0, 16.0), ["labels", "membrane"])
     b = phantoms.rasterize(tiny, (500.0, 2000.0, 2000.0), (16, 32, 32), 16.0, ("labels", "membrane"))
     assert all(np.array_equal(a[f], b[f]) for f in b)
+
+
+def test_pickle_leaves_out_the_lazy_caches_and_rasterizes_the_same(tiny):
+    """A pickled phantom carries its fields, not the caches rasterizing threads add while a
+    scheduler may be pickling it (the cause of a stalled dask.distributed run)."""
+    import pickle
+
+    box = dict(origin_nm=(0.0, 0.0, 0.0), shape=(4, 24, 24), voxel_nm=(40.0, 20.0, 20.0))
+    before = phantoms.rasterize(tiny, fields=("labels", "semantic"), **box)
+    assert any(k.startswith("_") for k in tiny.__dict__)  # the caches exist now
+    copy = pickle.loads(pickle.dumps(tiny))
+    assert not any(k.startswith("_") for k in copy.__dict__)
+    after = phantoms.rasterize(copy, fields=("labels", "semantic"), **box)
+    for f in before:
+        np.testing.assert_array_equal(before[f], after[f])
