@@ -61,6 +61,9 @@ def run(args) -> int:
     check_output_file(args.html, "--html")
     card = score(args.dataset, args.submission, threshold_nm=threshold, function=not args.no_function,
                  vi_convention=args.vi_convention)
+    from pretty_printer.studies.leaderboard import fails_most
+
+    print(f"fails most at: {fails_most(card)}")  # the same summary as the leaderboard's column
     print(format_scorecard(card))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
