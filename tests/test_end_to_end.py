@@ -97,8 +97,13 @@ def test_wrong_shape_submission_exit_2(tiny_dataset, truth_submission, tmp_path,
 def test_baseline_em_runs_and_scores(tiny_dataset, tmp_path, capsys):
     sub = tmp_path / "base"
     assert main(["reconstruct", str(tiny_dataset), "--method", "baseline", "--modality", "em", "--out", str(sub)]) == 0
+    capsys.readouterr()
     assert main(["score", str(tiny_dataset), str(sub), "--json", str(tmp_path / "s.json"), "--html", str(tmp_path / "r.html")]) == 0
     card = json.loads((tmp_path / "s.json").read_text())
+    from pretty_printer.studies.leaderboard import fails_most
+
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == f"fails most at: {fails_most(card)}" and "nothing" not in first  # a baseline fails somewhere
     for section, keys in {"segmentation": ("vi_split", "vi_merge", "arand", "erl_nm"),
                           "synapses": ("precision", "recall", "f1"),
                           "connectome": ("edge_precision", "edge_recall", "edge_f1", "sign_accuracy", "weight_spearman"),
