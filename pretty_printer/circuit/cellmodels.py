@@ -13,12 +13,15 @@ given membrane area.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -40,6 +43,19 @@ def cache_dir() -> Path:
     if existing is not None and not existing.is_dir():
         raise ConfigError(f"${CACHE_ENV} cache {str(base)!r}: expected a directory, got {str(existing)!r}, a file")
     return base
+
+
+@contextlib.contextmanager
+def cache_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created, with its parent) while building a cache entry.
+
+    Concurrent processes (test workers, sweep points) building the same entry wait here; the
+    holder builds it once and the others, re-checking after the lock, read it.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ grid, the shipped .mod files).  A cached lookup does not import NEURON.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -19,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from pretty_printer.circuit.cellmodels import (_FI_PROTOCOL_VERSION, CellModel, FICurve, FIProtocol,
-                                               FISurface, cache_dir, get_cell_model)
+                                               FISurface, cache_dir, cache_lock, get_cell_model)
 from pretty_printer.sim.mechanism_files import mechanism_hash
 
 
@@ -40,9 +39,7 @@ def _cached_arrays(path: Path, measure: Callable[[], dict[str, np.ndarray]]) -> 
     the others read it.  The file is written to a temporary name and renamed (never half-written).
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_name(path.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with cache_lock(path.with_name(path.name + ".lock")):
             if not path.exists():
                 arrays = measure()
                 tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")

@@ -8,7 +8,6 @@ f-I curves (:func:`measure_fi`).  Circuits are simulated by
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pretty_printer.circuit.cellmodels import CellModel, FIProtocol, cache_dir
+from pretty_printer.circuit.cellmodels import CellModel, FIProtocol, cache_dir, cache_lock
 from pretty_printer.circuit.cellmodels import nA_per_uA_cm2
 from pretty_printer.sim.mechanism_files import mechanism_hash, mod_files
 from pretty_printer.errors import SimulationError
@@ -54,9 +53,7 @@ def ensure_mechanisms() -> Path:
     target = cache_dir() / "mechanisms" / key
     if _loaded_mechanisms == key:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with cache_lock(target.parent / f"{key}.lock"):
         if not (target / ".complete").exists():
             tmp = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=target.parent))
             for name, data in mod_files():
