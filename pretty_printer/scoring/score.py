@@ -21,7 +21,7 @@ from pretty_printer.scoring.conventions import (DEFAULT_VI_CONVENTION, SITE_RADI
 from pretty_printer.scoring.rebuild import SITE_RULE, rebuild_circuit, synapse_partners
 from pretty_printer.submission.format import Submission, read_meta, read_submission
 
-__all__ = ["SYNAPSE_THRESHOLD_NM", "format_scorecard", "load_for_scoring", "score"]
+__all__ = ["SYNAPSE_THRESHOLD_NM", "format_scorecard", "function_score", "load_for_scoring", "score"]
 
 
 def load_for_scoring(ds: Dataset, sub_dir) -> Submission:
@@ -204,13 +204,34 @@ def _reference(ds: Dataset, circuit, task):
     return evaluate_circuit(circuit, task)
 
 
-def function_scores(ds: Dataset, sub: Submission, phantom, circuit) -> dict:
+def _first_samples(task, ref, n_samples: int | None):
+    """``task`` and reference activity restricted to the first ``n_samples`` held-out samples (None:
+    all).  Samples are simulated as independent copies of the circuit, so the first n of a full
+    run are exactly a run of the first n."""
+    if n_samples is None:
+        return task, ref
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from pretty_printer.task.tasks import accuracy
+
+    total = len(task.y_test)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or not 1 <= n_samples <= total:
+        raise ConfigError(f"n_samples: expected an integer from 1 to {total} (the held-out samples), got {n_samples!r}")
+    task = replace(task, X_test=task.X_test[:n_samples], y_test=task.y_test[:n_samples])
+    rates = np.asarray(ref.output_rates)[:n_samples]
+    return task, SimpleNamespace(accuracy=accuracy(task.y_test, rates), output_rates=rates)
+
+
+def function_scores(ds: Dataset, sub: Submission, phantom, circuit, n_samples: int | None = None) -> dict:
+    """The ``function`` section (see :func:`score`); with ``n_samples``, on the first that many
+    held-out samples only (accuracies and correlation over those; the section records ``n_samples``)."""
     from pretty_printer.sim.neuron_backend import evaluate_circuit
 
     origin, voxel = _grid(ds, sub.modality, phantom)
     task = ds.task_data()
     rebuilt, info = rebuild_circuit(sub, circuit, phantom, origin, voxel)
-    ref = _reference(ds, circuit, task)
+    task, ref = _first_samples(task, _reference(ds, circuit, task), n_samples)
     got = evaluate_circuit(rebuilt, task)
     a, b = np.asarray(got.output_rates, float).ravel(), np.asarray(ref.output_rates, float).ravel()
     corr = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
@@ -224,6 +245,8 @@ def function_scores(ds: Dataset, sub: Submission, phantom, circuit) -> dict:
         import json
 
         out["ann_accuracy"] = float(json.loads(fid.read_text())["ann_accuracy"])
+    if n_samples is not None:
+        out["n_samples"] = int(n_samples)
     out.update(info)
     return out
 
@@ -298,6 +321,33 @@ def score(dataset_dir, sub_dir, *, threshold_nm: float = SYNAPSE_THRESHOLD_NM, f
     if sub.activity is not None:
         card.setdefault("function", {})["submitted_activity"] = submitted_activity(ds, sub, circuit)
     return card
+
+
+def function_score(dataset_dir, sub_dir, *, n_samples: int | None = None) -> dict:
+    """Only the scorecard's ``function`` section: rebuild the submission's circuit and re-simulate
+    it in NEURON (:func:`function_scores`), without the structure metrics and diagnostics.
+
+    The same truth checks as :func:`score` (commitment, submission format and grid).  Without
+    ``n_samples`` the result equals ``score(dataset_dir, sub_dir)["function"]`` for a submission
+    without an activity file.
+
+    Parameters
+    ----------
+    n_samples : int, optional
+        Simulate only the first ``n_samples`` held-out samples (1 to all; the cost is linear in
+        it, ~40 ms of CPU per sample on ``tiny``); ``accuracy``, ``reference_accuracy`` and
+        ``output_correlation`` are then over those samples, and the section says ``n_samples``.
+
+    Raises
+    ------
+    ConfigError
+        A bad ``n_samples``.
+    DatasetError, SubmissionError
+        As :func:`score`.
+    """
+    ds = Dataset(dataset_dir)
+    sub = load_for_scoring(ds, sub_dir)
+    return function_scores(ds, sub, ds.phantom(), ds.circuit(), n_samples)
 
 
 def submitted_activity(ds: Dataset, sub: Submission, circuit) -> dict:
