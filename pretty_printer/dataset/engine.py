@@ -95,8 +95,11 @@ class Engine:
             except (OSError, TimeoutError, ValueError) as e:
                 raise ConfigError(f"--scheduler {cfg.scheduler!r}: could not connect to a dask scheduler ({e})") from e
         else:
+            # no dashboard; the scheduler's HTTP server (health, metrics) still starts, on a free
+            # local port: its default 8787 warns "already in use" when another cluster holds it
             self._cluster = LocalCluster(n_workers=cfg.n_local, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+                                         dashboard_address=None, silence_logs=logging.ERROR,
+                                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             self.client = Client(self._cluster, set_as_default=False)
         return self
 

@@ -166,3 +166,29 @@ def test_cli_rejects_bad_workers_before_any_work(tmp_path, capsys):
     rc = main(["generate", "--preset", "tiny", "--out", str(tmp_path / "d"), "--workers", "0"])
     err = capsys.readouterr().err
     assert rc == 2 and "--workers" in err and not (tmp_path / "d").exists()
+
+
+def _add(a, b):
+    return a + b
+
+
+def test_a_local_cluster_does_not_warn_when_port_8787_is_taken():
+    """Another dask cluster (or anything) on the dashboard's default port 8787: the engine's own
+    cluster starts without the "Port 8787 is already in use" warning."""
+    import socket
+    import warnings
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen(1)
+    except OSError:  # already held by someone else: the condition under test holds anyway
+        pass
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with Engine(EngineConfig(workers=2)) as eng:
+                assert eng.distributed and eng.map(_add, (1,), [1, 2, 3]) == [2, 3, 4]
+    finally:
+        holder.close()
+    assert not [w for w in caught if "already in use" in str(w.message)]
