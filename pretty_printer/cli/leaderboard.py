@@ -9,8 +9,12 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("leaderboard", help="score many submissions against one benchmark and rank them",
                        description="For a dataset, each SUB is a submission directory; for a track, each SUB "
-                                   "holds one submission per level (SUB/<level>/). Prints the ranked table; "
-                                   "--csv and --html write it (the HTML links every level's full scorecard).")
+                                   "holds one submission per level (SUB/<level>/). A SUB is named by its "
+                                   "directory, or with as many parents as tell same-named ones apart "
+                                   "(subs/a/em-easy, subs/b/em-easy: a/em-easy, b/em-easy). Prints the ranked "
+                                   "table, levels in the track's order then each submission's mean; --csv "
+                                   "(levels only) and --html write it (the HTML links every level's full "
+                                   "scorecard).")
     p.add_argument("benchmark", type=Path, help="dataset or track directory (with truth/)")
     p.add_argument("submissions", type=Path, nargs="+", metavar="SUB", help="submission directories")
     p.add_argument("--csv", type=Path, default=None, help="write the table as CSV here")
