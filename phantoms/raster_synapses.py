@@ -7,7 +7,7 @@ import numpy as np
 
 from . import organelle_fields as _of
 from .phantom import RECEPTOR_TYPES, Phantom
-from .raster_geometry import _cell_depth_window, _Grid
+from .raster_geometry import _SNAP, _cell_depth_window, _Grid
 
 _CLEFT_SLACK_NM = 6.0  # the cleft: outside both cells, within the gap (+ this) of both membranes
 
@@ -32,7 +32,6 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
     geo = _of.synapse_geometry(ph)
     post, pre = S.post_nm, S.pre_nm
     t_slab = ph.cfg.psd_thickness_nm  # receptors sit in the nominal PSD slab whatever the type
-    vox_vol = float(np.prod(g.voxel))
     for i in _of.meeting(geo.lo, geo.hi, g):
         P, gap, r = post[i], float(geo.gap[i]), float(geo.radius[i])
         sl = g.window(geo.lo[i], geo.hi[i])
@@ -58,15 +57,59 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
             pre_d = in_disc & (d_pre > 0) & (d_pre <= np.float32(geo.pre_density_nm[i]))
             out["psd"][sl][post_d | pre_d] = 1.0
         if kinds:
-            slab = in_disc & (axial > np.float32(-t_slab)) & (axial <= 0)
-            for k in kinds:
-                n = S[f"n_{k}"][i]
-                if n:
-                    density = np.float32(n / (np.pi * r * r * t_slab) * vox_vol)
-                    out[f"receptor:{k}"][sl][slab] += density
+            _receptor_slab(S, i, kinds, out, g, sl, _slab(g.rel(sl, P), uf, r, t_slab),
+                           _slab_lattice(g, geo.lo[i], geo.hi[i], P, uf, r, t_slab))
     if want_psd:
         _of.draw_tbars(ph, g, out["psd"], lambda sl, cid: _cell_depth_window(ph, g, sl, cid))
     return out
+
+
+def _slab(rel, uf, r: float, t_slab: float) -> np.ndarray:
+    """Voxel centres (offsets ``rel`` from the PSD centre) in a synapse's receptor slab: the disc
+    of radius ``r`` and thickness ``t_slab`` on the postsynaptic side of the cleft (normal ``uf``)."""
+    dz, dy, dx = rel
+    axial = dz * uf[0] + dy * uf[1] + dx * uf[2]
+    ez, ey, ex = dz - axial * uf[0], dy - axial * uf[1], dx - axial * uf[2]
+    in_disc = (ez * ez + ey * ey + ex * ex) <= np.float32(r * r)
+    return in_disc & (axial > np.float32(-t_slab)) & (axial <= 0)
+
+
+def _slab_lattice(g: _Grid, lo, hi, P, uf, r: float, t_slab: float) -> tuple[int, np.ndarray]:
+    """How many centres of the box's voxel lattice, extended beyond the box, lie in the slab; and
+    the global index (3,) of the voxel holding the slab's centre.
+
+    Counted on the unclipped lattice with the box's own centre formula, so every chunk of a
+    rasterization counts the same voxels as the whole block does.
+    """
+    rel = []
+    for k in range(3):
+        i0 = int(np.floor((lo[k] - g.origin[k]) / g.voxel[k] - 0.5))
+        i1 = int(np.ceil((hi[k] - g.origin[k]) / g.voxel[k] + 0.5)) + 1
+        c = np.round((g.origin[k] + (np.arange(i0, i1) + 0.5) * g.voxel[k]) * _SNAP) / _SNAP
+        shape = [1, 1, 1]
+        shape[k] = i1 - i0
+        rel.append((c - P[k]).astype(np.float32).reshape(shape))
+    centre = np.floor((np.asarray(P) - 0.5 * t_slab * uf - g.origin) / g.voxel).astype(np.int64)
+    return int(np.count_nonzero(_slab(rel, uf, r, t_slab))), centre
+
+
+def _receptor_slab(S, i: int, kinds, out: dict, g: _Grid, sl, slab: np.ndarray, lattice) -> None:
+    """Add synapse ``i``'s receptors, spread evenly over its slab's voxels (``lattice``:
+    :func:`_slab_lattice`), so that they sum to its count at any voxel size (a 40 nm slab sampled
+    every 60 nm holds zero to two voxel layers; spreading by the slab's volume lost or doubled up
+    to half of a synapse's receptors at the ExM grid).  A slab that holds no voxel centre puts
+    them all in the voxel holding its centre."""
+    n_vox, centre = lattice
+    if n_vox == 0 and not all(0 <= c < n for c, n in zip(centre, g.shape)):
+        return
+    for k in kinds:
+        n = S[f"n_{k}"][i]
+        if not n:
+            continue
+        if n_vox:
+            out[f"receptor:{k}"][sl][slab] += np.float32(n / n_vox)
+        else:
+            out[f"receptor:{k}"][tuple(centre)] += np.float32(n)
 
 
 def _vesicles(ph: Phantom, g: _Grid) -> np.ndarray:

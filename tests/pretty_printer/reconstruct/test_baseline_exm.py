@@ -80,7 +80,7 @@ def test_punctum_photons_are_integrated_whole():
     img[8, 30, 30] = 1000.0
     # a punctum blurred like the ExM optics plus a PSD (sigma 60 nm in z, 30 nm in y, x)
     img = ndimage.gaussian_filter(img, (60 / 60, 30 / 20, 30 / 20))
-    (peak, photons), = find_puncta(img, noise_sd=1.0, voxel_nm=VOX)
+    (peak, photons), = find_puncta(img, noise=1.0, voxel_nm=VOX)
     assert tuple(peak) == (8, 30, 30)
     assert abs(photons - 1000.0) < 20.0
 
