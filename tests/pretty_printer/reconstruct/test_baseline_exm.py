@@ -103,3 +103,44 @@ def test_unmixing_recovers_each_cells_density_despite_blur():
     assert naive > 1.0
     faces_nm2 = 2 * (10 * 30 * 60 * 20 + 10 * 27 * 60 * 20 + 30 * 27 * 20 * 20)  # x, y and z faces of the box
     assert np.isclose(area[seg == 1].sum(), 2 / 3 * 1e-6 * faces_nm2)
+
+
+def test_density_standard_error_matches_the_scatter_of_unmixed_noise():
+    from pretty_printer.reconstruct.stain_unmixing import density_standard_error
+
+    seg = np.zeros((12, 40, 60), np.uint64)
+    seg[1:-1, 5:35, 3:30] = 1
+    seg[1:-1, 5:35, 30:57] = 2
+    sigma = np.array([53.0, 17.0, 17.0]) / VOX
+    rng = np.random.default_rng(3)
+    # a stain without channels: noise only (1 pS per voxel); unmix_densities clips at 0, so the
+    # positive half's mean square is the variance (half-normal)
+    draws = np.array([[unmix_densities(seg, rng.standard_normal(seg.shape), VOX, sigma).get(k, 0.0)
+                       for k in (1, 2)] for _ in range(40)])
+    scatter = np.sqrt(2.0 * (draws ** 2).mean(axis=0))
+    area = face_area_um2(seg, VOX)
+    se = density_standard_error([area[seg == k].sum() for k in (1, 2)], 1.0, VOX, sigma)
+    assert np.all((scatter / se > 0.6) & (scatter / se < 1.6)), (scatter, se)
+
+
+def test_stain_densities_report_a_density_under_the_detection_limit_as_zero():
+    from pretty_printer.reconstruct.stain_unmixing import stain_densities
+
+    seg = np.zeros((12, 40, 60), np.uint64)
+    seg[1:-1, 5:35, 3:30] = 1
+    seg[1:-1, 5:35, 30:57] = 2
+    area = face_area_um2(seg, VOX)
+    pS = np.where(seg == 1, area * 4.0, 0.0)  # 4 pS/um^2 = 0.4 mS/cm^2 on cell 1, none on cell 2
+    sigma = np.array([53.0, 17.0, 17.0]) / VOX
+    settings = {"offset_adu": 100.0, "gain_adu_per_e": 1.0, "background_photons": 20.0, "read_noise_e": 1.5,
+                "channel_photons": 2.0e4, "psf_fwhm_nm": (1000.0, 320.0, 320.0), "expansion_factor": 8.0}
+    rng = np.random.default_rng(4)
+    zero = 0
+    for _ in range(5):
+        photons = ndimage.gaussian_filter(pS, sigma, mode="constant") * 2.0e4 + 20.0
+        img = rng.poisson(photons) + 1.5 * rng.standard_normal(seg.shape) + 100.0
+        cols = stain_densities(seg, {"cation_leak": img}, settings, {"cation_leak": 1.0}, VOX)
+        got = dict(zip(cols["segment_id"], cols["g_cation_leak_mS_cm2"]))
+        assert abs(got[1] - 0.4) < 0.02
+        zero += got[2] == 0.0
+    assert zero == 5  # the noise's density (clipped at 0 half the time) stays under 3 standard errors
