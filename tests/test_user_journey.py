@@ -43,6 +43,8 @@ def test_track_release_leaderboard(tmp_path, capsys):
     assert main(["leaderboard", str(bench), str(subs / "truth"), str(subs / "perturbed"), str(subs / "baseline"),
                  "--no-function", "--csv", str(tmp_path / "board.csv"), "--html", str(tmp_path / "board.html")]) == 0
     printed = capsys.readouterr().out
+    table = [line.split() for line in printed.splitlines() if line[:1].isdigit()]
+    assert [t[2] for t in table] == [*LEVELS, "mean"] * 3  # the track's order, then each one's mean
     rows = list(csv.DictReader((tmp_path / "board.csv").open()))
     assert len(rows) == 9 and {r["level"] for r in rows} == set(LEVELS)
     assert {r["rank"] for r in rows if r["submission"] == "truth"} == {"1"}
