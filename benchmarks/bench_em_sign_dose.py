@@ -1,12 +1,14 @@
-"""EM baseline's synapse sign (from ultrastructure) against electron dose, on one grown tissue.
+"""EM baseline's synapse sign (from ultrastructure) against electron dose, on grown tissues.
 
 Usage::
 
-    python benchmarks/bench_em_sign_dose.py DATASET_DIR [--dose 15 5 2 1 0.5] [--out TABLE.md]
+    python benchmarks/bench_em_sign_dose.py DATASET_DIR [DATASET_DIR ...] [--dose 15 5 2 1 0.5]
+        [--out TABLE.md]
 
-The dataset's phantom is re-imaged by its own EM scanner (same preset, same scan seed, same
+Each dataset's phantom is re-imaged by its own EM scanner (same preset, same scan seed, same
 artifacts) with only ``dose_e_per_nm2`` changed; the EM baseline (which reads only the image)
-reconstructs each image and is scored against the dataset's truth.  Columns:
+reconstructs each image and is scored against the dataset's truth.  One table per dataset, and
+with several datasets (e.g. `tiny` seeds 0, 1, 2) a table of the means over them.  Columns:
 
 * ``syn_P/R/F1``: synapse detection (scorer's matching, 200 nm);
 * ``edge_F1``, ``sign_acc`` (the scorecard's ``sign_accuracy``: matched edges whose majority
@@ -25,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 DOSES = (15.0, 5.0, 2.0, 1.0, 0.5)
+COLUMNS = ["dose", "vi_split", "vi_merge", "syn_P", "syn_R", "syn_F1", "n_pred", "edge_F1", "sign_acc", "n_edges",
+           "syn_sign", "rec_I", "rec_II", "time_s"]
 
 
 def rescan_em(ds, dose: float) -> np.ndarray:
@@ -79,25 +83,49 @@ def _fmt(v) -> str:
     return "n/a" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
 
 
+def _line(row: dict) -> str:
+    return "| " + " | ".join(_fmt(row.get(k)) for k in COLUMNS) + " |"
+
+
+def mean_rows(tables: list[list[dict]]) -> list[dict]:
+    """Per dose, the mean of each numeric column over the datasets (``None`` entries left out)."""
+    out = []
+    for rows in zip(*tables):
+        row = {"dose": rows[0]["dose"]}
+        for k in COLUMNS[1:-1]:
+            vals = [float(r[k]) for r in rows if r.get(k) is not None]
+            row[k] = float(np.mean(vals)) if vals else None
+        out.append(row)
+    return out
+
+
 def main(argv=None) -> int:
     from pretty_printer.dataset.layout import Dataset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dataset")
+    ap.add_argument("dataset", nargs="+")
     ap.add_argument("--dose", type=float, nargs="+", default=list(DOSES))
-    ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
+    ap.add_argument("--out", type=Path, help="also write the tables (markdown) here")
     args = ap.parse_args(argv)
-    ds = Dataset(args.dataset)
-    cols = ["dose", "vi_split", "vi_merge", "syn_P", "syn_R", "syn_F1", "n_pred", "edge_F1", "sign_acc", "n_edges",
-            "syn_sign", "rec_I", "rec_II", "time_s"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    print(lines[0])
-    for dose in args.dose:
-        t0 = time.perf_counter()
-        row = {"dose": f"{dose:g}", **evaluate(ds, rescan_em(ds, dose))}
-        row["time_s"] = f"{time.perf_counter() - t0:.0f}"
-        lines.append("| " + " | ".join(_fmt(row[k]) for k in cols) + " |")
-        print(lines[-1], flush=True)
+    header = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines, tables = [], []
+    for path in args.dataset:
+        ds = Dataset(path)
+        lines += [f"{path}:", ""] + header
+        print("\n".join(lines[-3:]), flush=True)
+        rows = []
+        for dose in args.dose:
+            t0 = time.perf_counter()
+            row = {"dose": f"{dose:g}", **evaluate(ds, rescan_em(ds, dose))}
+            row["time_s"] = f"{time.perf_counter() - t0:.0f}"
+            rows.append(row)
+            lines.append(_line(row))
+            print(lines[-1], flush=True)
+        tables.append(rows)
+        lines.append("")
+    if len(tables) > 1:
+        lines += [f"mean over {len(tables)} datasets:", ""] + header + [_line(r) for r in mean_rows(tables)]
+        print("\n".join(lines[-(len(args.dose) + 4):]), flush=True)
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")
     return 0

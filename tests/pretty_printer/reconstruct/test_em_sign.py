@@ -1,5 +1,6 @@
 """Sign from ultrastructure (clefts.py rule 5): seen through the probe, a thick post-synaptic
-density (Gray I) is far darker at its darkest point than thin densities on both sides (Gray II)."""
+density (Gray I) is far darker at its darkest point than thin densities on both sides (Gray II).
+Each synapse has its presynaptic vesicle cloud (rule 3: without one a thin density is dropped)."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from pretty_printer.reconstruct.clefts import SIGN_COLUMNS, detect_clefts
 from pretty_printer.reconstruct.dense_segmentation import segment_dense
 
 from test_baselines import VOX, _lightness, _two_cells
+from test_cleft_vesicles import CLOUD, add_vesicles
 
 PROBE_SIGMA_NM = 12.0 / 2.355  # the probe's FWHM as a Gaussian sigma
 
@@ -16,8 +18,8 @@ PROBE_SIGMA_NM = 12.0 / 2.355  # the probe's FWHM as a Gaussian sigma
 @pytest.mark.parametrize("post_nm, expected", [(40.0, 1), (10.0, -1)])
 def test_thick_density_reads_excitatory(post_nm, expected):
     truth = _two_cells()
-    # cell 1 holds the vesicle cloud (darker cytoplasm): presynaptic; cell 2 is postsynaptic
-    r = _lightness(truth, np.random.default_rng(4), cyto=(0.80, 0.88), noise=0.01)
+    # cell 1 holds the vesicle cloud: presynaptic; cell 2 is postsynaptic
+    r = add_vesicles(_lightness(truth, np.random.default_rng(4), noise=0.005), range(4, 9), CLOUD)
     # stain on a 2 nm grid across the contact at x = 50 voxels: 10 nm pre density, post density of
     # post_nm, stain 2.0 (scanners/em.py stain_synapse) at contrast 1.2, averaged into 16 nm pixels
     # after the probe's blur
@@ -35,5 +37,6 @@ def test_thick_density_reads_excitatory(post_nm, expected):
     clefts = detect_clefts(r, seg, classes.t_mem, classes.t_ecs, VOX, np.zeros(3))
     assert len(clefts) == 1
     c = clefts[0]
+    assert c.pre_id == np.bincount(seg[truth == 1].astype(np.int64)).argmax()
     assert c.sign == expected, c.columns
     assert (c.columns > SIGN_COLUMNS) == (expected == 1)
