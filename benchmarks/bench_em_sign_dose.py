@@ -12,23 +12,27 @@ with several datasets (e.g. `tiny` seeds 0, 1, 2) a table of the means over them
 
 * ``syn_P/R/F1``: synapse detection (scorer's matching, 200 nm);
 * ``edge_F1``, ``sign_acc`` (the scorecard's ``sign_accuracy``: matched edges whose majority
-  sign is right) and ``n_edges`` (matched edges it is computed on);
+  sign is right) and ``n_edges`` (matched edges it is computed on); ``sign_exc``: the same
+  score for the same submission with every sign set to excitatory, i.e. the share of the matched
+  edges that are excitatory: what ``sign_acc`` reaches by reading no ultrastructure at all;
 * ``syn_sign``: sign accuracy per synapse, over true synapses matched by position alone;
-  ``rec_I``/``rec_II``: detection recall of Gray type I (glutamatergic) and type II (GABAergic)
-  synapses (position matching).  These three read the truth only to score.
+  ``sign_II``: the same over the Gray type II (GABAergic) ones only;
+  ``rec_I``/``rec_II``: detection recall of Gray type I (glutamatergic) and type II
+  synapses (position matching).  These read the truth only to score.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 
 DOSES = (15.0, 5.0, 2.0, 1.0, 0.5)
-COLUMNS = ["dose", "vi_split", "vi_merge", "syn_P", "syn_R", "syn_F1", "n_pred", "edge_F1", "sign_acc", "n_edges",
-           "syn_sign", "rec_I", "rec_II", "time_s"]
+COLUMNS = ["dose", "vi_split", "vi_merge", "syn_P", "syn_R", "syn_F1", "n_pred", "edge_F1", "sign_acc", "sign_exc",
+           "n_edges", "syn_sign", "sign_II", "rec_I", "rec_II", "time_s"]
 
 
 def rescan_em(ds, dose: float) -> np.ndarray:
@@ -61,20 +65,25 @@ def evaluate(ds, img: np.ndarray) -> dict:
 
     m = ds.modality("em")
     sub = reconstruct_dense(img, m["voxel_nm"], m.get("origin_nm", (0.0, 0.0, 0.0)))
+    signs = np.asarray(sub.synapses["sign"])
     ph = ds.phantom()
     card = structure_scores(ds, sub, ph, ds.circuit(), SYNAPSE_THRESHOLD_NM)
+    exc = dataclasses.replace(sub, synapses={**sub.synapses, "sign": np.ones_like(signs)})  # no ultrastructure
+    all_exc = structure_scores(ds, exc, ph, ds.circuit(), SYNAPSE_THRESHOLD_NM)["connectome"]["sign_accuracy"]
     S = ph.synapses
     inh = synapse_inhibitory(ph)
     pairs = match_synapses(S.pre_nm, S.post_nm, sub.pre_nm, sub.post_nm, SYNAPSE_THRESHOLD_NM)
     true_sign = np.where(inh, -1, 1)[pairs[:, 0]]
-    pred_sign = np.asarray(sub.synapses["sign"])[pairs[:, 1]] if len(pairs) else np.zeros(0)
+    pred_sign = signs[pairs[:, 1]] if len(pairs) else np.zeros(0)
+    ok_ii = (true_sign == pred_sign)[inh[pairs[:, 0]]] if len(pairs) else np.zeros(0, bool)
     found = np.zeros(len(S), bool)
     found[pairs[:, 0]] = True
     s, y, c = card["segmentation"], card["synapses"], card["connectome"]
     return {"vi_split": s["vi_split"], "vi_merge": s["vi_merge"], "syn_P": y["precision"], "syn_R": y["recall"],
             "syn_F1": y["f1"], "n_pred": y["n_pred"], "edge_F1": c["edge_f1"], "sign_acc": c["sign_accuracy"],
-            "n_edges": c["n_matched_edges"],
+            "sign_exc": all_exc, "n_edges": c["n_matched_edges"],
             "syn_sign": float(np.mean(true_sign == pred_sign)) if len(pairs) else None,
+            "sign_II": float(ok_ii.mean()) if ok_ii.size else None,
             "rec_I": float(found[~inh].mean()) if (~inh).any() else None,
             "rec_II": float(found[inh].mean()) if inh.any() else None}
 
@@ -112,7 +121,7 @@ def main(argv=None) -> int:
     for path in args.dataset:
         ds = Dataset(path)
         lines += [f"{path}:", ""] + header
-        print("\n".join(lines[-3:]), flush=True)
+        print("\n".join(lines[-4:]), flush=True)
         rows = []
         for dose in args.dose:
             t0 = time.perf_counter()
