@@ -12,9 +12,11 @@ rule is stated in the module that applies it:
    is cytoplasm are cell interiors; interiors linked across sections by overlap; membranes go
    to the nearest cell.
 3. Clefts and partners (:mod:`~pretty_printer.reconstruct.clefts`): components much darker than
-   the membrane class, flanked by two segments; the side with the darker (vesicle-filled)
-   cytoplasm is presynaptic; PSD area from the cleft's volume; the sign from the ultrastructure
-   (a thick Gray I density is darker than a thin Gray II one), pooled per presynaptic segment.
+   the membrane class, flanked by two segments, kept where one side shows a vesicle cloud
+   (vesicle-sized dark puncta; oblique membranes have none) or the density is thicker than any
+   membrane pile-up; the side with the vesicles is presynaptic; PSD area from the cleft's
+   volume; the sign from the ultrastructure (a thick Gray I density is darker than a thin Gray
+   II one), pooled per presynaptic segment.
 
 The submission has no receptor counts (EM carries no molecular identity), so the function score
 rebuilds strengths from PSD area.  An image without structure gives an empty

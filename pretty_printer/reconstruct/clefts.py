@@ -169,9 +169,9 @@ def _partners(comp: np.ndarray, seg_box: np.ndarray, ring_fp: np.ndarray):
     return near, int(ids[order[0]]), int(ids[order[1]])
 
 
-def _sides(sl, k, comps, seg, r, puncta, t_mem, t_ecs, voxel_nm, pad) -> dict[int, tuple[int, float]]:
-    """Rule 3 evidence per flanking segment: (vesicle puncta within ``VESICLE_NM`` of the cleft,
-    minus the mean lightness of its cytoplasm there), keyed by segment id."""
+def _sides(sl, k, comps, seg, r, puncta, t_mem, t_ecs, voxel_nm, pad, ids) -> list[tuple[int, float]]:
+    """Rule 3 evidence for each segment of ``ids``: (vesicle puncta within ``VESICLE_NM`` of the
+    cleft, minus the mean lightness of its cytoplasm there)."""
     _, vbox = _box(sl, pad, seg.shape)
     comp = np.zeros([b.stop - b.start for b in vbox], bool)
     inner = tuple(slice(s.start - b.start, s.stop - b.start) for s, b in zip(sl, vbox))
@@ -180,12 +180,12 @@ def _sides(sl, k, comps, seg, r, puncta, t_mem, t_ecs, voxel_nm, pad) -> dict[in
     vseg, vr = seg[vbox], r[vbox]
     cyto = zone & (vr >= t_mem) & (vr < t_ecs)  # t_ecs may be inf: no extracellular class
     vp = puncta[vbox] & zone if puncta is not None else None
-    out = {}
-    for s_ in np.unique(vseg[zone]):
+    out = []
+    for s_ in ids:
         own = vseg == s_
         n = int((vp & own).sum()) if vp is not None else 0
         sel = cyto & own
-        out[int(s_)] = (n, -float(vr[sel].mean()) if sel.any() else -np.inf)
+        out.append((n, -float(vr[sel].mean()) if sel.any() else -np.inf))
     return out
 
 
@@ -218,8 +218,7 @@ def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, vo
         if found is None:
             continue
         near, a, b = found
-        side = _sides(sl, k, comps, seg, r, puncta, t_mem, t_ecs, voxel_nm, ves)
-        ea, eb = side.get(a, (0, -np.inf)), side.get(b, (0, -np.inf))
+        ea, eb = _sides(sl, k, comps, seg, r, puncta, t_mem, t_ecs, voxel_nm, ves, (a, b))
         pre, post = (a, b) if ea >= eb else (b, a)  # more puncta; on a tie, darker cytoplasm
         columns = _columns(float(r[box][comp].min()), ms[0])
         n_ves = max(ea, eb)[0]
