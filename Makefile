@@ -29,9 +29,11 @@ demo: setup
 # runs in NEURON); `make test-all` runs everything.  Both run on TEST_WORKERS pytest-xdist workers
 # (one per core here); workers share the session's tiny dataset (tests/conftest.py), and each test file
 # runs on one worker, so its module fixtures are built once (--dist loadfile; --dist loadgroup does not
-# group under pytest 9, whose nodeid ignores the group suffix xdist 3.8 adds).  TEST_WORKERS=0: one process.
+# group under pytest 9, whose nodeid ignores the group suffix xdist 3.8 adds).  Files start in the order
+# tests/conftest.py's RUN_FIRST gives (the dataset builder first, then heaviest first), not xdist's
+# default of the files with most tests first.  TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
-XDIST := -n $(TEST_WORKERS) --dist loadfile
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(PY) -m pytest -q -m "not slow" $(XDIST)

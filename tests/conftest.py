@@ -1,5 +1,6 @@
 """Shared fixtures: one `tiny` dataset per test session (generated once, read by many tests), its
-perfect submission, and that submission's full scorecard (scored once, read by many tests).
+perfect submission, that submission's full scorecard (scored once, read by many tests), the EM
+baseline's submission on it, and the xor circuit compiled from seed 0.
 
 Under pytest-xdist (``make test`` runs ``-n 2``) each worker is its own process with its own
 session, so these fixtures are built once per *run*: the first worker to need one builds it under a
@@ -51,6 +52,42 @@ def _once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
             build(path)
             done.touch()
     return path
+
+
+# The order test files start in under `make test` (pytest-xdist --dist loadfile
+# --no-loadscope-reorder hands out whole files in collection order, two per worker to begin with,
+# then one to whichever worker runs low).  First a file that builds the session's `tiny` dataset
+# (one worker, ~3 CPU minutes), with numpy-only tissue and scanner files for the other worker
+# meanwhile; then the rest heaviest first (CPU seconds measured on a clean cache, 2026-11-30), so
+# no long file starts last while the other worker sits idle.  Files not listed follow in their
+# usual order; a renamed file only loses its place here.
+RUN_FIRST = (
+    "tests/test_end_to_end.py",  # builds tiny_dataset, truth_scorecard, em_baseline_submission
+    "tests/phantoms/test_phantom_growth.py",  # 20 s, no NEURON
+    "tests/pretty_printer/submission/test_corpus.py",  # 30 s once tiny exists
+    "tests/phantoms/test_phantom_rasterize.py",  # 15 s
+    "tests/phantoms/test_fly_and_sites.py",  # 10 s
+    "tests/phantoms/test_phantom_export.py",  # 10 s
+    "tests/scanners/test_render.py",  # 6 s
+    "tests/test_architecture.py",  # 6 s
+    "tests/phantoms/test_neuropil.py",
+    "tests/phantoms/test_organelles.py",
+    "tests/pretty_printer/studies/test_sweep.py",  # ~95 s, its own small preset
+    "tests/test_course.py",  # ~85 s, four notebooks
+    "tests/pretty_printer/dataset/test_engine_cache.py",  # ~60 s
+    "tests/test_error_injection.py",  # ~45 s
+    "tests/pretty_printer/circuit/test_compiler.py",  # ~25 s, builds xor_compiled
+    "tests/pretty_printer/task/test_training.py",  # ~30 s
+    "tests/pretty_printer/reconstruct/test_baselines.py",  # ~20 s
+    "tests/pretty_printer/cli/test_cli_compile.py",  # ~20 s
+    "tests/pretty_printer/scoring/test_trust.py",  # ~18 s
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(RUN_FIRST)}
+    root = Path(str(config.rootpath))
+    items.sort(key=lambda it: rank.get(Path(str(it.path)).relative_to(root).as_posix(), len(rank)))  # stable
 
 
 @pytest.fixture(scope="session")
@@ -109,3 +146,29 @@ def truth_scorecard(tiny_dataset, truth_submission, tmp_path_factory):
 
     return pickle.loads((_once(tmp_path_factory, "scorecard", build) / "card.pickle").read_bytes())
 
+
+
+@pytest.fixture(scope="session")
+def em_baseline_submission(tiny_dataset, tmp_path_factory):
+    """The EM baseline's submission for ``tiny_dataset``, written by the command line once per run
+    (``reconstruct --method baseline --modality em``); read by the end-to-end and baseline tests."""
+    from pretty_printer.cli.main import main
+
+    def build(d: Path) -> None:
+        argv = ["reconstruct", str(tiny_dataset), "--method", "baseline", "--modality", "em", "--out", str(d / "em")]
+        assert main(argv) == 0
+
+    return _once(tmp_path_factory, "em-baseline", build) / "em"
+
+
+@pytest.fixture(scope="session")
+def xor_compiled(tmp_path_factory):
+    """``compile_task("xor", seed=0)`` once per run (xdist workers share it as a pickle): the
+    compiler's tests read it, and the command-line test checks that its own compile, in another
+    call, gives the same circuit."""
+    from pretty_printer.circuit.compiler import compile_task
+
+    def build(d: Path) -> None:
+        (d / "xor.pickle").write_bytes(pickle.dumps(compile_task("xor", seed=0)))
+
+    return pickle.loads((_once(tmp_path_factory, "xor-compiled", build) / "xor.pickle").read_bytes())

@@ -94,22 +94,27 @@ def test_wrong_shape_submission_exit_2(tiny_dataset, truth_submission, tmp_path,
     assert not (tmp_path / "s.json").exists()
 
 
-def test_baseline_em_runs_and_scores(tiny_dataset, tmp_path, capsys):
-    sub = tmp_path / "base"
-    assert main(["reconstruct", str(tiny_dataset), "--method", "baseline", "--modality", "em", "--out", str(sub)]) == 0
-    capsys.readouterr()
-    assert main(["score", str(tiny_dataset), str(sub), "--json", str(tmp_path / "s.json"), "--html", str(tmp_path / "r.html")]) == 0
+def test_baseline_em_runs_and_scores(tiny_dataset, em_baseline_submission, tmp_path, capsys):
+    """The README's demo path on the command line: the EM baseline's submission (made once per
+    session by ``reconstruct``) scored with a JSON scorecard and an HTML report.  Structure only:
+    re-simulating the baseline's ~100-cell rebuilt circuit costs more than the rest of this file,
+    and the function section is tested on the perfect submission (above), on injected errors
+    (tests/test_error_injection.py) and by notebook 03."""
+    sub = em_baseline_submission
+    assert main(["score", str(tiny_dataset), str(sub), "--no-function", "--json", str(tmp_path / "s.json"),
+                 "--html", str(tmp_path / "r.html")]) == 0
     card = json.loads((tmp_path / "s.json").read_text())
     from pretty_printer.studies.leaderboard import fails_most
 
     first = capsys.readouterr().out.splitlines()[0]
     assert first == f"fails most at: {fails_most(card)}" and "nothing" not in first  # a baseline fails somewhere
-    for section, keys in {"segmentation": ("vi_split", "vi_merge", "arand", "erl_nm"),
-                          "synapses": ("precision", "recall", "f1"),
-                          "connectome": ("edge_precision", "edge_recall", "edge_f1", "sign_accuracy", "weight_spearman"),
-                          "function": ("accuracy", "reference_accuracy", "output_correlation")}.items():
-        for k in keys:
-            assert k in card[section]
+    seg, syn, con = card["segmentation"], card["synapses"], card["connectome"]
+    assert 0 < seg["vi_split"] < 8 and 0 < seg["vi_merge"] < 1.5 and 0 < seg["arand"] < 1 and seg["erl_nm"] > 0
+    assert syn["n_pred"] > 0 and 0 < syn["recall"] <= 1 and 0 <= syn["precision"] <= 1
+    assert syn["f1"] == pytest.approx(2 * syn["precision"] * syn["recall"] / (syn["precision"] + syn["recall"]))
+    assert 0 < con["edge_f1"] < 1 and 0 <= con["sign_accuracy"] <= 1 and -1 <= con["weight_spearman"] <= 1
+    assert card.get("function") is None
+    assert card["diagnostics"]["worst_merges"] and card["diagnostics"]["n_missed"] >= len(card["diagnostics"]["missed"]) > 0
     assert "<img" in (tmp_path / "r.html").read_text()
 
 

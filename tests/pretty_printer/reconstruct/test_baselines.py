@@ -120,7 +120,8 @@ def test_xray_without_structure_gives_valid_submission(kind, tmp_path):
     validate_synapses(sub.synapses)
     back = read_submission(write_submission(tmp_path / "sub", sub, voxel_nm=vox))
     assert validate_segmentation(back.segmentation, shape).shape == shape
-    assert back.n_synapses == sub.n_synapses
+    if back is not sub:  # written here: the round trip keeps every synapse
+        assert back.n_synapses == sub.n_synapses
 
 
 def test_em_on_blank_and_constant_images():
@@ -130,16 +131,20 @@ def test_em_on_blank_and_constant_images():
 
 
 @pytest.mark.parametrize("modality", ["em", "exm", "xray"])
-def test_baseline_on_tiny_gives_valid_submission(tiny_dataset, modality, tmp_path):
+def test_baseline_on_tiny_gives_valid_submission(tiny_dataset, modality, tmp_path, request):
     from pretty_printer.scoring import metrics
     from pretty_printer.dataset.layout import Dataset
 
     ds = Dataset(tiny_dataset)
-    sub = get_method("baseline", modality)(ds, modality)
+    if modality == "em":  # the session's EM baseline submission (written by the command line)
+        sub = back = read_submission(request.getfixturevalue("em_baseline_submission"))
+    else:
+        sub = get_method("baseline", modality)(ds, modality)
+        back = read_submission(write_submission(tmp_path / "sub", sub, voxel_nm=ds.modality(modality)["voxel_nm"]))
     shape = tuple(ds.modality(modality)["shape"][1:])
-    back = read_submission(write_submission(tmp_path / "sub", sub, voxel_nm=ds.modality(modality)["voxel_nm"]))
     assert validate_segmentation(back.segmentation, shape).shape == shape
-    assert back.n_synapses == sub.n_synapses
+    if back is not sub:  # written here: the round trip keeps every synapse
+        assert back.n_synapses == sub.n_synapses
     need = {"em": ("psd_area_nm2",), "xray": ("psd_area_nm2",),
             "exm": ("conductance_nS", "sign", "n_AMPA", "n_NMDA", "n_GABA_A")}[modality]
     assert all(c in back.synapses for c in need)

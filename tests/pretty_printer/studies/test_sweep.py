@@ -144,7 +144,8 @@ def resumed(fast_preset, tmp_path_factory):
     from pretty_printer.dataset.engine import EngineConfig
 
     cfg = SweepConfig(preset=str(fast_preset), vary=(DOSES,), method="truth", function=False)
-    cache = StageCache(tmp_path_factory.mktemp("sweep-stages"))
+    cache_dir = tmp_path_factory.mktemp("sweep-stages")
+    cache = StageCache(cache_dir)
     calls = []
 
     def truth_then_interrupt(ds, modality, *, rng=None):
@@ -167,7 +168,7 @@ def resumed(fast_preset, tmp_path_factory):
     seen["cache"] = (list(cache.hits), list(cache.misses))
     result = run_sweep(cfg, out, arms=arms, progress=False, cache=cache, engine=EngineConfig(workers=1))
     return {"cfg": cfg, "arms": arms, "out": out, "first": first, "second": second, "calls": calls,
-            "seen": seen, "result": result}
+            "seen": seen, "result": result, "cache_dir": cache_dir}
 
 
 def test_sweep_resumes_after_interruption(resumed, fast_preset):
@@ -203,16 +204,17 @@ def _public_digests(dataset):
 def test_cli_sweep_with_user_command_regenerates_the_same_point_byte_identically(resumed, fast_preset, tmp_path,
                                                                                   capsys):
     """The CLI sweep with a user's command scores its submission; its dataset, generated anew for
-    the first point of the sweep above (same preset, same root seed), has the same public/ files
-    byte for byte: the suite's default same-seed check of a whole generated dataset (here with the
-    CLI's default engine, a local dask cluster on a multi-core machine, where the sweep above ran
-    in one process)."""
+    the first point of the sweep above (same preset, same root seed) with the CLI's default engine
+    (a local dask cluster on a multi-core machine, where the sweep above ran in one process) and
+    the stages that sweep cached (compile, growth, morphology: their same-seed determinism from
+    scratch is tested per stage, e.g. tests/pretty_printer/cli/test_cli_compile.py and
+    tests/phantoms/test_phantom_growth.py), has the same public/ files byte for byte."""
     out = tmp_path / "s"
     import sys
 
     cmd = f"{sys.executable} -m pretty_printer.cli.main reconstruct {{dataset}} --method truth --modality {{modality}} --out {{out}}"
     rc = main(["sweep", "--preset", str(fast_preset), "--vary", f"{DOSES[0]}={DOSES[1][0]}", "--command", cmd,
-               "--no-function", "--no-cache", "--out", str(out), "--quiet"])  # no cache: every stage recomputed
+               "--no-function", "--cache-dir", str(resumed["cache_dir"]), "--out", str(out), "--quiet"])
     assert rc == 0, capsys.readouterr().err
     data = json.loads((out / "results.json").read_text())
     assert data["rows"][0]["arm"] == "command" and data["rows"][0]["scores"]["synapses.f1"] == 1.0
