@@ -86,16 +86,20 @@ def test_cache_hit_gives_identical_stage_files(tiny_dataset, em_single):
     assert _files(out / "public" / "em.zarr") == _files(tiny_dataset / "public" / "em.zarr")
 
 
-def test_local_cluster_generate_writes_the_same_files(em_single, stage_cache_dir, tiny_seed, tmp_path):
+def test_local_cluster_generate_writes_the_same_files(tiny_dataset, stage_cache_dir, tiny_seed, tmp_path):
     """A generate whose chunk tasks run on a 2-process dask.distributed LocalCluster (the
-    --scheduler path) writes the same bytes as the single-process run."""
+    --scheduler path) writes the same bytes as the single-process run.  Both scan EM at coarse
+    voxels (2 x 2 chunks in y, x, so both workers get tasks); the stages come from the session's cache."""
     distributed = pytest.importorskip("distributed")
-    single, _ = em_single
+    coarse = _em_only(["scan.em.voxel_nm=[80.0,32.0,32.0]"])
+    single = generate(coarse, tmp_path / "one", tiny_seed, progress=False, engine=EngineConfig(workers=1),
+                      cache=StageCache(stage_cache_dir))
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster:
-        out = generate(_em_only(), tmp_path / "ds", tiny_seed, progress=False,
+        out = generate(coarse, tmp_path / "ds", tiny_seed, progress=False,
                        engine=EngineConfig(scheduler=cluster.scheduler_address), cache=StageCache(stage_cache_dir))
     assert _files(out) == _files(single)
+    assert len([k for k in _files(out) if k.startswith("public/em.zarr/0/")]) >= 4
 
 
 def test_changed_scanner_key_reuses_the_phantom(tiny_dataset, stage_cache_dir, tiny_seed, tmp_path):
