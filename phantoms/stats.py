@@ -242,7 +242,10 @@ def tissue_stats(ph: Phantom, rng=None) -> dict:
         "membrane_within_50nm": membrane_contact_share(fine, _FINE_NM, rng),
         "profiles_per_um2": profiles_per_um2(fine, _FINE_NM),
         "packing": dict(ph.packing),
-        "cells": {"circuit": len(ph.cell_ids), "background": len(ph.background_ids),
+        # disjoint counts that add up to every truth cell (background neurites and glia are both
+        # background cells; "background" alone used to count the glia a second time)
+        "cells": {"circuit": len(ph.cell_ids),
+                  "background_neurons": int(sum(c != "glia" for c in ph.background_classes)),
                   "glia": int(sum(c == "glia" for c in ph.background_classes))},
         "circuit_soma_diameter_um": _quartiles(2.0 * np.asarray(ph.soma_radii, float) / 1000.0),
         **_calibres(ph),

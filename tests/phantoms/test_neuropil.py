@@ -34,6 +34,9 @@ def test_tiny_is_dense_neuropil(tiny, stats):
     assert 0.1 <= stats["axon_diameter_um"]["median"] <= 0.4
     assert 0.4 <= stats["synapse_density_per_um3"] <= 1.5
     assert stats["synapses_per_connection"]["max"] > 1
+    # the cell counts are disjoint and add up to every cell of the phantom
+    assert sum(stats["cells"].values()) == len(tiny.cell_ids) + len(tiny.background_ids)
+    assert stats["cells"]["glia"] > 0 and stats["cells"]["background_neurons"] > 0
 
 
 def test_the_circuit_is_untouched_by_its_neuropil(tiny, tiny_sparse):
