@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 PP     := $(VENV)/bin/pretty-printer
 STAMP  := $(VENV)/.installed
 DEMO   := out/demo
+DEMO_SUB := out/demo-submission-em
 SEED   ?= 0
 
 .PHONY: setup demo test test-all bench gallery clean
@@ -22,8 +23,8 @@ setup: $(STAMP)
 
 demo: setup
 	$(PP) generate --preset tiny --out $(DEMO) --seed $(SEED) --force
-	$(PP) reconstruct $(DEMO) --method baseline --modality em --out $(DEMO)/submission-em --force
-	$(PP) score $(DEMO) $(DEMO)/submission-em --json $(DEMO)/score-em.json
+	$(PP) reconstruct $(DEMO) --method baseline --modality em --out $(DEMO_SUB) --force
+	$(PP) score $(DEMO) $(DEMO_SUB) --json out/demo-score-em.json
 
 # The default suite leaves out tests marked `slow` (user journey, gallery, README snippets, NeuroML
 # runs in NEURON); `make test-all` runs everything.  Both run on TEST_WORKERS pytest-xdist workers
