@@ -87,7 +87,7 @@ def fails_most(card: dict, n: int = 2) -> str:
         # VI is in bits (unbounded): v / (1 + v) puts it on the [0, 1) scale of the other gaps
         g = v / (1.0 + v) if key.startswith("segmentation.vi_") else abs(target - v)
         if g > 1e-12:
-            gaps.append((-g, f"{MEANING[key]} ({key} {v:.3g})"))
+            gaps.append((-g, f"{MEANING[key]} ({key} {v:.4g})"))
     if not gaps:
         return "nothing: matches the truth on every headline score"
     return "; ".join(text for _, text in sorted(gaps)[:n])

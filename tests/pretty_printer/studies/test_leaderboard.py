@@ -25,6 +25,8 @@ def test_fails_most_names_the_furthest_score():
     card = {"connectome": {"edge_f1": 0.9}, "synapses": {"f1": 0.95},
             "segmentation": {"vi_split": 0.1, "vi_merge": 2.0, "arand": 0.2}}
     assert fails_most(card).startswith("merges (segmentation.vi_merge 2)")
+    card["segmentation"]["vi_merge"] = 2.998  # four significant digits: not rounded up to "3"
+    assert fails_most(card).startswith("merges (segmentation.vi_merge 2.998)")
 
 
 def test_same_named_submissions_are_named_by_their_parents(tmp_path):
