@@ -123,52 +123,50 @@ def tiny_dataset(tmp_path_factory, stage_cache_dir):
     return _once(tmp_path_factory, "tiny", build) / "ds"
 
 
-@pytest.fixture(scope="session")
-def truth_submission(tiny_dataset, tmp_path_factory):
+def _reconstruct_once(tmp_path_factory, dataset: Path, method: str, name: str, out: str) -> Path:
+    """``reconstruct DATASET --method METHOD --modality em --out NAME/OUT`` on the command line, once per run."""
     from pretty_printer.cli.main import main
 
     def build(d: Path) -> None:
-        argv = ["reconstruct", str(tiny_dataset), "--method", "truth", "--modality", "em", "--out", str(d / "truth-em")]
+        argv = ["reconstruct", str(dataset), "--method", method, "--modality", "em", "--out", str(d / out)]
         assert main(argv) == 0
 
-    return _once(tmp_path_factory, "sub", build) / "truth-em"
+    return _once(tmp_path_factory, name, build) / out
+
+
+def _pickled_once(tmp_path_factory, name: str, make: Callable[[], object]):
+    """``make()`` once per run; xdist workers share the result as a pickle, which keeps every type."""
+    def build(d: Path) -> None:
+        (d / "value.pickle").write_bytes(pickle.dumps(make()))
+
+    return pickle.loads((_once(tmp_path_factory, name, build) / "value.pickle").read_bytes())
+
+
+@pytest.fixture(scope="session")
+def truth_submission(tiny_dataset, tmp_path_factory):
+    return _reconstruct_once(tmp_path_factory, tiny_dataset, "truth", "sub", "truth-em")
 
 
 @pytest.fixture(scope="session")
 def truth_scorecard(tiny_dataset, truth_submission, tmp_path_factory):
     """The perfect submission's full scorecard, function section included (it re-simulates the
-    rebuilt circuit in NEURON, so it is computed once per run; xdist workers share it as a pickle,
-    which keeps every type).  Treat it as read-only."""
+    rebuilt circuit in NEURON, so it is computed once per run).  Treat it as read-only."""
     from pretty_printer.scoring.score import score
 
-    def build(d: Path) -> None:
-        (d / "card.pickle").write_bytes(pickle.dumps(score(tiny_dataset, truth_submission)))
-
-    return pickle.loads((_once(tmp_path_factory, "scorecard", build) / "card.pickle").read_bytes())
-
+    return _pickled_once(tmp_path_factory, "scorecard", lambda: score(tiny_dataset, truth_submission))
 
 
 @pytest.fixture(scope="session")
 def em_baseline_submission(tiny_dataset, tmp_path_factory):
     """The EM baseline's submission for ``tiny_dataset``, written by the command line once per run
     (``reconstruct --method baseline --modality em``); read by the end-to-end and baseline tests."""
-    from pretty_printer.cli.main import main
-
-    def build(d: Path) -> None:
-        argv = ["reconstruct", str(tiny_dataset), "--method", "baseline", "--modality", "em", "--out", str(d / "em")]
-        assert main(argv) == 0
-
-    return _once(tmp_path_factory, "em-baseline", build) / "em"
+    return _reconstruct_once(tmp_path_factory, tiny_dataset, "baseline", "em-baseline", "em")
 
 
 @pytest.fixture(scope="session")
 def xor_compiled(tmp_path_factory):
-    """``compile_task("xor", seed=0)`` once per run (xdist workers share it as a pickle): the
-    compiler's tests read it, and the command-line test checks that its own compile, in another
-    call, gives the same circuit."""
+    """``compile_task("xor", seed=0)`` once per run: the compiler's tests read it, and the
+    command-line test checks that its own compile, in another call, gives the same circuit."""
     from pretty_printer.circuit.compiler import compile_task
 
-    def build(d: Path) -> None:
-        (d / "xor.pickle").write_bytes(pickle.dumps(compile_task("xor", seed=0)))
-
-    return pickle.loads((_once(tmp_path_factory, "xor-compiled", build) / "xor.pickle").read_bytes())
+    return _pickled_once(tmp_path_factory, "xor-compiled", lambda: compile_task("xor", seed=0))
