@@ -162,6 +162,11 @@ def hash_uniform(key: int, *coords: np.ndarray) -> np.ndarray:
     ``coords`` broadcast against each other; the result depends only on ``key`` and the values.
     """
     shape = np.broadcast_shapes(*[np.shape(c) for c in coords])
+    if len(coords) == 1 and len(shape) > 0:  # one coordinate array (e.g. per-voxel cell ids): compiled
+        from .noise_kernel import hash_uniform_1d
+
+        flat = np.asarray(coords[0]).astype(np.int64).ravel()
+        return hash_uniform_1d(np.uint64(key & 0xFFFFFFFFFFFFFFFF), flat).reshape(shape)
     with np.errstate(over="ignore"):
         # element-wise rounds, so hashing open (broadcastable) coordinates hashes each prefix of
         # them once: a lattice's first axes cost nothing next to its last (same bits as full grids)
@@ -206,6 +211,13 @@ def lattice_noise(key: int, axes_nm: Sequence[np.ndarray], length_nm: float) -> 
         idx0.append(i0)
         frac.append(f.astype(np.float32))
         lo.append(int(i0.min()))
+    if len(idx0) == 3 and min(len(i) for i in idx0) > 0:  # compiled, same bits (scanners/noise_kernel.py)
+        from .noise_kernel import interpolate_3d, lattice_field_3d
+
+        n = [int(i.max()) - l + 2 for l, i in zip(lo, idx0)]
+        field = lattice_field_3d(np.uint64(key & 0xFFFFFFFFFFFFFFFF), lo[0], n[0], lo[1], n[1], lo[2], n[2])
+        rel = [np.ascontiguousarray(i - l) for l, i in zip(lo, idx0)]
+        return interpolate_3d(field, rel[0], frac[0], rel[1], frac[1], rel[2], frac[2])
     grids = np.meshgrid(*[np.arange(l, int(i.max()) + 2) for l, i in zip(lo, idx0)], indexing="ij", sparse=True)
     field = (2.0 * hash_uniform(key, *grids) - 1.0).astype(np.float32)
     for ax, (i0, f, l) in enumerate(zip(idx0, frac, lo)):

@@ -45,6 +45,26 @@ def test_lattice_noise_is_the_full_grid_definition(length):
     assert np.array_equal(lattice_noise(5, axes, length), _lattice_noise_full_grid(5, axes, length))
 
 
+def test_compiled_lattice_noise_large_keys_and_negative_coordinates():
+    rng = np.random.default_rng(4)
+    for key in (0, 2**63 + 12345, 2**64 - 1):
+        axes = [np.sort(rng.uniform(-5000, -100, n)) for n in (2, 31, 1)]
+        assert np.array_equal(lattice_noise(key, axes, 9.0), _lattice_noise_full_grid(key, axes, 9.0))
+
+
+def test_hash_of_one_coordinate_array_is_the_splitmix_rounds():
+    c = np.random.default_rng(3).integers(-2**40, 2**40, (6, 7))
+    key = 2**63 + 99
+    with np.errstate(over="ignore"):  # the numpy rounds, as hash_uniform defines them
+        h = np.uint64(key) ^ (c.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15))
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    want = (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    assert np.array_equal(hash_uniform(key, c), want)
+    assert np.array_equal(hash_uniform(key, c.astype(np.uint32)), hash_uniform(key, c.astype(np.uint32).astype(np.int64)))
+
+
 def test_poisson_inverse_equals_stepping_every_value():
     rng = np.random.default_rng(2)
     m = rng.exponential(3.0, 5000)

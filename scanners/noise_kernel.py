@@ -1,0 +1,87 @@
+"""Compiled (numba) kernels of :mod:`scanners.noise`: the same bits as its numpy formulas, faster.
+
+``hash_uniform`` on numpy arrays runs each splitmix64 round as a handful of whole-array
+temporaries; a 3-D texture lattice finer than the voxels (the EM granules: 9 nm on 16 nm pixels)
+made that the largest scanner cost of an EM chunk (benchmarks/RESULTS.md).  Here each lattice
+point is hashed, and each voxel interpolated, in one pass.  Every operation and its order is the
+numpy one (integer rounds are exact; the float32 interpolation ``a + (b - a) * f`` is evaluated
+in the same order, without fused multiply-adds: numba does not contract without ``fastmath``), so
+the fields are bit-identical: ``tests/scanners/test_fast_paths.py`` checks it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_INV53 = 1.0 / (1 << 53)
+
+
+@njit(cache=True, inline="always")
+def _mix(h, c):  # pragma: no cover - compiled
+    """One round of :func:`scanners.noise.hash_uniform`: ``splitmix(h ^ (c + golden))``."""
+    h = h ^ (np.uint64(c) + _GOLDEN)
+    h = (h ^ (h >> _S30)) * _M1
+    h = (h ^ (h >> _S27)) * _M2
+    return h ^ (h >> _S31)
+
+
+@njit(cache=True)
+def hash_uniform_1d(key, c):  # pragma: no cover - compiled
+    """``hash_uniform(key, c)`` for a 1-D int64 array ``c`` (float64 in [0, 1))."""
+    out = np.empty(c.shape[0], np.float64)
+    k = np.uint64(key)
+    for i in range(c.shape[0]):
+        out[i] = np.float64(_mix(k, c[i]) >> _S11) * _INV53
+    return out
+
+
+@njit(cache=True)
+def lattice_field_3d(key, z0, nz, y0, ny, x0, nx):  # pragma: no cover - compiled
+    """``float32(2 * hash_uniform(key, z, y, x) - 1)`` on the lattice ``z0 + arange(nz)`` x ..."""
+    out = np.empty((nz, ny, nx), np.float32)
+    k = np.uint64(key)
+    for i in range(nz):
+        hz = _mix(k, z0 + i)
+        for j in range(ny):
+            hy = _mix(hz, y0 + j)
+            for m in range(nx):
+                u = np.float64(_mix(hy, x0 + m) >> _S11) * _INV53
+                out[i, j, m] = np.float32(2.0 * u - 1.0)
+    return out
+
+
+@njit(cache=True)
+def interpolate_3d(field, iz, fz, iy, fy, ix, fx):  # pragma: no cover - compiled
+    """Separable interpolation of ``field`` along z, then y, then x (``a + (b - a) * f``, float32).
+
+    ``iz`` etc. are the lower lattice index of each output voxel (relative to the lattice's
+    first point), ``fz`` etc. the float32 weights: the numpy steps of ``lattice_noise``.
+    """
+    nz, ny, nx = iz.shape[0], iy.shape[0], ix.shape[0]
+    ly, lx = field.shape[1], field.shape[2]
+    t1 = np.empty((nz, ly, lx), np.float32)
+    for i in range(nz):
+        f = fz[i]
+        for j in range(ly):
+            for m in range(lx):
+                a = field[iz[i], j, m]
+                t1[i, j, m] = a + (field[iz[i] + 1, j, m] - a) * f
+    t2 = np.empty((nz, ny, lx), np.float32)
+    for i in range(nz):
+        for j in range(ny):
+            f = fy[j]
+            for m in range(lx):
+                a = t1[i, iy[j], m]
+                t2[i, j, m] = a + (t1[i, iy[j] + 1, m] - a) * f
+    out = np.empty((nz, ny, nx), np.float32)
+    for i in range(nz):
+        for j in range(ny):
+            for m in range(nx):
+                a = t2[i, j, ix[m]]
+                out[i, j, m] = a + (t2[i, j, ix[m] + 1] - a) * fx[m]
+    return out
