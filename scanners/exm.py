@@ -29,6 +29,7 @@ from .noise import child_rng, poisson_from_normal, seed_int, tiled_normal
 from .psf import blur, sigma_vox
 from .registry import SCANNERS
 from .tissue import TissueFunction
+from .warp_kernel import trilinear_many
 
 RECEPTOR_TYPES = ("AMPA", "NMDA", "GABA_A")
 CHANNEL_TYPES = ("cation_leak", "tonic_gabaa")  # tissue fields channel:<type> (scanners/tissue.py)
@@ -288,8 +289,10 @@ class ExMScanner(Scanner):
                 shape[d] = -1
                 coords[d] = (u[d] / vox[d] + s[d] / vox[d]).astype(np.float64)
                 coords[d] += (np.arange(m[d], dtype=np.float64) + hw[d]).reshape(shape)
-            for ch in range(len(density)):
-                if self.channel_round(ch) == r:
-                    out[ch] = ndimage.map_coordinates(density[ch], coords, order=1, mode="nearest",
-                                                      output=np.float32, prefilter=False)
+            chans = [ch for ch in range(len(density)) if self.channel_round(ch) == r]
+            # one set of corners and weights for every channel of the round, SciPy's arithmetic
+            # (map_coordinates order 1, mode "nearest"): bit-identical, scanners/warp_kernel.py
+            warped = trilinear_many(np.stack([np.asarray(density[ch], np.float32) for ch in chans]), coords)
+            for ch, w in zip(chans, warped):
+                out[ch] = w
         return out

@@ -139,10 +139,16 @@ def poisson_cdf_inverse(m: np.ndarray, u: np.ndarray, kmax: int) -> np.ndarray:
     reached is final, so each step carries on with the values still above their CDF only (the
     same sums, element for element, as stepping every value ``kmax`` times).
     """
-    k = np.zeros(np.shape(m))
-    idx = np.arange(k.size)
+    shape = np.shape(m)
     m, u = np.ravel(m), np.ravel(u)
     pmf = np.exp(-m)
+    if m.dtype == np.float64 and u.dtype.kind == "f" and m.size:  # compiled, the same sums (noise_kernel.py)
+        from .noise_kernel import poisson_cdf_inverse_flat
+
+        u = np.ascontiguousarray(u, np.float64)  # exact: only compared with the float64 CDF
+        return poisson_cdf_inverse_flat(np.ascontiguousarray(m), u, pmf, int(kmax)).reshape(shape)
+    k = np.zeros(shape)
+    idx = np.arange(k.size)
     cdf = pmf.copy()
     for j in range(kmax):
         above = u > cdf
@@ -167,6 +173,11 @@ def hash_uniform(key: int, *coords: np.ndarray) -> np.ndarray:
 
         flat = np.asarray(coords[0]).astype(np.int64).ravel()
         return hash_uniform_1d(np.uint64(key & 0xFFFFFFFFFFFFFFFF), flat).reshape(shape)
+    grid = _open_grid_3d(coords)
+    if grid is not None:  # scalars, then an open (z, y, x) grid (e.g. per-voxel speckle): compiled
+        from .noise_kernel import hash_grid_3d
+
+        return hash_grid_3d(np.uint64(key & 0xFFFFFFFFFFFFFFFF), *grid)
     with np.errstate(over="ignore"):
         # element-wise rounds, so hashing open (broadcastable) coordinates hashes each prefix of
         # them once: a lattice's first axes cost nothing next to its last (same bits as full grids)
@@ -176,6 +187,21 @@ def hash_uniform(key: int, *coords: np.ndarray) -> np.ndarray:
             h = _splitmix(h)
         h = np.broadcast_to(h, shape)
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def _open_grid_3d(coords):
+    """``(prefix, z, y, x)`` int64 arrays if ``coords`` are scalars followed by the three axes of an
+    open grid (shapes (n, 1, 1), (1, n, 1), (1, 1, n)), else None."""
+    if len(coords) < 3 or not all(isinstance(c, (int, np.integer)) for c in coords[:-3]):
+        return None
+    axes = []
+    for d, c in enumerate(coords[-3:]):
+        c = np.asarray(c)
+        if c.ndim != 3 or any(n != 1 for k, n in enumerate(c.shape) if k != d) or c.dtype.kind not in "iu":
+            return None
+        axes.append(np.ascontiguousarray(c.ravel().astype(np.int64)))
+    prefix = np.array([int(np.int64(c)) for c in coords[:-3]], np.int64)
+    return (prefix, *axes)
 
 
 def _splitmix(h: np.ndarray) -> np.ndarray:

@@ -85,3 +85,39 @@ def interpolate_3d(field, iz, fz, iy, fy, ix, fx):  # pragma: no cover - compile
                 a = t2[i, j, ix[m]]
                 out[i, j, m] = a + (t2[i, j, ix[m] + 1] - a) * fx[m]
     return out
+
+
+@njit(cache=True)
+def poisson_cdf_inverse_flat(m, u, pmf0, kmax):  # pragma: no cover - compiled
+    """:func:`scanners.noise.poisson_cdf_inverse` element by element (``pmf0 = exp(-m)``, given:
+    numpy's exp, so that the first term has the same bits); the same float64 sums in the same order."""
+    k = np.zeros(m.shape[0], np.float64)
+    for i in range(m.shape[0]):
+        mi, ui = m[i], u[i]
+        pmf = pmf0[i]
+        cdf = pmf
+        n = 0.0
+        for j in range(kmax):
+            if not ui > cdf:
+                break
+            n += 1.0
+            pmf = pmf * mi / (j + 1)
+            cdf = cdf + pmf
+        k[i] = n
+    return k
+
+
+@njit(cache=True)
+def hash_grid_3d(key, prefix, z, y, x):  # pragma: no cover - compiled
+    """``hash_uniform(key, *prefix, Z, Y, X)`` on the open grid of 1-D int64 axes (float64)."""
+    h = np.uint64(key)
+    for c in prefix:
+        h = _mix(h, c)
+    out = np.empty((z.shape[0], y.shape[0], x.shape[0]), np.float64)
+    for i in range(z.shape[0]):
+        hz = _mix(h, z[i])
+        for j in range(y.shape[0]):
+            hy = _mix(hz, y[j])
+            for m in range(x.shape[0]):
+                out[i, j, m] = np.float64(_mix(hy, x[m]) >> _S11) * _INV53
+    return out

@@ -65,6 +65,31 @@ def test_hash_of_one_coordinate_array_is_the_splitmix_rounds():
     assert np.array_equal(hash_uniform(key, c.astype(np.uint32)), hash_uniform(key, c.astype(np.uint32).astype(np.int64)))
 
 
+def test_hash_of_an_open_grid_after_scalars_equals_the_numpy_rounds():
+    rng = np.random.default_rng(5)
+    axes = [rng.integers(-10**6, 10**6) + np.arange(n) for n in (3, 5, 8)]
+    grids = np.meshgrid(*axes, indexing="ij", sparse=True)
+    full = np.meshgrid(*axes, indexing="ij")  # full grids: the element-wise numpy rounds
+    assert np.array_equal(hash_uniform(2**63 + 7, 1003, *grids), hash_uniform(2**63 + 7, 1003, *full))
+
+
+def test_trilinear_many_is_scipy_map_coordinates_order_1_nearest():
+    from scipy import ndimage
+
+    from scanners.warp_kernel import trilinear_many
+
+    rng = np.random.default_rng(6)
+    for shape in ((1, 4, 5), (7, 9, 6)):
+        stack = (100 * rng.standard_normal((3,) + shape)).astype(np.float32)
+        coords = np.stack([rng.uniform(-2, n + 1, (4, 5, 6)) for n in shape])
+        coords[:, 0, 0, :3] = np.array(shape)[:, None] - 1.0  # exactly on the last voxel
+        got = trilinear_many(stack, coords)
+        for ch in range(3):
+            want = ndimage.map_coordinates(stack[ch], coords, order=1, mode="nearest", output=np.float32,
+                                           prefilter=False)
+            assert np.array_equal(got[ch].view(np.uint32), want.view(np.uint32))
+
+
 def test_poisson_inverse_equals_stepping_every_value():
     rng = np.random.default_rng(2)
     m = rng.exponential(3.0, 5000)
