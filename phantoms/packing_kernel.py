@@ -60,3 +60,28 @@ def fold_nearest(centers, a, b, ra, rb, cid, lo, hi, cap: float):
               np.ascontiguousarray(lo, np.float64), np.ascontiguousarray(hi, np.float64),
               float(cap), s1, id1, s2, id2)
     return s1, id1, s2, id2
+
+
+@njit(cache=True)
+def _depth(s1, s2, fill, gap, cap, has_cap, out):  # pragma: no cover - compiled
+    for i in range(s1.size):
+        a, b = s1.flat[i], s2.flat[i]
+        d = min(fill - a, 0.5 * (b - a - gap))
+        if has_cap:
+            if b >= cap:
+                d = fill - a
+            if a >= cap:
+                d = -np.inf
+        out.flat[i] = np.float32(d)
+
+
+def dense_depth_kernel(s1, s2, fill: float, gap: float, cap) -> np.ndarray | None:
+    """:func:`phantoms.rasterize.dense_depth` in one compiled pass (same float64 steps, one
+    rounding to float32), or None if the inputs are not two float64 arrays of one shape."""
+    if not (isinstance(s1, np.ndarray) and isinstance(s2, np.ndarray) and s1.shape == s2.shape
+            and s1.dtype == np.float64 and s2.dtype == np.float64):
+        return None
+    out = np.empty(s1.shape, np.float32)
+    _depth(np.ascontiguousarray(s1), np.ascontiguousarray(s2), float(fill), float(gap),
+           0.0 if cap is None else float(cap), cap is not None, out)
+    return out

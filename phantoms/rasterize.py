@@ -198,6 +198,11 @@ def dense_depth(s1, s2, fill: float, gap: float, cap: float | None = None) -> np
     Where no cell is within reach (``s1 >= cap``) the depth is ``-inf`` (deep extracellular space);
     where no second cell is, it is ``fill - s1``.
     """
+    from .packing_kernel import dense_depth_kernel
+
+    fast = dense_depth_kernel(s1, s2, fill, gap, cap)  # the same steps, compiled
+    if fast is not None:
+        return fast
     d = np.minimum(fill - s1, 0.5 * (s2 - s1 - gap))
     if cap is not None:
         d = np.where(s2 >= cap, fill - s1, d)  # no second cell within reach: only the fill bounds it

@@ -229,10 +229,12 @@ class ExMScanner(Scanner):
         """Photon densities per channel before the optics, with stochastic labelling applied."""
         c, key = self.config, plan.labelling_key
         out = []
+        per_cell = c.n_barcode_proteins and (c.expression_cv > 0 or c.barcode_dropout > 0)
+        unique = labelling._unique_ids(raw["labels"]) if per_cell else None  # the chunk's cells, once
         for i in range(c.n_barcode_proteins):
             d = np.asarray(raw["barcode"][i], np.float32)
-            if c.expression_cv > 0 or c.barcode_dropout > 0:
-                d = d * labelling.cell_expression(key, raw["labels"], i, c.expression_cv, c.barcode_dropout)
+            if per_cell:
+                d = d * labelling.cell_expression(key, raw["labels"], i, c.expression_cv, c.barcode_dropout, unique)
             if c.labelling_fraction < 1:
                 m = labelling.MOLECULES_PER_VOXEL * c.labelling_fraction
                 d = labelling.speckle(key, d, start, i, m) * np.float32(c.labelling_fraction)

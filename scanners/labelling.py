@@ -31,9 +31,13 @@ from .noise import hash_uniform, poisson_cdf_inverse
 MOLECULES_PER_VOXEL = 20.0  # epitopes of a fully expressing cell in one voxel (sets the speckle)
 
 
-def cell_expression(key: int, labels: np.ndarray, channel: int, cv: float, dropout: float) -> np.ndarray:
-    """Per-voxel multiplier of one barcode channel from its cell's expression level (float32)."""
-    ids, inverse = _unique_ids(labels)  # a per-cell value: computed once per cell, then spread
+def cell_expression(key: int, labels: np.ndarray, channel: int, cv: float, dropout: float,
+                    unique=None) -> np.ndarray:
+    """Per-voxel multiplier of one barcode channel from its cell's expression level (float32).
+
+    ``unique``: ``_unique_ids(labels)`` if the caller already has it (one per chunk, not per channel).
+    """
+    ids, inverse = unique if unique is not None else _unique_ids(labels)  # once per cell, then spread
     out = np.ones(ids.shape, np.float32)
     if cv > 0:
         z = special.ndtri(np.clip(hash_uniform(key ^ 0xE1, ids, channel), 1e-9, 1 - 1e-9))
@@ -61,6 +65,22 @@ def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_u
 
     ``starts``: global voxel index of ``density[0, 0, 0]`` (the hash is on global indices).
     """
+    density = np.asarray(density)
+    if density.dtype == np.float32 and density.ndim == 3 and isinstance(channel, (int, np.integer)):
+        # compiled: hash, clip and exact inversion per voxel, the same float64 steps as below
+        from .noise_kernel import speckle_small
+
+        axes = [np.arange(s, s + n, dtype=np.int64) for s, n in zip(starts, density.shape)]
+        out, nbig = speckle_small(density, float(molecules_per_unit), np.uint64((key ^ 0x5C) & 0xFFFFFFFFFFFFFFFF),
+                                  np.array([int(channel)], np.int64), *axes, 1e-12, 1 - 1e-12, _NORMAL_ABOVE, 80)
+        if nbig:  # large means: the skew-corrected normal quantile (scipy's ndtri), on those voxels only
+            big = np.isnan(out)
+            grids = np.meshgrid(*axes, indexing="ij", sparse=True)
+            u = np.clip(hash_uniform(key ^ 0x5C, channel, *grids), 1e-12, 1 - 1e-12)[big]
+            m = density[big].astype(np.float64) * molecules_per_unit
+            z = special.ndtri(u)
+            out[big] = (np.maximum(0, np.rint(m + np.sqrt(m) * z + (z * z - 1) / 6)) / molecules_per_unit).astype(np.float32)
+        return out
     mean = np.asarray(density, np.float64) * molecules_per_unit
     grids = np.meshgrid(*[np.arange(s, s + n) for s, n in zip(starts, density.shape)], indexing="ij", sparse=True)
     u = np.clip(hash_uniform(key ^ 0x5C, channel, *grids), 1e-12, 1 - 1e-12)
@@ -68,10 +88,13 @@ def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_u
     return (counts / molecules_per_unit).astype(np.float32)
 
 
+_NORMAL_ABOVE = 30.0  # mean from which the speckle count is the skew-corrected normal quantile
+
+
 def _poisson_quantile(mean: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse Poisson CDF at ``u`` (exact below 30, normal with skew correction above)."""
     out = np.zeros(mean.shape)
-    big = mean >= 30
+    big = mean >= _NORMAL_ABOVE
     z = special.ndtri(u[big])
     m = mean[big]
     out[big] = np.maximum(0, np.rint(m + np.sqrt(m) * z + (z * z - 1) / 6))

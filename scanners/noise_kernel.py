@@ -121,3 +121,40 @@ def hash_grid_3d(key, prefix, z, y, x):  # pragma: no cover - compiled
             for m in range(x.shape[0]):
                 out[i, j, m] = np.float64(_mix(hy, x[m]) >> _S11) * _INV53
     return out
+
+
+@njit(cache=True)
+def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax):  # pragma: no cover
+    """:func:`scanners.labelling.speckle` where the mean ``density * mpu`` is below ``big``:
+    ``u = clip(hash_uniform(key, *prefix, z, y, x), u_lo, u_hi)``, the exact inverse Poisson CDF
+    (the float64 sums of ``poisson_cdf_inverse``), divided by ``mpu``, as float32.  Voxels whose
+    mean is ``>= big`` are left NaN (the caller fills them); returns ``(out, number of those)``."""
+    h = np.uint64(key)
+    for c in prefix:
+        h = _mix(h, c)
+    out = np.empty(density.shape, np.float32)
+    nbig = 0
+    for i in range(z.shape[0]):
+        hz = _mix(h, z[i])
+        for j in range(y.shape[0]):
+            hy = _mix(hz, y[j])
+            for m in range(x.shape[0]):
+                mean = np.float64(density[i, j, m]) * mpu
+                if mean >= big:
+                    out[i, j, m] = np.nan
+                    nbig += 1
+                    continue
+                n = 0.0
+                if mean > 0:
+                    u = np.float64(_mix(hy, x[m]) >> _S11) * _INV53
+                    u = min(max(u, u_lo), u_hi)
+                    pmf = np.exp(-mean)
+                    cdf = pmf
+                    for kk in range(kmax):
+                        if not u > cdf:
+                            break
+                        n += 1.0
+                        pmf = pmf * mean / (kk + 1)
+                        cdf = cdf + pmf
+                out[i, j, m] = np.float32(n / mpu)
+    return out, nbig

@@ -90,6 +90,20 @@ def test_trilinear_many_is_scipy_map_coordinates_order_1_nearest():
             assert np.array_equal(got[ch].view(np.uint32), want.view(np.uint32))
 
 
+@pytest.mark.parametrize("molecules", [20.0, 1.0])
+def test_compiled_speckle_is_the_numpy_definition(molecules):
+    rng = np.random.default_rng(7)
+    d = (rng.exponential(1.0, (4, 6, 7)) * (rng.random((4, 6, 7)) < 0.7)).astype(np.float32)
+    d[0, 0, :4] = [40.0, 2.0, 0.0, 100.0]  # means above 30 take the normal quantile
+    starts = (-3, 40, 7)
+    got = labelling.speckle(99, d, starts, 1001, molecules)
+    mean = d.astype(np.float64) * molecules  # the numpy definition
+    grids = np.meshgrid(*[np.arange(s, s + n) for s, n in zip(starts, d.shape)], indexing="ij", sparse=True)
+    u = np.clip(hash_uniform(99 ^ 0x5C, 1001, *grids), 1e-12, 1 - 1e-12)
+    want = (labelling._poisson_quantile(mean, u) / molecules).astype(np.float32)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 def test_poisson_inverse_equals_stepping_every_value():
     rng = np.random.default_rng(2)
     m = rng.exponential(3.0, 5000)
