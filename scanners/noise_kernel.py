@@ -134,6 +134,10 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax):  #
         h = _mix(h, c)
     out = np.empty(density.shape, np.float32)
     nbig = 0
+    # the CDF terms depend on the mean only, and neighbouring voxels often share it (a cell's
+    # barcode density is one value): the last mean's terms are kept and looked up, not re-summed
+    cdf_tab = np.empty(kmax + 1, np.float64)
+    last, ntab, pmf_last = np.nan, 0, 0.0
     for i in range(z.shape[0]):
         hz = _mix(h, z[i])
         for j in range(y.shape[0]):
@@ -148,13 +152,17 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax):  #
                 if mean > 0:
                     u = np.float64(_mix(hy, x[m]) >> _S11) * _INV53
                     u = min(max(u, u_lo), u_hi)
-                    pmf = np.exp(-mean)
-                    cdf = pmf
+                    if mean != last:
+                        last, ntab = mean, 1
+                        pmf_last = np.exp(-mean)
+                        cdf_tab[0] = pmf_last
                     for kk in range(kmax):
-                        if not u > cdf:
+                        if kk == ntab:  # the next term, exactly as the plain loop sums it
+                            pmf_last = pmf_last * mean / kk
+                            cdf_tab[kk] = cdf_tab[kk - 1] + pmf_last
+                            ntab += 1
+                        if not u > cdf_tab[kk]:
                             break
                         n += 1.0
-                        pmf = pmf * mean / (kk + 1)
-                        cdf = cdf + pmf
                 out[i, j, m] = np.float32(n / mpu)
     return out, nbig
