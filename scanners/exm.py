@@ -204,7 +204,7 @@ class ExMScanner(Scanner):
         out = np.empty((len(density),) + tuple(n), np.float32)
         inner = tuple(slice(a, a + m) for a, m in zip(hb, n))
         for ch, d in enumerate(density):
-            img = blur(d, sig)[inner]
+            img = blur(d, sig, inner)  # == blur(d, sig)[inner], fewer lines filtered
             img *= np.float32(self.channel_gain(ch))
             img += np.float32(c.background_photons)
             if c.noise:

@@ -59,3 +59,4 @@ def trilinear_many(stack, coords):  # pragma: no cover - compiled
                     t += ((np.float64(s[z1, y1, x1]) * wz1) * wy1) * wx1
                     out[ch, i, j, k] = np.float32(t)
     return out
+

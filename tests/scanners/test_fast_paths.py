@@ -129,3 +129,14 @@ def test_cell_expression_is_per_voxel_hash_of_the_cell():
         want = np.exp(np.sqrt(s2) * z - s2 / 2).astype(np.float32)
         want *= (hash_uniform(7 ^ 0xD2, labels, 2) >= 0.1).astype(np.float32)
         assert np.array_equal(labelling.cell_expression(7, labels, 2, 0.5, 0.1), want)
+
+
+def test_blur_cut_to_the_inner_box_after_each_pass_is_the_cropped_blur():
+    from scanners.chunking import gaussian_halo
+    from scanners.psf import blur
+
+    sigma = (0.88, 0.85, 1.3)
+    h = gaussian_halo(sigma)
+    img = np.random.default_rng(8).random((9 + 2 * h[0], 11 + 2 * h[1], 7 + 2 * h[2])).astype(np.float32)
+    inner = tuple(slice(a, n - a) for a, n in zip(h, img.shape))
+    assert np.array_equal(blur(img, sigma, inner).view(np.uint32), blur(img, sigma)[inner].view(np.uint32))
