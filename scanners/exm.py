@@ -235,14 +235,17 @@ class ExMScanner(Scanner):
             d = np.asarray(raw["barcode"][i], np.float32)
             if per_cell:
                 d = d * labelling.cell_expression(key, raw["labels"], i, c.expression_cv, c.barcode_dropout, unique)
-            if c.labelling_fraction < 1:
+            if c.labelling_fraction < 1:  # speckle, then * fraction, then * photons, in one pass
                 m = labelling.MOLECULES_PER_VOXEL * c.labelling_fraction
-                d = labelling.speckle(key, d, start, i, m) * np.float32(c.labelling_fraction)
+                out.append(labelling.speckle(key, d, start, i, m, (c.labelling_fraction, c.barcode_photons)))
+                continue
             out.append(d * np.float32(c.barcode_photons))
         for j, r in enumerate(c.receptors):
             d = np.asarray(raw[f"receptor:{r}"], np.float32)
             if c.receptor_detection_efficiency < 1:
-                d = labelling.speckle(key, d * np.float32(c.receptor_detection_efficiency), start, 1000 + j, 1.0)
+                d = d * np.float32(c.receptor_detection_efficiency)
+                out.append(labelling.speckle(key, d, start, 1000 + j, 1.0, (c.receptor_photons,)))
+                continue
             out.append(d * np.float32(c.receptor_photons))
         out += [np.asarray(raw[f"channel:{ch}"], np.float32) * np.float32(c.channel_photons) for ch in c.channel_stains]
         if c.structural_channel:

@@ -60,11 +60,15 @@ def _unique_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(labels, return_inverse=True)
 
 
-def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_unit: float) -> np.ndarray:
+def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_unit: float,
+            scales=()) -> np.ndarray:
     """Poisson-counted labelled molecules per voxel, rescaled to the same mean as ``density``.
 
     ``starts``: global voxel index of ``density[0, 0, 0]`` (the hash is on global indices).
+    ``scales``: float32 factors the result is then multiplied by, one after the other (in the
+    same pass; the same bits as multiplying the returned array by each).
     """
+    scales = np.asarray(scales, np.float32).reshape(-1)
     density = np.asarray(density)
     if density.dtype == np.float32 and density.ndim == 3 and isinstance(channel, (int, np.integer)):
         # compiled: hash, clip and exact inversion per voxel, the same float64 steps as below
@@ -72,20 +76,27 @@ def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_u
 
         axes = [np.arange(s, s + n, dtype=np.int64) for s, n in zip(starts, density.shape)]
         out, nbig = speckle_small(density, float(molecules_per_unit), np.uint64((key ^ 0x5C) & 0xFFFFFFFFFFFFFFFF),
-                                  np.array([int(channel)], np.int64), *axes, 1e-12, 1 - 1e-12, _NORMAL_ABOVE, 80)
+                                  np.array([int(channel)], np.int64), *axes, 1e-12, 1 - 1e-12, _NORMAL_ABOVE, 80,
+                                  scales)
         if nbig:  # large means: the skew-corrected normal quantile (scipy's ndtri), on those voxels only
             big = np.isnan(out)
             grids = np.meshgrid(*axes, indexing="ij", sparse=True)
             u = np.clip(hash_uniform(key ^ 0x5C, channel, *grids), 1e-12, 1 - 1e-12)[big]
             m = density[big].astype(np.float64) * molecules_per_unit
             z = special.ndtri(u)
-            out[big] = (np.maximum(0, np.rint(m + np.sqrt(m) * z + (z * z - 1) / 6)) / molecules_per_unit).astype(np.float32)
+            v = (np.maximum(0, np.rint(m + np.sqrt(m) * z + (z * z - 1) / 6)) / molecules_per_unit).astype(np.float32)
+            for s in scales:
+                v = v * s
+            out[big] = v
         return out
     mean = np.asarray(density, np.float64) * molecules_per_unit
     grids = np.meshgrid(*[np.arange(s, s + n) for s, n in zip(starts, density.shape)], indexing="ij", sparse=True)
     u = np.clip(hash_uniform(key ^ 0x5C, channel, *grids), 1e-12, 1 - 1e-12)
     counts = _poisson_quantile(mean, u)
-    return (counts / molecules_per_unit).astype(np.float32)
+    out = (counts / molecules_per_unit).astype(np.float32)
+    for s in scales:
+        out = out * s
+    return out
 
 
 _NORMAL_ABOVE = 30.0  # mean from which the speckle count is the skew-corrected normal quantile

@@ -124,11 +124,12 @@ def hash_grid_3d(key, prefix, z, y, x):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax):  # pragma: no cover
+def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, scales):  # pragma: no cover
     """:func:`scanners.labelling.speckle` where the mean ``density * mpu`` is below ``big``:
     ``u = clip(hash_uniform(key, *prefix, z, y, x), u_lo, u_hi)``, the exact inverse Poisson CDF
     (the float64 sums of ``poisson_cdf_inverse``), divided by ``mpu``, as float32.  Voxels whose
-    mean is ``>= big`` are left NaN (the caller fills them); returns ``(out, number of those)``."""
+    mean is ``>= big`` are left NaN (the caller fills them); returns ``(out, number of those)``.
+    ``scales`` (float32): the result is multiplied by each in turn, in float32."""
     h = np.uint64(key)
     for c in prefix:
         h = _mix(h, c)
@@ -164,5 +165,8 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax):  #
                         if not u > cdf_tab[kk]:
                             break
                         n += 1.0
-                out[i, j, m] = np.float32(n / mpu)
+                v = np.float32(n / mpu)
+                for sc in scales:
+                    v = v * sc
+                out[i, j, m] = v
     return out, nbig

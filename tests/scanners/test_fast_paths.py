@@ -103,6 +103,9 @@ def test_compiled_speckle_is_the_numpy_definition(molecules):
     u = np.clip(hash_uniform(99 ^ 0x5C, 1001, *grids), 1e-12, 1 - 1e-12)
     want = (labelling._poisson_quantile(mean, u) / molecules).astype(np.float32)
     assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    scaled = labelling.speckle(99, d, starts, 1001, molecules, (0.3, 7.0))  # factors in the same pass
+    want = want * np.float32(0.3) * np.float32(7.0)
+    assert np.array_equal(scaled.view(np.uint32), want.view(np.uint32))
 
 
 def test_poisson_inverse_equals_stepping_every_value():
