@@ -19,6 +19,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
 _INV53 = 1.0 / (1 << 53)
+_NBIN = 64  # bins of u in the speckle's CDF look-up
 
 
 @njit(cache=True, inline="always")
@@ -138,7 +139,8 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, sca
     # the CDF terms depend on the mean only, and neighbouring voxels often share it (a cell's
     # barcode density is one value): the last mean's terms are kept and looked up, not re-summed
     cdf_tab = np.empty(kmax + 1, np.float64)
-    last, ntab, pmf_last = np.nan, 0, 0.0
+    last, ntab = np.nan, 0
+    edge = np.zeros(_NBIN + 1, np.int64)
     for i in range(z.shape[0]):
         hz = _mix(h, z[i])
         for j in range(y.shape[0]):
@@ -153,18 +155,29 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, sca
                 if mean > 0:
                     u = np.float64(_mix(hy, x[m]) >> _S11) * _INV53
                     u = min(max(u, u_lo), u_hi)
-                    if mean != last:
+                    if mean != last:  # this mean's CDF terms, as the plain loop sums them
                         last, ntab = mean, 1
-                        pmf_last = np.exp(-mean)
-                        cdf_tab[0] = pmf_last
-                    for kk in range(kmax):
-                        if kk == ntab:  # the next term, exactly as the plain loop sums it
-                            pmf_last = pmf_last * mean / kk
-                            cdf_tab[kk] = cdf_tab[kk - 1] + pmf_last
+                        pmf = np.exp(-mean)
+                        cdf_tab[0] = pmf
+                        while ntab < kmax and cdf_tab[ntab - 1] < u_hi:
+                            pmf = pmf * mean / ntab
+                            cdf_tab[ntab] = cdf_tab[ntab - 1] + pmf
                             ntab += 1
-                        if not u > cdf_tab[kk]:
-                            break
-                        n += 1.0
+                        t = 0
+                        for b in range(_NBIN + 1):  # first term >= b / _NBIN, for each bin edge
+                            while t < ntab and cdf_tab[t] < b / _NBIN:
+                                t += 1
+                            edge[b] = t
+                    # the count is the first k with u <= cdf_k (kmax if none).  The terms add
+                    # non-negative pmfs, so the CDF never decreases and ``u > cdf_k`` holds on a
+                    # prefix of k: its length is the number of k where it holds (past the last
+                    # term kept, cdf >= u_hi >= u).  Below the edge of u's bin it holds, from the
+                    # next edge on it does not: only the terms in between are compared.
+                    b = int(u * _NBIN)
+                    kk = edge[b]
+                    for t in range(edge[b], edge[b + 1]):
+                        kk += u > cdf_tab[t]
+                    n = float(kk)
                 v = np.float32(n / mpu)
                 for sc in scales:
                     v = v * sc
