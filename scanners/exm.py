@@ -29,7 +29,7 @@ from .noise import child_rng, poisson_from_normal, seed_int, tiled_normal
 from .psf import blur, sigma_vox
 from .registry import SCANNERS
 from .tissue import TissueFunction
-from .warp_kernel import trilinear_many
+from .warp_kernel import trilinear_shifted
 
 RECEPTOR_TYPES = ("AMPA", "NMDA", "GABA_A")
 CHANNEL_TYPES = ("cation_leak", "tonic_gabaa")  # tissue fields channel:<type> (scanners/tissue.py)
@@ -286,18 +286,17 @@ class ExMScanner(Scanner):
         axes = tuple(plan.origin[d] + (starts[d] - hb[d] + np.arange(m[d]) + 0.5) * self.voxel_nm[d] for d in range(3))
         u = plan.deformation.displacement(axes)
         out = [None] * len(density)
+        ud = np.stack([u[d] / vox[d] for d in range(3)])  # the displacement in voxels, once per chunk
         for r in sorted({self.channel_round(ch) for ch in range(len(density))}):
             s = plan.round_shift_nm[r].astype(np.float32)
-            coords = np.empty((3,) + tuple(m), np.float64)
-            for d in range(3):
-                shape = [1, 1, 1]
-                shape[d] = -1
-                coords[d] = (u[d] / vox[d] + s[d] / vox[d]).astype(np.float64)
-                coords[d] += (np.arange(m[d], dtype=np.float64) + hw[d]).reshape(shape)
+            sd = np.array([s[d] / vox[d] for d in range(3)], np.float32)
+            # voxel p samples float64(u(p) / vox + shift / vox) + (p + hw): the coordinates are
+            # made in the kernel, one set of corners and weights for every channel of the round,
+            # with SciPy's arithmetic (map_coordinates order 1, mode "nearest"): bit-identical,
+            # scanners/warp_kernel.py
             chans = [ch for ch in range(len(density)) if self.channel_round(ch) == r]
-            # one set of corners and weights for every channel of the round, SciPy's arithmetic
-            # (map_coordinates order 1, mode "nearest"): bit-identical, scanners/warp_kernel.py
-            warped = trilinear_many(np.stack([np.asarray(density[ch], np.float32) for ch in chans]), coords)
+            warped = trilinear_shifted(np.stack([np.asarray(density[ch], np.float32) for ch in chans]), ud, sd,
+                                       np.asarray(hw, np.float64))
             for ch, w in zip(chans, warped):
                 out[ch] = w
         return out

@@ -143,3 +143,21 @@ def test_blur_cut_to_the_inner_box_after_each_pass_is_the_cropped_blur():
     img = np.random.default_rng(8).random((9 + 2 * h[0], 11 + 2 * h[1], 7 + 2 * h[2])).astype(np.float32)
     inner = tuple(slice(a, n - a) for a, n in zip(h, img.shape))
     assert np.array_equal(blur(img, sigma, inner).view(np.uint32), blur(img, sigma)[inner].view(np.uint32))
+
+
+def test_trilinear_shifted_builds_the_warp_coordinates_exactly():
+    from scanners.warp_kernel import trilinear_many, trilinear_shifted
+
+    rng = np.random.default_rng(9)
+    stack = rng.random((2, 9, 12, 10)).astype(np.float32)
+    ud = rng.normal(0, 1.5, (3, 5, 6, 4)).astype(np.float32)
+    sd = np.array([0.3, -0.7, 0.2], np.float32)
+    off = np.array([2.0, 3.0, 3.0])
+    coords = np.empty((3, 5, 6, 4))
+    for d in range(3):  # as ExM's warp built them: float64(u/vox + shift/vox) + (index + halo)
+        shape = [1, 1, 1]
+        shape[d] = -1
+        coords[d] = (ud[d] + sd[d]).astype(np.float64)
+        coords[d] += (np.arange(coords.shape[1 + d], dtype=np.float64) + off[d]).reshape(shape)
+    got = trilinear_shifted(stack, ud, sd, off)
+    assert np.array_equal(got.view(np.uint32), trilinear_many(stack, coords).view(np.uint32))
