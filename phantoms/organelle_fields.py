@@ -120,9 +120,9 @@ def meeting(lo: np.ndarray, hi: np.ndarray, g) -> np.ndarray:
     """Indices of the boxes ``[lo, hi]`` that meet the grid's box (the per-chunk prefilter)."""
     if len(lo) == 0:
         return np.zeros(0, np.int64)
-    box_lo = g.origin
-    box_hi = g.origin + np.asarray(g.shape) * g.voxel
-    return np.flatnonzero(np.all(hi >= box_lo, axis=1) & np.all(lo <= box_hi, axis=1))
+    from .packing_kernel import boxes_meeting
+
+    return boxes_meeting(lo, hi, g.origin, g.origin + np.asarray(g.shape) * g.voxel)
 
 
 @dataclass(frozen=True)

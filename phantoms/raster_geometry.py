@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .packing_kernel import boxes_meeting
 from .phantom import SWC_SOMA, Phantom
 
 _SNAP = 1024.0
@@ -44,6 +45,18 @@ class _Primitives:
         rmax = np.maximum(self.ra, self.rb)[:, None] + self.reach
         self.lo = np.minimum(self.a, self.b) - rmax
         self.hi = np.maximum(self.a, self.b) + rmax
+        # each cell's cones are one run of rows (cell order): cid -> [(start, stop), ...]
+        cut = [0] + list(np.flatnonzero(self.cid[1:] != self.cid[:-1]) + 1) + [len(self.cid)]
+        self._runs = {}
+        for s0, s1 in zip(cut[:-1], cut[1:]):
+            if s1 > s0:
+                self._runs.setdefault(int(self.cid[s0]), []).append((int(s0), int(s1)))
+
+    def cell_range(self, cid: int) -> tuple[int, int] | None:
+        """``(start, stop)``: the rows of cell ``cid``'s cones if they are one run (``(0, 0)``: it
+        has none; None: several runs)."""
+        runs = self._runs.get(int(cid), [])
+        return (0, 0) if not runs else runs[0] if len(runs) == 1 else None
 
 
 def primitives(ph: Phantom) -> _Primitives:
@@ -131,7 +144,12 @@ def _cell_depth_window(ph: Phantom, g: _Grid, sl, cid: int) -> np.ndarray:
     lo = np.array([g.centers[k][sl[k]][0] for k in range(3)])
     hi = np.array([g.centers[k][sl[k]][-1] for k in range(3)])
     depth = np.full(tuple(s.stop - s.start for s in sl), -np.inf, np.float32)
-    for j in np.flatnonzero((P.cid == cid) & np.all(P.hi >= lo, axis=1) & np.all(P.lo <= hi, axis=1)):
+    run = P.cell_range(cid)
+    if run is not None:
+        hit = boxes_meeting(P.lo, P.hi, lo, hi, *run)
+    else:
+        hit = np.flatnonzero((P.cid == cid) & np.all(P.hi >= lo, axis=1) & np.all(P.lo <= hi, axis=1))
+    for j in hit:
         np.maximum(depth, _cone_eval(g, sl, P.a[j], P.b[j], P.ra[j], P.rb[j], True), out=depth)
     return depth
 

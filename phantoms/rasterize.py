@@ -46,6 +46,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .packing_kernel import boxes_meeting
 from .phantom import Phantom
 from .raster_channels import CHANNEL_FIELDS, channel_fields
 # _Grid, primitives and cell_depth are imported from here by other modules and tests
@@ -154,10 +155,10 @@ def _cells(ph: Phantom, g: _Grid, need_depth: bool, need_overlap: bool, cells):
     pad = (0.5 * float(np.max(g.voxel)) + 1.0) if need_depth else 0.0
     box_lo = g.origin - pad
     box_hi = g.origin + np.asarray(g.shape) * g.voxel + pad
-    hit = np.all(P.hi >= box_lo, axis=1) & np.all(P.lo <= box_hi, axis=1)
+    hit = boxes_meeting(P.lo, P.hi, box_lo, box_hi)
     if cells is not None:
-        hit &= np.isin(P.cid, np.asarray(list(cells), np.uint32))
-    for i in np.flatnonzero(hit):
+        hit = hit[np.isin(P.cid[hit], np.asarray(list(cells), np.uint32))]
+    for i in hit:
         sl = g.window(P.lo[i] - pad, P.hi[i] + pad)
         if sl is None:
             continue
@@ -184,10 +185,9 @@ def nearest_surfaces(P: _Primitives, g: _Grid, only=None):
 
     box_lo = g.origin
     box_hi = g.origin + np.asarray(g.shape) * g.voxel
-    hit = np.all(P.hi >= box_lo, axis=1) & np.all(P.lo <= box_hi, axis=1)
+    hit = boxes_meeting(P.lo, P.hi, box_lo, box_hi)
     if only is not None:  # these cells' primitives only
-        hit &= np.isin(P.cid, np.asarray(list(only), np.uint32))
-    hit = np.flatnonzero(hit)
+        hit = hit[np.isin(P.cid[hit], np.asarray(list(only), np.uint32))]
     return fold_nearest(g.centers, P.a[hit], P.b[hit], P.ra[hit], P.rb[hit], P.cid[hit], P.lo[hit], P.hi[hit],
                         max(P.reach, 1e-6))
 

@@ -27,3 +27,24 @@ def test_dense_depth_is_the_numpy_definition(cap):
     got = dense_depth(s1, s2, 100.0, 20.0, cap)
     assert got.dtype == np.float32
     assert np.array_equal(got.view(np.uint32), _dense_depth_numpy(s1, s2, 100.0, 20.0, cap).view(np.uint32))
+
+
+def test_boxes_meeting_is_the_numpy_prefilter():
+    from phantoms.packing_kernel import boxes_meeting
+
+    rng = np.random.default_rng(1)
+    lo = rng.uniform(0, 1000, (500, 3))
+    hi = lo + rng.uniform(0, 300, (500, 3))
+    box_lo, box_hi = np.array([200.0, 300.0, 100.0]), np.array([260.0, 700.0, 900.0])
+    want = np.flatnonzero(np.all(hi >= box_lo, axis=1) & np.all(lo <= box_hi, axis=1))
+    assert np.array_equal(boxes_meeting(lo, hi, box_lo, box_hi), want)
+    assert np.array_equal(boxes_meeting(lo, hi, box_lo, box_hi, 100, 300), want[(want >= 100) & (want < 300)])
+
+
+def test_each_cell_has_one_run_of_primitives(tiny):
+    from phantoms.raster_geometry import primitives
+
+    P = primitives(tiny)
+    for c in tiny.all_cell_ids:
+        start, stop = P.cell_range(c)
+        assert np.array_equal(np.flatnonzero(P.cid == c), np.arange(start, stop))
