@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 DOSES = (15.0, 5.0, 2.0, 1.0, 0.5)
-COLUMNS = ["dose", "vi_split", "vi_merge", "syn_P", "syn_R", "syn_F1", "n_pred", "edge_F1", "sign_acc", "sign_exc",
-           "n_edges", "syn_sign", "sign_II", "rec_I", "rec_II", "time_s"]
+COLUMNS = ["dose", "vi_split", "vi_merge", "syn_P", "syn_R", "syn_F1", "n_pred", "edge_F1", "sign_acc", "sign_bal",
+           "sign_exc", "n_edges", "syn_sign", "sign_II", "rec_I", "rec_II", "time_s"]
 
 
 def rescan_em(ds, dose: float) -> np.ndarray:
@@ -81,6 +81,7 @@ def evaluate(ds, img: np.ndarray) -> dict:
     s, y, c = card["segmentation"], card["synapses"], card["connectome"]
     return {"vi_split": s["vi_split"], "vi_merge": s["vi_merge"], "syn_P": y["precision"], "syn_R": y["recall"],
             "syn_F1": y["f1"], "n_pred": y["n_pred"], "edge_F1": c["edge_f1"], "sign_acc": c["sign_accuracy"],
+            "sign_bal": c["sign_balanced_accuracy"],
             "sign_exc": all_exc, "n_edges": c["n_matched_edges"],
             "syn_sign": float(np.mean(true_sign == pred_sign)) if len(pairs) else None,
             "sign_II": float(ok_ii.mean()) if ok_ii.size else None,

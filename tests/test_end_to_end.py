@@ -48,6 +48,7 @@ def test_perfect_submission_scores_perfectly(truth_scorecard):
     seg, syn, con, fn = card["segmentation"], card["synapses"], card["connectome"], card["function"]
     assert seg["vi_split"] == 0 and seg["vi_merge"] == 0 and seg["arand"] == 0
     assert syn["f1"] == 1 and con["edge_f1"] == 1 and con["sign_accuracy"] == 1
+    assert con["sign_balanced_accuracy"] == 1
     assert fn["accuracy"] == fn["reference_accuracy"]
     assert fn["output_correlation"] > 0.999
 

@@ -16,7 +16,7 @@ rule is stated in the module that applies it:
    (vesicle-sized dark puncta; oblique membranes have none) or the density is thicker than any
    membrane pile-up; the side with the vesicles is presynaptic; PSD area from the cleft's
    volume; the sign from the ultrastructure (a thick Gray I density is darker than a thin Gray
-   II one), pooled per presynaptic segment.
+   II one), pooled per edge (the clefts between two segments), weighted by PSD area.
 
 The submission has no receptor counts (EM carries no molecular identity), so the function score
 rebuilds strengths from PSD area.  An image without structure gives an empty

@@ -194,8 +194,11 @@ def connectome_scores(
     signs = [(true_map[k][1], pred_map[k][1]) for k in matched]
     if matched and any(p is not None for _, p in signs):
         sign_accuracy = float(np.mean([p is not None and int(p) == int(t) for t, p in signs]))
+        recalls = [np.mean([p is not None and int(p) == c for t, p in signs if int(t) == c])
+                   for c in sorted({int(t) for t, _ in signs})]
+        sign_balanced = float(np.mean(recalls))
     else:
-        sign_accuracy = None
+        sign_accuracy = sign_balanced = None
 
     rho = None
     if len(matched) >= 3:
@@ -209,6 +212,7 @@ def connectome_scores(
         "edge_recall": recall,
         "edge_f1": f1,
         "sign_accuracy": sign_accuracy,
+        "sign_balanced_accuracy": sign_balanced,
         "weight_spearman": rho,
         "nri": None,
         "nri_precision": None,

@@ -21,7 +21,7 @@ def test_perfect_connectome_scores_perfectly():
     e = _edges()
     r = connectome_scores(e, e)
     assert (r["edge_precision"], r["edge_recall"], r["edge_f1"]) == (1.0, 1.0, 1.0)
-    assert r["sign_accuracy"] == 1.0
+    assert r["sign_accuracy"] == 1.0 and r["sign_balanced_accuracy"] == 1.0
     assert r["weight_spearman"] == pytest.approx(1.0)
     assert r["nri"] is None  # no terminal table given
     json.dumps(r)
@@ -127,3 +127,28 @@ def test_receptor_errors():
     with pytest.raises(SubmissionError, match="AMPA"):
         receptor_errors(t, {"AMPA": np.zeros(2)})
     json.dumps(receptor_errors(t, t))
+
+
+def test_sign_balanced_accuracy_known_answer():
+    """9 excitatory and 1 inhibitory matched edges (Brodersen et al. 2010): calling all excitatory
+    scores 0.9 on accuracy but 0.5 balanced; finding the inhibitory one at the cost of one
+    excitatory edge scores 0.8 and (8/9 + 1) / 2."""
+    true = {(1, k): (1.0, 1) for k in range(2, 11)}
+    true[(2, 1)] = (1.0, -1)
+    all_exc = {k: (w, 1) for k, (w, _) in true.items()}
+    r = connectome_scores(true, all_exc)
+    assert r["sign_accuracy"] == pytest.approx(0.9) and r["sign_balanced_accuracy"] == pytest.approx(0.5)
+    traded = dict(all_exc)
+    traded[(2, 1)] = (1.0, -1)
+    traded[(1, 2)] = (1.0, -1)
+    r = connectome_scores(true, traded)
+    assert r["sign_accuracy"] == pytest.approx(0.9)
+    assert r["sign_balanced_accuracy"] == pytest.approx((8 / 9 + 1) / 2)
+    one_class = {k: v for k, v in true.items() if v[1] == 1}
+    flipped = {k: (w, -1 if k == (1, 2) else 1) for k, (w, _) in one_class.items()}
+    r = connectome_scores(one_class, flipped)  # one sign present: balanced == plain accuracy
+    assert r["sign_balanced_accuracy"] == pytest.approx(r["sign_accuracy"]) == pytest.approx(8 / 9)
+    unsigned = {k: (w, None) for k, (w, _) in true.items()}
+    assert connectome_scores(true, unsigned)["sign_balanced_accuracy"] is None
+    partly = {k: (w, None if k == (2, 1) else s) for k, (w, s) in true.items()}
+    assert connectome_scores(true, partly)["sign_balanced_accuracy"] == pytest.approx(0.5)  # missing = wrong
