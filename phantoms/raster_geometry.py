@@ -149,8 +149,11 @@ def _cell_depth_window(ph: Phantom, g: _Grid, sl, cid: int) -> np.ndarray:
         hit = boxes_meeting(P.lo, P.hi, lo, hi, *run)
     else:
         hit = np.flatnonzero((P.cid == cid) & np.all(P.hi >= lo, axis=1) & np.all(P.lo <= hi, axis=1))
-    for j in hit:
-        np.maximum(depth, _cone_eval(g, sl, P.a[j], P.b[j], P.ra[j], P.rb[j], True), out=depth)
+    if len(hit):  # compiled: _cone_eval's float32 steps and np.maximum, voxel by voxel
+        from .raster_kernels import cones_depth_max
+
+        cones_depth_max(depth, *(np.ascontiguousarray(g.centers[k][sl[k]]) for k in range(3)),
+                        np.ascontiguousarray(P.a[hit]), np.ascontiguousarray(P.b[hit]), P.ra[hit], P.rb[hit])
     return depth
 
 

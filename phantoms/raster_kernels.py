@@ -43,3 +43,40 @@ def vesicle_fill(out, zc, yc, xc, origin, voxel, centres, radii, rr, flat, axes,
                         q = (d2 - along * along) / rr[v] + along * along / ff[v]
                         if q < 1.0:
                             out[i, j, k] = 1.0
+
+
+@njit(cache=True)
+def cones_depth_max(depth, zc, yc, xc, A, B, RA, RB):  # pragma: no cover - compiled
+    """``depth = maximum(depth, r(t) - d)`` for each round cone (rows of A, B, RA, RB) at the
+    voxel centres ``zc x yc x xc``: :func:`phantoms.raster_geometry._cone_eval` (depth form)
+    folded with ``np.maximum``, the same float32 steps voxel by voxel."""
+    for p in range(A.shape[0]):
+        a0, a1, a2 = A[p, 0], A[p, 1], A[p, 2]
+        d0, d1, d2 = np.float32(B[p, 0] - a0), np.float32(B[p, 1] - a1), np.float32(B[p, 2] - a2)
+        L2 = np.float64(d0 * d0 + d1 * d1 + d2 * d2)
+        ra, rb = RA[p], RB[p]
+        sphere = L2 == 0.0
+        inv = np.float32(1.0 / L2) if not sphere else np.float32(0.0)
+        r_s = np.float32(max(ra, rb))
+        r_a, dr = np.float32(ra), np.float32(rb - ra)
+        for i in range(zc.shape[0]):
+            dz = np.float32(zc[i] - a0)
+            for j in range(yc.shape[0]):
+                dy = np.float32(yc[j] - a1)
+                for k in range(xc.shape[0]):
+                    dx = np.float32(xc[k] - a2)
+                    if sphere:
+                        dist2 = dz * dz + dy * dy + dx * dx
+                        r = r_s
+                    else:
+                        t = (dz * d0 + dy * d1 + dx * d2) * inv
+                        t = min(max(t, np.float32(0.0)), np.float32(1.0))
+                        ez = dz - t * d0
+                        ey = dy - t * d1
+                        ex = dx - t * d2
+                        dist2 = ez * ez + ey * ey + ex * ex
+                        r = r_a if ra == rb else r_a + t * dr
+                    v = r - np.sqrt(dist2)
+                    old = depth[i, j, k]
+                    if not (old >= v or np.isnan(old)):  # np.maximum(old, v)
+                        depth[i, j, k] = v

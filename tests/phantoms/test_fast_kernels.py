@@ -85,3 +85,22 @@ def test_compiled_vesicles_are_the_numpy_loop(tiny, voxel):
         got = _vesicles(tiny, g)
         assert got.any()
         assert np.array_equal(got, _vesicles_numpy(tiny, g))
+
+
+@pytest.mark.parametrize("voxel", [(40.0, 16.0, 16.0), (7.0, 5.0, 6.0)])
+def test_compiled_cell_depth_is_the_numpy_cone_fold(tiny, voxel):
+    from phantoms.raster_geometry import _cell_depth_window, _cone_eval, _Grid, primitives
+
+    P = primitives(tiny)
+    rng = np.random.default_rng(2)
+    for cid in tiny.all_cell_ids[:: max(1, len(tiny.all_cell_ids) // 6)]:
+        rows = np.flatnonzero(P.cid == cid)
+        centre = P.a[rng.choice(rows)]  # a window on the cell
+        g = _Grid(centre - 0.5 * np.array([20, 30, 30]) * np.array(voxel) + 0.7, (20, 30, 30), voxel)
+        sl = (slice(2, 18), slice(0, 30), slice(5, 29))
+        want = np.full((16, 30, 24), -np.inf, np.float32)  # the numpy fold, cone by cone
+        for j in rows:
+            np.maximum(want, _cone_eval(g, sl, P.a[j], P.b[j], P.ra[j], P.rb[j], True), out=want)
+        got = _cell_depth_window(tiny, g, sl, int(cid))
+        assert np.isfinite(got).any()
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
