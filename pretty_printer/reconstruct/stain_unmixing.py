@@ -43,6 +43,7 @@ from pretty_printer.reconstruct.excitability import SURFACE_CORRECTION
 
 UNMIX_ITERATIONS = 60
 DETECTION_SE = 3.0  # a density under 3 standard errors of the stain's noise is reported as 0
+MIN_PIECE_UM2 = 1.0  # a same-code component with less membrane is read with the segment's largest
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
@@ -73,8 +74,8 @@ def face_area_um2(seg: np.ndarray, voxel_nm) -> np.ndarray:
     return out * SURFACE_CORRECTION * 1e-6
 
 
-def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox) -> dict[int, float]:
-    """Each segment's stain density (pS/um^2) from a background-subtracted stain image.
+def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, pieces=None) -> dict[int, float]:
+    """Each segment's (or piece's) stain density (pS/um^2) from a background-subtracted stain image.
 
     Parameters
     ----------
@@ -85,20 +86,22 @@ def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox) 
     voxel_nm : (3,) float
     sigma_vox : (3,) float
         The PSF's Gaussian sigma, voxels.
+    pieces : (Z, Y, X) integer labels, optional
+        A finer labelling inside ``seg`` (each piece within one segment): one density per piece.
+        The membrane is still where ``seg``'s labels change.  Default: ``seg`` itself.
 
     Returns
     -------
     dict
-        Segment id -> density, pS/um^2, >= 0; only segments with a boundary face.
+        Segment (or piece) id -> density, pS/um^2, >= 0; only those with a boundary face.
     """
     F = face_area_um2(seg, voxel_nm)
-    ids = np.unique(seg[F > 0]).astype(np.int64)
+    unknown = seg if pieces is None else pieces
+    ids = np.unique(unknown[F > 0]).astype(np.int64)
     if ids.size == 0:
         return {}
-    index = np.zeros(int(ids.max()) + 1, np.int64)
-    index[ids] = np.arange(ids.size)
     where = F > 0
-    k = index[seg[where].astype(np.int64)]
+    k = np.searchsorted(ids, unknown[where].astype(np.int64))
     f = F[where]
 
     def paint(d):
@@ -122,6 +125,10 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
                     gains: dict[str, float], voxel_nm, boundary_sigma_nm=(0.0, 0.0, 0.0)) -> dict[str, np.ndarray]:
     """``cells.csv`` columns (``segment_id`` and mS/cm^2 per stained species) by unmixing.
 
+    Each segment's density is its largest piece's (:func:`component_pieces`): a segment is one
+    barcode, and barcodes are not unique, so a same-code piece apart from the rest may be another
+    cell.
+
     Parameters
     ----------
     seg : (Z, Y, X) uint64
@@ -143,7 +150,7 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
     -------
     dict
         ``segment_id`` (every labelled segment) and one column per species (0 where a segment has
-        no boundary face).
+        no boundary face, and under ``DETECTION_SE`` standard errors of its largest piece).
     """
     voxel_nm = np.asarray(voxel_nm, float)
     offset = float(settings.get("offset_adu", 0.0))
@@ -155,13 +162,16 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
     sigma = np.hypot(fwhm / FWHM_PER_SIGMA, np.asarray(boundary_sigma_nm, float)) / voxel_nm
     ids = np.unique(seg[seg > 0]).astype(np.int64)
     cols = {"segment_id": ids}
-    area = np.bincount(seg.ravel().astype(np.int64), weights=face_area_um2(seg, voxel_nm).ravel())
+    pieces, segment_of, main = component_pieces(seg, voxel_nm)
+    area = np.bincount(pieces.ravel(), weights=face_area_um2(seg, voxel_nm).ravel(), minlength=segment_of.size)
+    main_of = dict(zip(segment_of[main].tolist(), main.tolist()))  # segment -> its largest piece
+    read = np.array([main_of.get(int(i), 0) for i in ids])
     noise_photons = np.sqrt(bg + float(settings.get("read_noise_e", 0.0)) ** 2)
     for name, img in stains.items():
         y = ((np.asarray(img, np.float64) - offset) / adu - bg) / (per_pS * gains.get(name, 1.0))
-        d = unmix_densities(seg, y, voxel_nm, sigma)
-        d = np.array([d.get(int(i), 0.0) for i in ids])
-        se = density_standard_error(area[ids], noise_photons / (per_pS * gains.get(name, 1.0)), voxel_nm, sigma)
+        d = unmix_densities(seg, y, voxel_nm, sigma, pieces)
+        d = np.array([d.get(int(p), 0.0) for p in read])
+        se = density_standard_error(area[read], noise_photons / (per_pS * gains.get(name, 1.0)), voxel_nm, sigma)
         cols[CHANNEL_SPECIES[name].column] = np.where(d >= DETECTION_SE * se, d, 0.0) / PS_UM2_PER_MS_CM2
     return cols
 
@@ -179,3 +189,42 @@ def density_standard_error(area_um2, noise_pS, voxel_nm, sigma_vox) -> np.ndarra
     norm2 = np.prod(voxel_um) * np.asarray(area_um2, float) / (2.0 * np.sqrt(np.pi) * sigma_um)
     with np.errstate(divide="ignore"):
         return np.where(norm2 > 0, noise_pS / np.sqrt(np.maximum(norm2, 1e-300)), np.inf)
+
+
+
+def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_UM2):
+    """Cut each segment into its 6-connected components, each read as its own unknown.
+
+    A component with less than ``min_area_um2`` of membrane stays with the segment's largest
+    component (by volume): a fragment that small would get a density from a handful of voxels.
+
+    Parameters
+    ----------
+    seg : (Z, Y, X) integer labels, 0 = unassigned.
+    voxel_nm : (3,) float
+    min_area_um2 : float
+
+    Returns
+    -------
+    pieces : (Z, Y, X) int64
+        Piece labels 1..n, 0 where ``seg`` is 0.
+    segment_of : (n + 1,) int64
+        Each piece's segment (``segment_of[0] = 0``).
+    main : (number of segments,) int64
+        Each segment's largest piece, in increasing segment order.
+    """
+    F = face_area_um2(seg, voxel_nm)
+    pieces = np.zeros(seg.shape, np.int64)
+    segment_of, main = [0], []
+    ids = np.unique(seg[seg > 0])
+    for i, box in zip(ids, ndimage.find_objects(np.where(seg > 0, np.searchsorted(ids, seg) + 1, 0))):
+        lab, n = ndimage.label(seg[box] == i)
+        area = np.bincount(lab.ravel(), weights=F[box].ravel(), minlength=n + 1)[1:]
+        largest = int(np.argmax(np.bincount(lab.ravel(), minlength=n + 1)[1:]))
+        keep = sorted(set(np.flatnonzero(area >= min_area_um2).tolist()) | {largest})
+        remap = np.full(n + 1, len(segment_of) + keep.index(largest), np.int64)
+        remap[np.asarray(keep) + 1] = len(segment_of) + np.arange(len(keep))
+        pieces[box][lab > 0] = remap[lab[lab > 0]]
+        main.append(len(segment_of) + keep.index(largest))
+        segment_of += [int(i)] * len(keep)
+    return pieces, np.asarray(segment_of, np.int64), np.asarray(main, np.int64)

@@ -144,3 +144,27 @@ def test_stain_densities_report_a_density_under_the_detection_limit_as_zero():
         assert abs(got[1] - 0.4) < 0.02
         zero += got[2] == 0.0
     assert zero == 5  # the noise's density (clipped at 0 half the time) stays under 3 standard errors
+
+
+def test_a_same_code_piece_apart_from_the_cell_does_not_dilute_its_density():
+    from pretty_printer.reconstruct.stain_unmixing import component_pieces, stain_densities
+
+    # segment 1: a cell (40 pS/um^2 = 4 mS/cm^2) and, apart from it, a smaller unstained piece
+    # of another cell with the same barcode; plus a 1-voxel fragment that stays with the cell
+    seg = np.zeros((12, 40, 90), np.uint64)
+    seg[1:-1, 5:35, 3:40] = 1
+    seg[1:-1, 8:32, 55:85] = 1
+    seg[6, 2, 50] = 1
+    area = face_area_um2(seg, VOX)
+    pS = np.zeros(seg.shape)
+    pS[:, :, :45] = area[:, :, :45] * 40.0
+    sigma_nm = np.array([53.0, 17.0, 17.0])
+    settings = {"channel_photons": 1.0, "psf_fwhm_nm": tuple(sigma_nm * 2.0 * np.sqrt(2.0 * np.log(2.0)))}
+    img = ndimage.gaussian_filter(pS, sigma_nm / VOX, mode="constant")
+    pieces, segment_of, main = component_pieces(seg, VOX)
+    assert segment_of.tolist() == [0, 1, 1] and pieces[6, 2, 50] == pieces[5, 20, 20] == main[0]
+    cols = stain_densities(seg, {"cation_leak": img}, settings, {"cation_leak": 1.0}, VOX)
+    assert abs(cols["g_cation_leak_mS_cm2"][0] - 4.0) < 0.04
+    # one unknown for the whole segment reads the area-weighted mean instead
+    whole = unmix_densities(seg, img, VOX, sigma_nm / VOX)[1]
+    assert whole < 0.8 * 40.0
