@@ -168,3 +168,21 @@ def test_a_same_code_piece_apart_from_the_cell_does_not_dilute_its_density():
     # one unknown for the whole segment reads the area-weighted mean instead
     whole = unmix_densities(seg, img, VOX, sigma_nm / VOX)[1]
     assert whole < 0.8 * 40.0
+
+
+def test_a_small_piece_with_a_blend_of_two_touching_codes_goes_to_its_neighbours():
+    from pretty_printer.reconstruct.baseline_exm import drop_mixed_pieces
+
+    a, b = 0b000000001111, 0b000011110000
+    blend, other = 0b000000110011, 0b111100000000  # within a | b; not
+    labels = np.zeros((10, 40, 40), np.uint64)
+    labels[:, :, :20] = a
+    labels[:, :, 20:] = b
+    labels[4:6, 10:14, 19:21] = blend  # a thin shell where the two cells touch (16 voxels)
+    labels[4:6, 30:34, 19:21] = other  # a small piece whose code is no blend of its neighbours
+    out = drop_mixed_pieces(labels, VOX)
+    assert np.all(out[4:6, 10:14, 19] == a) and np.all(out[4:6, 10:14, 20] == b)
+    assert np.all(out[4:6, 30:34, 19:21] == other)
+    # a large piece keeps even a blended code (a real cell's code can be one)
+    labels[:, 10:30, 15:25] = blend
+    assert np.all(drop_mixed_pieces(labels, VOX)[:, 10:30, 15:25] == blend)
