@@ -7,7 +7,9 @@
    exceeds ``MASK_FRACTION`` of its Otsu threshold (low, so that blurred boundaries and thin
    processes are in); every mask voxel that did not decode takes the nearest decoded label
    within ``FILL_NM`` (anisotropic distance): an unassigned voxel inside a cell costs more than
-   a boundary voxel given to a neighbour.
+   a boundary voxel given to a neighbour.  Where two cells touch, their blurred barcodes add up
+   and thin shells read a blend of both codes; a small piece whose code lies within the union of
+   two codes it touches goes to its nearest neighbours (:func:`drop_mixed_pieces`).
 2. Each receptor-stain channel is matched-filtered with the expected punctum (the published PSF
    and a small PSD, :mod:`pretty_printer.reconstruct.puncta`); local maxima above ``PUNCTA_SNR``
    times the filtered image's own noise at their voxel (larger at the block faces) are puncta.
@@ -31,7 +33,9 @@
    a cell's weakest protein falls below threshold it would otherwise split in pieces); receptor counts
    are divided by the detection efficiency.  Colliding barcodes are not corrected.
 6. Excitability: tonic channel densities per segment unmixed from the channel stains with the
-   published PSF (:func:`pretty_printer.reconstruct.stain_unmixing.stain_densities`).
+   published PSF (:func:`pretty_printer.reconstruct.stain_unmixing.stain_densities`), each
+   read from the segment's largest connected piece (barcodes are not unique: a same-code piece
+   apart from it may be another cell).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import numpy as np
 from scipy import ndimage
 
 from pretty_printer.submission.format import Submission
+from pretty_printer.reconstruct.barcode_blends import MIXED_PIECE_UM3, drop_mixed_pieces
 from pretty_printer.reconstruct.puncta import detect_peaks, matched_filter, matched_sigma_vox
 from pretty_printer.reconstruct.stain_unmixing import stain_densities
 from pretty_printer.reconstruct.registry import METHODS
@@ -53,7 +58,6 @@ MASK_FRACTION = 0.5
 ON_SNR = 5.0
 FILL_NM = 400.0
 SMOOTH_NM = 20.0  # denoising Gaussian sigma for a fully labelled stain
-MIXED_PIECE_UM3 = 0.01  # a blended-code piece at most this large is given to its neighbours
 DIM_BIT_FRACTION = 0.3  # a dim protein's mean signal / its on-threshold (absent: ~0.05, dim: ~0.7)
 
 
@@ -109,42 +113,6 @@ def barcode_codes(sig: np.ndarray, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: boo
         labels[near] = labels[tuple(i[near] for i in idx)]
     labels = merge_short_codes(labels, k, sig, thresholds) if accept_gaps and k > 1 else labels
     return drop_mixed_pieces(labels, voxel_nm) if MIXED_PIECE_UM3 > 0 else labels
-
-
-def drop_mixed_pieces(labels: np.ndarray, voxel_nm) -> np.ndarray:
-    """Give each small piece whose code is a blend of two touching codes to its nearest neighbour.
-
-    Where two cells touch, the blurred barcodes add up, and a thin shell can read a code made of
-    bits of both (``tiny`` seed 2: ``010110000010`` between ``010110001000`` and ``010011000010``),
-    often at a synapse, where it then takes the punctum.  A 6-connected piece of one code with at
-    most ``MIXED_PIECE_UM3`` of volume whose code lies within the union of two other codes it
-    touches is relabelled voxel by voxel to the nearest voxel of another label.
-    """
-    voxel_nm = np.asarray(voxel_nm, float)
-    max_vox = MIXED_PIECE_UM3 * 1e9 / float(np.prod(voxel_nm))
-    codes, inverse = np.unique(labels, return_inverse=True)
-    inverse = inverse.reshape(labels.shape)
-    mixed = np.zeros(labels.shape, bool)
-    for j, box in enumerate(ndimage.find_objects(inverse + 1)):
-        if box is None or codes[j] == 0:
-            continue
-        big = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in box)
-        lab, n = ndimage.label(inverse[big] == j)
-        sizes = np.bincount(lab.ravel(), minlength=n + 1)
-        for c in np.flatnonzero(sizes[1:] <= max_vox) + 1:
-            piece = lab == c
-            ring = ndimage.binary_dilation(piece) & ~piece
-            near = [int(x) for x in np.unique(labels[big][ring]) if x != 0 and x != codes[j]]
-            own = int(codes[j])
-            if any(own & ~(a | b) == 0 for i, a in enumerate(near) for b in near[i + 1:]):
-                mixed[big] |= piece
-    if not mixed.any():
-        return labels
-    keep = (labels > 0) & ~mixed
-    _, idx = ndimage.distance_transform_edt(~keep, sampling=voxel_nm, return_indices=True)
-    out = labels.copy()
-    out[mixed] = labels[tuple(i[mixed] for i in idx)]
-    return out
 
 
 def _popcount(codes: np.ndarray) -> np.ndarray:

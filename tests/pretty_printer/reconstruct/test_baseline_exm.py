@@ -171,7 +171,7 @@ def test_a_same_code_piece_apart_from_the_cell_does_not_dilute_its_density():
 
 
 def test_a_small_piece_with_a_blend_of_two_touching_codes_goes_to_its_neighbours():
-    from pretty_printer.reconstruct.baseline_exm import drop_mixed_pieces
+    from pretty_printer.reconstruct.barcode_blends import drop_mixed_pieces
 
     a, b = 0b000000001111, 0b000011110000
     blend, other = 0b000000110011, 0b111100000000  # within a | b; not
