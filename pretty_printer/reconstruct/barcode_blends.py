@@ -36,24 +36,21 @@ def drop_mixed_pieces(labels: np.ndarray, voxel_nm) -> np.ndarray:
     (Z, Y, X) uint64
         The codes with blended pieces relabelled (``labels`` itself if there are none).
     """
+    from skimage.measure import label
+
     voxel_nm = np.asarray(voxel_nm, float)
     max_vox = MIXED_PIECE_UM3 * 1e9 / float(np.prod(voxel_nm))
     codes, inverse = np.unique(labels, return_inverse=True)
-    inverse = inverse.reshape(labels.shape)
-    mixed = np.zeros(labels.shape, bool)
-    for j, box in enumerate(ndimage.find_objects(inverse + 1)):
-        if box is None or codes[j] == 0:
-            continue
-        big = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in box)
-        lab, n = ndimage.label(inverse[big] == j)
-        sizes = np.bincount(lab.ravel(), minlength=n + 1)
-        for c in np.flatnonzero(sizes[1:] <= max_vox) + 1:
-            piece = lab == c
-            ring = ndimage.binary_dilation(piece) & ~piece
-            near = [int(x) for x in np.unique(labels[big][ring]) if x != 0 and x != codes[j]]
-            own = int(codes[j])
-            if any(own & ~(a | b) == 0 for i, a in enumerate(near) for b in near[i + 1:]):
-                mixed[big] |= piece
+    inverse = inverse.reshape(labels.shape) + (0 if codes[0] == 0 else 1)
+    codes = codes if codes[0] == 0 else np.r_[np.uint64(0), codes]
+    comp = label(inverse, background=0, connectivity=1).astype(np.int64)
+    small = np.bincount(comp.ravel()) <= max_vox
+    small[0] = False
+    code_of = np.zeros(small.size, np.int64)
+    code_of[comp.ravel()] = inverse.ravel()
+    mixed_comps = [c for c, near in _neighbour_codes(comp, inverse, small).items()
+                   if _is_blend(int(codes[code_of[c]]), [int(codes[j]) for j in near])]
+    mixed = np.isin(comp, mixed_comps)
     if not mixed.any():
         return labels
     keep = (labels > 0) & ~mixed
@@ -61,3 +58,24 @@ def drop_mixed_pieces(labels: np.ndarray, voxel_nm) -> np.ndarray:
     out = labels.copy()
     out[mixed] = labels[tuple(i[mixed] for i in idx)]
     return out
+
+
+def _neighbour_codes(comp: np.ndarray, code_index: np.ndarray, wanted: np.ndarray) -> dict[int, list[int]]:
+    """For each component ``c`` with ``wanted[c]``: the other nonzero code indices its voxels touch
+    across a face."""
+    pairs = []
+    for axis in range(comp.ndim):
+        a, b = (np.moveaxis(x, axis, 0) for x in (comp, code_index))
+        for (ca, cb), (ka, kb) in (((a[:-1], a[1:]), (b[:-1], b[1:])), ((a[1:], a[:-1]), (b[1:], b[:-1]))):
+            m = wanted[ca] & (kb != ka) & (kb > 0)
+            pairs.append(np.stack([ca[m], kb[m]], axis=1))
+    pairs = np.unique(np.concatenate(pairs), axis=0) if pairs else np.zeros((0, 2), np.int64)
+    out: dict[int, list[int]] = {}
+    for c, k in pairs.tolist():
+        out.setdefault(c, []).append(k)
+    return out
+
+
+def _is_blend(own: int, near: list[int]) -> bool:
+    """Whether code ``own`` lies within the union of two of the codes ``near``."""
+    return any(own & ~(a | b) == 0 for i, a in enumerate(near) for b in near[i + 1:])

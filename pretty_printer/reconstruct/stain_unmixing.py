@@ -213,18 +213,26 @@ def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_
     main : (number of segments,) int64
         Each segment's largest piece, in increasing segment order.
     """
-    F = face_area_um2(seg, voxel_nm)
-    pieces = np.zeros(seg.shape, np.int64)
-    segment_of, main = [0], []
+    from skimage.measure import label
+
     ids = np.unique(seg[seg > 0])
-    for i, box in zip(ids, ndimage.find_objects(np.where(seg > 0, np.searchsorted(ids, seg) + 1, 0))):
-        lab, n = ndimage.label(seg[box] == i)
-        area = np.bincount(lab.ravel(), weights=F[box].ravel(), minlength=n + 1)[1:]
-        largest = int(np.argmax(np.bincount(lab.ravel(), minlength=n + 1)[1:]))
-        keep = sorted(set(np.flatnonzero(area >= min_area_um2).tolist()) | {largest})
-        remap = np.full(n + 1, len(segment_of) + keep.index(largest), np.int64)
-        remap[np.asarray(keep) + 1] = len(segment_of) + np.arange(len(keep))
-        pieces[box][lab > 0] = remap[lab[lab > 0]]
-        main.append(len(segment_of) + keep.index(largest))
-        segment_of += [int(i)] * len(keep)
-    return pieces, np.asarray(segment_of, np.int64), np.asarray(main, np.int64)
+    comp = label(np.where(seg > 0, np.searchsorted(ids, seg) + 1, 0), background=0, connectivity=1)
+    comp = comp.astype(np.int64)
+    n = int(comp.max())
+    seg_of = np.zeros(n + 1, np.int64)
+    seg_of[comp.ravel()] = seg.ravel().astype(np.int64)
+    vol = np.bincount(comp.ravel(), minlength=n + 1)
+    area = np.bincount(comp.ravel(), weights=face_area_um2(seg, voxel_nm).ravel(), minlength=n + 1)
+    by_segment = np.lexsort((np.arange(n), seg_of[1:])) + 1  # components by segment, then scan order
+    by_size = np.lexsort((np.arange(n), -vol[1:], seg_of[1:])) + 1
+    largest = by_size[np.r_[True, seg_of[by_size][1:] != seg_of[by_size][:-1]]]  # ties: first found
+    own = area >= min_area_um2
+    own[largest] = True
+    own[0] = False
+    kept = by_segment[own[by_segment]]
+    piece_of = np.zeros(n + 1, np.int64)
+    piece_of[kept] = np.arange(1, kept.size + 1)
+    main = piece_of[largest]  # in increasing segment order, like ids
+    small = np.flatnonzero(~own[1:]) + 1
+    piece_of[small] = main[np.searchsorted(ids, seg_of[small])]
+    return piece_of[comp], np.r_[0, seg_of[kept]], main
