@@ -70,7 +70,10 @@ class Engine:
     """A context manager that runs chunk tasks (see the module docstring).
 
     ``map(fn, shared, items)`` calls ``fn(*shared, item)`` for every item; ``shared`` objects
-    (the tissue, a prepared render) are sent to each worker once.
+    (the tissue, a prepared render) are sent to each worker once.  ``submit`` adds one task to a
+    graph (after given tasks, taking their results as arguments) and ``wait`` runs the graph, so
+    independent stages (a pyramid level, the next modality's labels) overlap on the workers.
+    An engine that is not entered, or runs one worker, calls every task at once, in this process.
     """
 
     def __init__(self, config: EngineConfig | None = None):
@@ -78,6 +81,7 @@ class Engine:
         self.client = None
         self._cluster = None
         self._sent: dict[int, tuple[Any, Any]] = {}
+        self._pending: list = []
 
     @property
     def distributed(self) -> bool:
@@ -105,6 +109,7 @@ class Engine:
 
     def __exit__(self, *exc) -> None:
         self._sent.clear()
+        self._pending.clear()
         if self.client is not None:
             self.client.close()
         if self._cluster is not None:
@@ -117,6 +122,34 @@ class Engine:
         if key not in self._sent:
             self._sent[key] = (obj, self.client.scatter(obj, broadcast=True, hash=False))
         return self._sent[key][1]
+
+    def submit(self, fn: Callable, *args, shared: Sequence[Any] = (), after: Sequence[Any] = ()):
+        """Run ``fn(*shared, *args)`` as one task, after the tasks ``after``; returns its handle.
+
+        A handle among ``args`` stands for that task's result.  ``shared`` objects go to each
+        worker once (as in :meth:`map`).  In this process the task runs now (dependencies have run
+        already: they were submitted first) and the handle is a :class:`Done`.
+        """
+        if self.client is None:
+            return Done(fn(*shared, *(a.value if isinstance(a, Done) else a for a in args)))
+        remote = [self._send(s) for s in shared]
+        fut = self.client.submit(_call_after, fn, len(remote) + len(args), *remote, *args, *after, pure=False)
+        self._pending.append(fut)
+        return fut
+
+    def wait(self, bar=None) -> None:
+        """Wait for every task submitted so far; raises the first failed task's exception.
+
+        ``bar`` is an optional ``(iterable, total) -> iterable`` progress wrapper.
+        """
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        from distributed import as_completed
+
+        wrap = bar or (lambda it, total: it)
+        for fut in wrap(as_completed(pending, loop=self.client.loop), len(pending)):
+            fut.result()  # raises the task's own exception here
 
     def map(self, fn: Callable, shared: Sequence[Any], items: Sequence[Any], *, fixed: Sequence[Any] = (),
             bar=None) -> list:
@@ -137,6 +170,20 @@ class Engine:
         for fut in wrap(as_completed(futures, loop=self.client.loop), len(futures)):
             fut.result()  # raises the task's own exception here
         return [f.result() for f in futures]
+
+
+class Done:
+    """The handle of a task that already ran in this process: its ``value``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _call_after(fn: Callable, n_args: int, *args_then_deps):
+    """``fn`` of the first ``n_args`` arguments; the rest are finished tasks it had to wait for."""
+    return fn(*args_then_deps[:n_args])
 
 
 # --------------------------------------------------------------------------- tasks

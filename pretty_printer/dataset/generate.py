@@ -97,7 +97,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
     scanners = {m: stages.make_scanner(preset, m) for m in preset.scan}
     stages.growth_config(preset)  # a bad [tissue] fails before anything is computed
     check_resources(preset, Path(out))  # refuse up front what the machine cannot hold
-    prog = Progress(4 + len(scanners), enabled=progress)  # compile, grow, scans, morphology, write
+    prog = Progress(5, enabled=progress)  # compile, grow, scans, morphology, write
     cache = cache if cache is not None else StageCache(None)
     out = Path(out)
     with layout.atomic_directory(out, force=force) as tmp, contextlib.closing(cache):
@@ -112,10 +112,10 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
             with prog.stage(f"grow {len(circuit.cells)} cells into tissue"):
                 phantom, grow_key = _growth_stage(preset, seed, circuit, compiled["key"], truth, cache, eng, prog)
             tissue = phantoms_tissue(phantom)
-            modalities = {}
-            for modality, scanner in scanners.items():
-                with prog.stage(f"scan with {modality}"):
-                    modalities[modality] = write_scan(scanner, tissue, phantom, preset, seed, public, truth, eng, prog)
+            with prog.stage(f"scan with {', '.join(scanners)}"):  # one graph: modalities overlap
+                modalities = {m: write_scan(sc, tissue, phantom, preset, seed, public, truth, eng)
+                              for m, sc in scanners.items()}
+                eng.wait(bar=lambda items, total: prog.bar(items, "chunks", total=total))
         write_organelle_stats(truth, phantom)
         with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"):
             morph = _morphology_stage(circuit, phantom, td, grow_key, truth, cache)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -127,6 +128,32 @@ def write_pyramid(path: str | Path, *, labels: bool = False, source_image: str |
     int
         The number of levels, level 0 included.
     """
+    from pretty_printer.dataset.engine import Engine
+
+    return submit_pyramid(Engine(), path, labels=labels, source_image=source_image)  # runs in this process
+
+
+def submit_pyramid(eng, path: str | Path, *, labels: bool = False, source_image: str | None = None,
+                   after: Sequence[tuple[tuple[slice, ...], Any]] | None = None) -> int:
+    """:func:`write_pyramid` as engine tasks: one per output chunk of each level, then one for the metadata.
+
+    The level arrays are created here (metadata only); a chunk of level ``k`` is a task that runs
+    after exactly the tasks writing the level ``k - 1`` region it reduces, so levels fill while
+    other work runs.  Each chunk is computed as :func:`write_pyramid` computes it, so the files are
+    the same whatever the engine.
+
+    Parameters
+    ----------
+    eng : pretty_printer.dataset.engine.Engine
+        A running engine (``Engine()`` unentered runs every task at once, in this process).
+    after : list of ((z, y, x) slices, task handle), optional
+        The tasks writing level 0, each with the region it writes; None: level 0 is complete.
+
+    Returns
+    -------
+    int
+        The number of levels, level 0 included (complete once the engine has waited).
+    """
     import zarr
 
     group = zarr.open_group(str(path), mode="r+")
@@ -136,40 +163,77 @@ def write_pyramid(path: str | Path, *, labels: bool = False, source_image: str |
     voxel = np.asarray(tr["scale"][1:], float)
     origin = np.asarray(tr.get("translation", [0.0] + list(0.5 * voxel))[1:], float) - 0.5 * voxel
     src = group[base["path"]]
-    chunks = src.chunks
+    spath = str(Path(path).resolve())
     datasets, prev, prev_f = [base], src, np.ones(3, int)
-    stats = {"min": None, "max": None, "ids": set()}
+    deps = list(after or [])
+    stats, level_tasks = [], []
     for k, f in enumerate(plan_levels(src.shape, voxel), start=1):
         step = tuple(int(a // b) for a, b in zip(f, prev_f))
         shape = (prev.shape[0],) + tuple(-(-n // s) for n, s in zip(prev.shape[1:], step))
         if str(k) in group:
             del group[str(k)]
         dst = group.create_array(str(k), shape=shape, dtype=prev.dtype,
-                                 chunks=(1,) + tuple(min(c, n) for c, n in zip(chunks[1:], shape[1:])),
+                                 chunks=(1,) + tuple(min(c, n) for c, n in zip(src.chunks[1:], shape[1:])),
                                  compressors=prev.compressors, fill_value=0)
-        _fill_level(prev, dst, step, labels, stats if k == 1 else None)
+        done = []
+        for out, inp in _level_boxes(prev.shape, dst, step):
+            h = eng.submit(level_chunk_task, spath, k, step, labels, k == 1, out, inp,
+                           after=[t for box, t in deps if _overlaps(box, inp[1:])])
+            done.append((out[1:], h))
+            (stats if k == 1 else level_tasks).append(h)
         datasets.append({"path": str(k), "coordinateTransformations": level_transforms(voxel, origin, f)})
-        prev, prev_f = dst, np.asarray(f)
-    _write_metadata(group, ms, datasets, labels, source_image, stats, src.dtype)
+        prev, prev_f, deps = dst, np.asarray(f), done
+    eng.submit(pyramid_metadata_task, spath, ms, datasets, labels, source_image, str(src.dtype), *stats,
+               after=level_tasks + [t for _, t in deps])
     return len(datasets)
 
 
-def _fill_level(src, dst, step, labels: bool, stats: dict | None) -> None:
-    """Write ``dst`` chunk by chunk from the matching ``step``-times larger region of ``src``."""
+def _level_boxes(src_shape, dst, step):
+    """(output chunk of ``dst``, the ``step``-times larger region of the level below it reduces)."""
     grid = [range(0, n, c) for n, c in zip(dst.shape, dst.chunks)]
     for start in itertools.product(*grid):
         out = tuple(slice(a, min(a + c, n)) for a, c, n in zip(start, dst.chunks, dst.shape))
         inp = (out[0],) + tuple(slice(o.start * s, min(o.stop * s, n))
-                                for o, s, n in zip(out[1:], step, src.shape[1:]))
-        block = src[inp]
-        if stats is not None and block.size:
-            if labels:
-                stats["ids"].update(np.unique(block).tolist())
-            else:
-                lo, hi = float(block.min()), float(block.max())
-                stats["min"] = lo if stats["min"] is None else min(stats["min"], lo)
-                stats["max"] = hi if stats["max"] is None else max(stats["max"], hi)
-        dst[out] = _downsample(block, step, labels)
+                                for o, s, n in zip(out[1:], step, src_shape[1:]))
+        yield out, inp
+
+
+def _overlaps(a, b) -> bool:
+    return all(x.start < y.stop and y.start < x.stop for x, y in zip(a, b))
+
+
+def level_chunk_task(path: str, k: int, step, labels: bool, want_stats: bool, out, inp):
+    """Write one chunk ``out`` of level ``k`` from region ``inp`` of level ``k - 1`` (a task).
+
+    Returns the level-0 statistics of the region for level 1 (``want_stats``): the set of ids
+    (labels) or (min, max) (images), None for an empty region; None otherwise.
+    """
+    import zarr
+
+    group = zarr.open_group(path, mode="r+")
+    block = group[str(k - 1)][inp]
+    stats = None
+    if want_stats and block.size:
+        stats = set(np.unique(block).tolist()) if labels else (float(block.min()), float(block.max()))
+    group[str(k)][out] = _downsample(block, step, labels)
+    return stats
+
+
+def pyramid_metadata_task(path: str, ms: dict, datasets: list, labels: bool, source_image, dtype: str,
+                          *level1_stats) -> None:
+    """Write the ``multiscales`` (and ``omero`` / ``image-label``) metadata once every level is written."""
+    import zarr
+
+    stats = {"min": None, "max": None, "ids": set()}
+    for s in level1_stats:
+        if s is None:
+            continue
+        if labels:
+            stats["ids"].update(s)
+        else:
+            stats["min"] = s[0] if stats["min"] is None else min(stats["min"], s[0])
+            stats["max"] = s[1] if stats["max"] is None else max(stats["max"], s[1])
+    _write_metadata(zarr.open_group(path, mode="r+"), ms, datasets, labels, source_image, stats, np.dtype(dtype))
 
 
 def _write_metadata(group, ms, datasets, labels, source_image, stats, dtype) -> None:
