@@ -132,7 +132,7 @@ def bench_render(preset_name: str, work: Path, seed: int) -> None:
 
 # --------------------------------------------------------------------------- workers
 def bench_workers(preset_name: str, work: Path, seed: int) -> None:
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     from pretty_printer.dataset.cache import StageCache
     from pretty_printer.dataset.engine import EngineConfig
@@ -144,15 +144,21 @@ def bench_workers(preset_name: str, work: Path, seed: int) -> None:
     print(f"generate {preset_name!r} with warm stage cache (scan-dominated), LocalCluster processes")
     times, hashes = {}, {}
     for n in (1, 2):  # once each (the machine is shared: the load is printed with each)
-        with LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        with LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
+                Client(cluster, set_as_default=False) as client:
             out = work / f"workers-{n}"
             before = load()
             t = time.perf_counter()
-            generate(preset, out, seed, force=True, progress=False,
-                     engine=EngineConfig(scheduler=cluster.scheduler_address), cache=StageCache(work / "cache"))
+            with get_task_stream(client=client) as stream:  # every task the scheduler ran meanwhile
+                generate(preset, out, seed, force=True, progress=False,
+                         engine=EngineConfig(scheduler=cluster.scheduler_address), cache=StageCache(work / "cache"))
             times[n] = time.perf_counter() - t
             hashes[n] = tree_hash(out)
-            print(f"  {n} process(es): {times[n]:.1f} s ({before} before, {load()} after)")
+            busy = sum(s["stop"] - s["start"] for r in stream.data for s in r["startstops"] if s["action"] == "compute")
+            # load-independent: how much of n workers x wall the tasks filled (the rest is this
+            # process between tasks, transfers, and workers idle at the graph's ends)
+            print(f"  {n} process(es): {times[n]:.1f} s ({before} before, {load()} after); {len(stream.data)} tasks "
+                  f"computing {busy:.1f} s = {100 * busy / (n * times[n]):.0f} % of {n} x wall")
     print(f"  1 -> {times[1]:.1f} s, 2 -> {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x; "
           f"files identical: {hashes[1] == hashes[2]}")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -133,7 +134,8 @@ class Engine:
         if self.client is None:
             return Done(fn(*shared, *(a.value if isinstance(a, Done) else a for a in args)))
         remote = [self._send(s) for s in shared]
-        fut = self.client.submit(_call_after, fn, len(remote) + len(args), *remote, *args, *after, pure=False)
+        fut = self.client.submit(_call_after, fn, len(remote) + len(args), *remote, *args, *after, pure=False,
+                                 key=f"{getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex}")  # named on the dashboard
         self._pending.append(fut)
         return fut
 
