@@ -120,7 +120,8 @@ def segment_errors(gt: np.ndarray, seg: np.ndarray, origin_nm, voxel_nm, *, n: i
     -------
     dict
         ``worst_merges``: ``[{segment, voxels, error_voxels, truth_cells: [[cell, voxels], ...],
-        circuit_cells, position_zyx_nm}]``; ``worst_splits``: ``[{cell, circuit, voxels,
+        circuit_cells, position_zyx_nm}]`` (``truth_cells`` and ``circuit_cells`` leave out slivers
+        under :data:`MIN_PART_FRACTION` of the segment; ``error_voxels`` counts them); ``worst_splits``: ``[{cell, circuit, voxels,
         error_voxels, segments: [[segment, voxels], ...], position_zyx_nm}]`` (segment 0 =
         unassigned); ``n_merges``, ``n_splits``: how many there are in all (above the sliver
         fraction :data:`MIN_PART_FRACTION`).
@@ -135,13 +136,19 @@ def segment_errors(gt: np.ndarray, seg: np.ndarray, origin_nm, voxel_nm, *, n: i
         "n_merges": len(merges),
         "n_splits": len(splits),
         "worst_merges": [{"segment": k, "voxels": tot, "error_voxels": err,
-                          "truth_cells": [list(p) for p in parts[:5]],
-                          "circuit_cells": [c for c, _ in parts if c in circuit], "position_zyx_nm": pos}
+                          "truth_cells": [list(p) for p in _not_slivers(parts, tot)[:5]],
+                          "circuit_cells": [c for c, _ in _not_slivers(parts, tot) if c in circuit],
+                          "position_zyx_nm": pos}
                          for (k, tot, err, parts), pos in zip(merges[:n], m_pos)],
         "worst_splits": [{"cell": k, "circuit": k in circuit, "voxels": tot, "error_voxels": err,
                           "segments": [list(p) for p in parts[:5]], "position_zyx_nm": pos}
                          for (k, tot, err, parts), pos in zip(splits[:n], s_pos)],
     }
+
+
+def _not_slivers(parts, total: int) -> list:
+    """``(cell, voxels)`` parts holding at least :data:`MIN_PART_FRACTION` of ``total`` voxels."""
+    return [p for p in parts if p[1] >= MIN_PART_FRACTION * total]
 
 
 def _nearest(points: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -301,7 +308,7 @@ def summary_lines(d: dict) -> list[str]:
     merges = [m for m in d["worst_merges"] if m["circuit_cells"]] or d["worst_merges"]
     if merges:
         m = merges[0]
-        cells = ", ".join(str(c) + ("*" if c in m["circuit_cells"] else "") for c, _ in m["truth_cells"])
+        cells = ", ".join(f"{c}{'*' if c in m['circuit_cells'] else ''} ({v:,} voxels)" for c, v in m["truth_cells"])
         lines.append(f"    worst merge: segment {m['segment']} joins cells {cells} "
                      f"({m['error_voxels']} voxels to cut) at {_at(m['position_zyx_nm'])}")
     splits = [m for m in d["worst_splits"] if m["circuit"]] or d["worst_splits"]

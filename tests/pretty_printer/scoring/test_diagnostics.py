@@ -65,6 +65,19 @@ def test_boundary_slivers_are_not_listed():
     assert d["n_merges"] == 1 and d["n_splits"] == 1
 
 
+def test_a_merge_lists_neither_slivers_nor_their_circuit_cells_and_prints_voxel_counts():
+    gt = _two_cells()
+    gt[0, 0, :2] = 3  # circuit cell 3: 2 voxels, all inside the merged segment (0.6 %): a sliver
+    seg = np.where(gt > 0, 7, 0).astype(np.uint64)  # cells 1 (158), 2 (160) and 3 (2) in one segment
+    d = dg.segment_errors(gt, seg, ORIGIN, VOXEL, circuit_ids={3})
+    m = d["worst_merges"][0]
+    assert m["truth_cells"] == [[2, 160], [1, 158]] and m["circuit_cells"] == []
+    assert m["error_voxels"] == 160  # the sliver still has to be cut away
+    lines = dg.summary_lines({**d, "lost_edges": {"n_lost": 0, "by_reason": {}}, "n_missed": 0, "n_spurious": 0,
+                              "dropped_synapses": {}})
+    assert any("joins cells 2 (160 voxels), 1 (158 voxels) (160 voxels to cut)" in ln for ln in lines), lines
+
+
 def test_perfect_segmentation_has_no_entries():
     gt = _two_cells()
     d = dg.segment_errors(gt, gt * 3, ORIGIN, VOXEL)
