@@ -33,12 +33,20 @@ def register(subparsers) -> None:
 
 def _listing() -> str:
     from pretty_printer.circuit.cellmodels import CELL_MODELS, DEFAULT_CELL
+    from pretty_printer.circuit.compiler import check_compilable
     from pretty_printer.task.tasks import TASKS
 
     lines = [TASKS.get(name).describe() for name in TASKS.names()]
     lines.append("")
     lines.append(f"cell models (--cell; default {DEFAULT_CELL}):")
-    lines.extend("  " + CELL_MODELS.get(name).summary() for name in CELL_MODELS.names())
+    for name in CELL_MODELS.names():
+        model = CELL_MODELS.get(name)
+        try:
+            check_compilable(model)
+            refused = ""
+        except ConfigError:
+            refused = " -- refused by compile (try it for the one-line reason)"
+        lines.append("  " + model.summary() + refused)
     return "\n".join(lines)
 
 

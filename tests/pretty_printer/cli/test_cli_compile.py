@@ -26,6 +26,8 @@ def test_list_names_tasks_first_then_cell_models(capsys):
     assert first_words == TASKS.names()
     assert len(first_words) >= 5
     assert "hh" in out.out and "wang_buzsaki" in out.out
+    refused = {ln.split(":")[0].strip() for ln in lines if "refused by compile" in ln}
+    assert refused == {"hh"}  # the type II cell is marked; the default cell is not
 
 
 @pytest.mark.parametrize("argv, names", [
