@@ -113,3 +113,24 @@ def test_every_zarr_of_a_dataset_is_valid_ngff(tiny_dataset):
     for p in semantic:  # class and organelle-instance volumes are label images with pyramids too
         model = _validate_label(p)
         assert len(model.attributes.multiscales[0].datasets) >= 2, p
+
+
+def test_a_level_chunk_task_waits_for_every_lower_chunk_it_reduces(tmp_path):
+    """submit_pyramid's dependencies: the level-0 writers a level-1 chunk waits for cover its input."""
+    from itertools import product
+
+    arr = create_ome_zarr(tmp_path / "im.zarr", shape=(1, 9, 37, 41), chunks=(4, 8, 8), dtype="uint8",
+                          voxel_nm=(40.0, 16.0, 16.0), name="im")
+    writers = [tuple(slice(a, min(a + c, n)) for a, c, n in zip(s, (3, 16, 24), (9, 37, 41)))
+               for s in product(range(0, 9, 3), range(0, 37, 16), range(0, 41, 24))]  # a coarser task grid
+    g = zarr.open_group(str(tmp_path / "im.zarr"), mode="r+")
+    dst = g.create_array("1", shape=(1, 9, 19, 21), dtype="uint8", chunks=(1, 4, 8, 8))
+    waits = []
+    for out, inp in ngff._level_boxes(arr.shape, dst, (1, 2, 2)):
+        covered = np.zeros((9, 37, 41), bool)
+        deps = [box for box in writers if ngff._overlaps(box, inp[1:])]
+        for box in deps:
+            covered[box] = True
+        assert covered[inp[1:]].all()  # every voxel it reads is written by a task it waits for
+        waits.append(len(deps))
+    assert max(waits) < len(writers)  # and not on the whole level
