@@ -148,19 +148,29 @@ def bench_workers(preset_name: str, work: Path, seed: int) -> None:
                 Client(cluster, set_as_default=False) as client:
             out = work / f"workers-{n}"
             before = load()
+            cpu0 = sum(client.run(_cpu_seconds).values())
             t = time.perf_counter()
             with get_task_stream(client=client) as stream:  # every task the scheduler ran meanwhile
                 generate(preset, out, seed, force=True, progress=False,
                          engine=EngineConfig(scheduler=cluster.scheduler_address), cache=StageCache(work / "cache"))
             times[n] = time.perf_counter() - t
+            cpu = sum(client.run(_cpu_seconds).values()) - cpu0
             hashes[n] = tree_hash(out)
             busy = sum(s["stop"] - s["start"] for r in stream.data for s in r["startstops"] if s["action"] == "compute")
             # load-independent: how much of n workers x wall the tasks filled (the rest is this
-            # process between tasks, transfers, and workers idle at the graph's ends)
+            # process between tasks, transfers, and workers idle at the graph's ends); and the
+            # workers' CPU seconds over that wall: the cores the machine actually gave them
             print(f"  {n} process(es): {times[n]:.1f} s ({before} before, {load()} after); {len(stream.data)} tasks "
-                  f"computing {busy:.1f} s = {100 * busy / (n * times[n]):.0f} % of {n} x wall")
+                  f"computing {busy:.1f} s = {100 * busy / (n * times[n]):.0f} % of {n} x wall; workers' CPU "
+                  f"{cpu:.1f} s = {cpu / times[n]:.2f} cores")
     print(f"  1 -> {times[1]:.1f} s, 2 -> {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x; "
           f"files identical: {hashes[1] == hashes[2]}")
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process (run on each worker)."""
+    t = os.times()
+    return t.user + t.system
 
 
 # --------------------------------------------------------------------------- sweep
