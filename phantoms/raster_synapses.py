@@ -127,6 +127,11 @@ def _vesicles(ph: Phantom, g: _Grid) -> np.ndarray:
         vesicle_fill(out, *g.centers, g.origin, g.voxel, np.ascontiguousarray(ph.vesicles_nm[idx, :3], np.float64),
                      r, rr, f, np.ascontiguousarray(V.axis[idx], np.float64), ff)
         return out
+    return _vesicles_numpy(ph, g, V, idx, out)
+
+
+def _vesicles_numpy(ph: Phantom, g: _Grid, V, idx, out: np.ndarray) -> np.ndarray:
+    """:func:`_vesicles` one vesicle at a time with numpy (the definition the compiled fill matches)."""
     for i in idx:
         c, r = ph.vesicles_nm[i, :3], float(ph.vesicles_nm[i, 3])
         sl = g.window(c - r, c + r)

@@ -33,6 +33,21 @@ def _axis(c, n):  # pragma: no cover - compiled
     return i0, i1, w0, 1.0 - w0
 
 
+@njit(cache=True, inline="always")
+def _corners(s, z0, z1, wz0, wz1, y0, y1, wy0, wy1, x0, x1, wx0, wx1):  # pragma: no cover - compiled
+    """The trilinear sum of one channel's 8 corners, in float64, in SciPy's order, as float32."""
+    t = 0.0
+    t += ((np.float64(s[z0, y0, x0]) * wz0) * wy0) * wx0
+    t += ((np.float64(s[z0, y0, x1]) * wz0) * wy0) * wx1
+    t += ((np.float64(s[z0, y1, x0]) * wz0) * wy1) * wx0
+    t += ((np.float64(s[z0, y1, x1]) * wz0) * wy1) * wx1
+    t += ((np.float64(s[z1, y0, x0]) * wz1) * wy0) * wx0
+    t += ((np.float64(s[z1, y0, x1]) * wz1) * wy0) * wx1
+    t += ((np.float64(s[z1, y1, x0]) * wz1) * wy1) * wx0
+    t += ((np.float64(s[z1, y1, x1]) * wz1) * wy1) * wx1
+    return np.float32(t)
+
+
 @njit(cache=True)
 def trilinear_many(stack, coords):  # pragma: no cover - compiled
     """``stack`` (C, Z, Y, X) float32 sampled at ``coords`` (3, z, y, x) float64 -> (C, z, y, x) float32."""
@@ -47,17 +62,7 @@ def trilinear_many(stack, coords):  # pragma: no cover - compiled
                 y0, y1, wy0, wy1 = _axis(coords[1, i, j, k], ny)
                 x0, x1, wx0, wx1 = _axis(coords[2, i, j, k], nx)
                 for ch in range(nc):
-                    s = stack[ch]
-                    t = 0.0
-                    t += ((np.float64(s[z0, y0, x0]) * wz0) * wy0) * wx0
-                    t += ((np.float64(s[z0, y0, x1]) * wz0) * wy0) * wx1
-                    t += ((np.float64(s[z0, y1, x0]) * wz0) * wy1) * wx0
-                    t += ((np.float64(s[z0, y1, x1]) * wz0) * wy1) * wx1
-                    t += ((np.float64(s[z1, y0, x0]) * wz1) * wy0) * wx0
-                    t += ((np.float64(s[z1, y0, x1]) * wz1) * wy0) * wx1
-                    t += ((np.float64(s[z1, y1, x0]) * wz1) * wy1) * wx0
-                    t += ((np.float64(s[z1, y1, x1]) * wz1) * wy1) * wx1
-                    out[ch, i, j, k] = np.float32(t)
+                    out[ch, i, j, k] = _corners(stack[ch], z0, z1, wz0, wz1, y0, y1, wy0, wy1, x0, x1, wx0, wx1)
     return out
 
 
@@ -81,15 +86,5 @@ def trilinear_shifted(stack, ud, sd, off):  # pragma: no cover - compiled
                 y0, y1, wy0, wy1 = _axis(cy, ny)
                 x0, x1, wx0, wx1 = _axis(cx, nx)
                 for ch in range(nc):
-                    s = stack[ch]
-                    t = 0.0
-                    t += ((np.float64(s[z0, y0, x0]) * wz0) * wy0) * wx0
-                    t += ((np.float64(s[z0, y0, x1]) * wz0) * wy0) * wx1
-                    t += ((np.float64(s[z0, y1, x0]) * wz0) * wy1) * wx0
-                    t += ((np.float64(s[z0, y1, x1]) * wz0) * wy1) * wx1
-                    t += ((np.float64(s[z1, y0, x0]) * wz1) * wy0) * wx0
-                    t += ((np.float64(s[z1, y0, x1]) * wz1) * wy0) * wx1
-                    t += ((np.float64(s[z1, y1, x0]) * wz1) * wy1) * wx0
-                    t += ((np.float64(s[z1, y1, x1]) * wz1) * wy1) * wx1
-                    out[ch, i, j, k] = np.float32(t)
+                    out[ch, i, j, k] = _corners(stack[ch], z0, z1, wz0, wz1, y0, y1, wy0, wy1, x0, x1, wx0, wx1)
     return out

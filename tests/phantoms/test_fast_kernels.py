@@ -50,41 +50,20 @@ def test_each_cell_has_one_run_of_primitives(tiny):
         assert np.array_equal(np.flatnonzero(P.cid == c), np.arange(start, stop))
 
 
-def _vesicles_numpy(ph, g):
-    """phantoms.raster_synapses._vesicles as written with numpy, one vesicle at a time."""
-    from phantoms import organelle_fields as of
-
-    out = np.zeros(g.shape, np.float32)
-    V = of.vesicle_geometry(ph)
-    for i in of.meeting(V.lo, V.hi, g):
-        c, r = ph.vesicles_nm[i, :3], float(ph.vesicles_nm[i, 3])
-        sl = g.window(c - r, c + r)
-        if sl is None:
-            continue
-        dz, dy, dx = g.rel(sl, c)
-        d2 = dz * dz + dy * dy + dx * dx
-        f = float(V.flatten[i])
-        if f >= 1.0:
-            out[sl][d2 < np.float32(r * r)] = 1.0
-        else:
-            e = V.axis[i].astype(np.float32)
-            along = dz * e[0] + dy * e[1] + dx * e[2]
-            q = (d2 - along * along) / np.float32(r * r) + along * along / np.float32((f * r) ** 2)
-            out[sl][q < 1.0] = 1.0
-    return out
-
-
 @pytest.mark.parametrize("voxel", [(40.0, 16.0, 16.0), (7.0, 5.0, 6.0)])
 def test_compiled_vesicles_are_the_numpy_loop(tiny, voxel):
     from phantoms.raster_geometry import _Grid
-    from phantoms.raster_synapses import _vesicles
+    from phantoms import organelle_fields as of
+    from phantoms.raster_synapses import _vesicles, _vesicles_numpy
 
     assert len(tiny.vesicles_nm)
     for c in tiny.vesicles_nm[:: max(1, len(tiny.vesicles_nm) // 5), :3]:  # boxes around some vesicles
         g = _Grid(c - 0.5 * np.array([30, 40, 50]) * np.array(voxel) + 0.3, (30, 40, 50), voxel)
         got = _vesicles(tiny, g)
         assert got.any()
-        assert np.array_equal(got, _vesicles_numpy(tiny, g))
+        V = of.vesicle_geometry(tiny)
+        want = _vesicles_numpy(tiny, g, V, of.meeting(V.lo, V.hi, g), np.zeros(g.shape, np.float32))
+        assert np.array_equal(got, want)
 
 
 @pytest.mark.parametrize("voxel", [(40.0, 16.0, 16.0), (7.0, 5.0, 6.0)])
