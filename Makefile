@@ -25,6 +25,7 @@ demo: setup
 	$(PP) generate --preset tiny --out $(DEMO) --seed $(SEED) --force
 	$(PP) reconstruct $(DEMO) --method baseline --modality em --out $(DEMO_SUB) --force
 	$(PP) score $(DEMO) $(DEMO_SUB) --json out/demo-score-em.json
+	@echo "demo: dataset in $(DEMO), EM baseline submission in $(DEMO_SUB), scorecard in out/demo-score-em.json"
 
 # The default suite leaves out tests marked `slow` (user journey, gallery, README snippets, NeuroML
 # runs in NEURON); `make test-all` runs everything.  Both run on TEST_WORKERS pytest-xdist workers

@@ -24,6 +24,8 @@ def _demo_commands() -> list[list[str]]:
     recipe = re.search(r"^demo:.*\n((?:\t.*\n)+)", text, flags=re.M).group(1)
     commands = []
     for line in recipe.splitlines():
+        if line.strip().startswith("@echo"):  # the closing line saying where the outputs are
+            continue
         line = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), m.group(0)), line.strip())
         commands.append(shlex.split(line))
     return commands
