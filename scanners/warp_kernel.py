@@ -49,27 +49,9 @@ def _corners(s, z0, z1, wz0, wz1, y0, y1, wy0, wy1, x0, x1, wx0, wx1):  # pragma
 
 
 @njit(cache=True)
-def trilinear_many(stack, coords):  # pragma: no cover - compiled
-    """``stack`` (C, Z, Y, X) float32 sampled at ``coords`` (3, z, y, x) float64 -> (C, z, y, x) float32."""
-    nc = stack.shape[0]
-    nz, ny, nx = stack.shape[1], stack.shape[2], stack.shape[3]
-    oz, oy, ox = coords.shape[1], coords.shape[2], coords.shape[3]
-    out = np.empty((nc, oz, oy, ox), np.float32)
-    for i in range(oz):
-        for j in range(oy):
-            for k in range(ox):
-                z0, z1, wz0, wz1 = _axis(coords[0, i, j, k], nz)
-                y0, y1, wy0, wy1 = _axis(coords[1, i, j, k], ny)
-                x0, x1, wx0, wx1 = _axis(coords[2, i, j, k], nx)
-                for ch in range(nc):
-                    out[ch, i, j, k] = _corners(stack[ch], z0, z1, wz0, wz1, y0, y1, wy0, wy1, x0, x1, wx0, wx1)
-    return out
-
-
-
-@njit(cache=True)
 def trilinear_shifted(stack, ud, sd, off):  # pragma: no cover - compiled
-    """:func:`trilinear_many` at ``coords[d] = float64(ud[d] + sd[d]) + (index_d + off[d])``, the
+    """``stack`` (C, Z, Y, X) float32 sampled trilinearly (SciPy's ``map_coordinates``, order 1, mode
+    "nearest", in its arithmetic) at ``coords[d] = float64(ud[d] + sd[d]) + (index_d + off[d])``, the
     coordinates ExM's warp builds (displacement and round shift in voxels, then the exact grid
     index in float64), made voxel by voxel instead of as three whole float64 arrays per round."""
     nc = stack.shape[0]

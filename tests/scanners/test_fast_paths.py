@@ -73,23 +73,6 @@ def test_hash_of_an_open_grid_after_scalars_equals_the_numpy_rounds():
     assert np.array_equal(hash_uniform(2**63 + 7, 1003, *grids), hash_uniform(2**63 + 7, 1003, *full))
 
 
-def test_trilinear_many_is_scipy_map_coordinates_order_1_nearest():
-    from scipy import ndimage
-
-    from scanners.warp_kernel import trilinear_many
-
-    rng = np.random.default_rng(6)
-    for shape in ((1, 4, 5), (7, 9, 6)):
-        stack = (100 * rng.standard_normal((3,) + shape)).astype(np.float32)
-        coords = np.stack([rng.uniform(-2, n + 1, (4, 5, 6)) for n in shape])
-        coords[:, 0, 0, :3] = np.array(shape)[:, None] - 1.0  # exactly on the last voxel
-        got = trilinear_many(stack, coords)
-        for ch in range(3):
-            want = ndimage.map_coordinates(stack[ch], coords, order=1, mode="nearest", output=np.float32,
-                                           prefilter=False)
-            assert np.array_equal(got[ch].view(np.uint32), want.view(np.uint32))
-
-
 @pytest.mark.parametrize("molecules", [20.0, 1.0])
 def test_compiled_speckle_is_the_numpy_definition(molecules):
     rng = np.random.default_rng(7)
@@ -145,14 +128,22 @@ def test_blur_cut_to_the_inner_box_after_each_pass_is_the_cropped_blur():
     assert np.array_equal(blur(img, sigma, inner).view(np.uint32), blur(img, sigma)[inner].view(np.uint32))
 
 
-def test_trilinear_shifted_builds_the_warp_coordinates_exactly():
-    from scanners.warp_kernel import trilinear_many, trilinear_shifted
+@pytest.mark.parametrize("integral", [False, True])
+def test_trilinear_shifted_is_scipy_map_coordinates_at_the_warp_coordinates(integral):
+    """Bit for bit SciPy's order-1 "nearest" interpolation at the coordinates ExM's warp builds, inside,
+    outside (clamped) and exactly on the last voxel (integral shifts)."""
+    from scipy import ndimage
+
+    from scanners.warp_kernel import trilinear_shifted
 
     rng = np.random.default_rng(9)
-    stack = rng.random((2, 9, 12, 10)).astype(np.float32)
-    ud = rng.normal(0, 1.5, (3, 5, 6, 4)).astype(np.float32)
+    stack = (100 * rng.standard_normal((3, 9, 12, 10))).astype(np.float32)
+    ud = rng.uniform(-6, 12, (3, 5, 6, 4)).astype(np.float32)
     sd = np.array([0.3, -0.7, 0.2], np.float32)
     off = np.array([2.0, 3.0, 3.0])
+    if integral:
+        ud, sd = np.round(ud), np.zeros(3, np.float32)
+        ud[:, 0, 0, 0] = np.array(stack.shape[1:]) - 1 - off  # exactly on the last voxel
     coords = np.empty((3, 5, 6, 4))
     for d in range(3):  # as ExM's warp built them: float64(u/vox + shift/vox) + (index + halo)
         shape = [1, 1, 1]
@@ -160,4 +151,7 @@ def test_trilinear_shifted_builds_the_warp_coordinates_exactly():
         coords[d] = (ud[d] + sd[d]).astype(np.float64)
         coords[d] += (np.arange(coords.shape[1 + d], dtype=np.float64) + off[d]).reshape(shape)
     got = trilinear_shifted(stack, ud, sd, off)
-    assert np.array_equal(got.view(np.uint32), trilinear_many(stack, coords).view(np.uint32))
+    for ch in range(3):
+        want = ndimage.map_coordinates(stack[ch], coords, order=1, mode="nearest", output=np.float32,
+                                       prefilter=False)
+        assert np.array_equal(got[ch].view(np.uint32), want.view(np.uint32))
