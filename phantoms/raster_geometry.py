@@ -129,6 +129,12 @@ def _membrane(depth: np.ndarray, g: _Grid, thickness: float) -> np.ndarray:
     w = np.float32(np.mean(g.voxel))
     t = np.float32(thickness)
     half = np.float32(0.5) * w
+    if depth.dtype == np.float32 and depth.flags.c_contiguous:  # compiled, the same float32 steps
+        from .raster_kernels import membrane_shell
+
+        out = np.zeros(depth.shape, np.float32)
+        membrane_shell(depth, w, t, half, out)
+        return out
     near = depth > -half  # only voxels this close to a surface can hold membrane
     d = depth[near]
     frac = (np.minimum(d + half, t) - np.maximum(d - half, np.float32(0.0))) / w

@@ -80,3 +80,64 @@ def cones_depth_max(depth, zc, yc, xc, A, B, RA, RB):  # pragma: no cover - comp
                     old = depth[i, j, k]
                     if not (old >= v or np.isnan(old)):  # np.maximum(old, v)
                         depth[i, j, k] = v
+
+
+@njit(cache=True)
+def organelle_fill(mito, nuc, ids, depth, zc, yc, xc, origin, voxel, idx, A, B, R, lo, hi, is_nuc):  # pragma: no cover
+    """:func:`phantoms.organelle_fields.organelle_fields`'s loop, compiled: for each organelle
+    ``p`` in ``idx`` (increasing), over its window (``_Grid.window`` of ``lo[p], hi[p]``),
+    ``val = r - d`` of its round cone (``_cone_eval``'s float32 steps, ``ra == rb``); where
+    ``val > 0``: ``nuc`` or ``mito`` = 1 and ``ids`` = p + 1; ``depth = maximum(depth, val)``
+    (``depth`` of shape (0, 0, 0): not wanted)."""
+    want_depth = depth.shape[0] > 0
+    for n in range(idx.shape[0]):
+        p = idx[n]
+        z0, z1 = _span(lo[p, 0], hi[p, 0], origin[0], voxel[0], ids.shape[0])
+        y0, y1 = _span(lo[p, 1], hi[p, 1], origin[1], voxel[1], ids.shape[1])
+        x0, x1 = _span(lo[p, 2], hi[p, 2], origin[2], voxel[2], ids.shape[2])
+        if z1 <= z0 or y1 <= y0 or x1 <= x0:
+            continue
+        a0, a1, a2 = A[p, 0], A[p, 1], A[p, 2]
+        d0, d1, d2 = np.float32(B[p, 0] - a0), np.float32(B[p, 1] - a1), np.float32(B[p, 2] - a2)
+        L2 = np.float64(d0 * d0 + d1 * d1 + d2 * d2)
+        sphere = L2 == 0.0
+        inv = np.float32(1.0 / L2) if not sphere else np.float32(0.0)
+        r = np.float32(R[p])
+        target = nuc if is_nuc[p] else mito
+        for i in range(z0, z1):
+            dz = np.float32(zc[i] - a0)
+            for j in range(y0, y1):
+                dy = np.float32(yc[j] - a1)
+                for k in range(x0, x1):
+                    dx = np.float32(xc[k] - a2)
+                    if sphere:
+                        dist2 = dz * dz + dy * dy + dx * dx
+                    else:
+                        t = (dz * d0 + dy * d1 + dx * d2) * inv
+                        t = min(max(t, np.float32(0.0)), np.float32(1.0))
+                        ez = dz - t * d0
+                        ey = dy - t * d1
+                        ex = dx - t * d2
+                        dist2 = ez * ez + ey * ey + ex * ex
+                    v = r - np.sqrt(dist2)
+                    if v > 0:
+                        target[i, j, k] = 1.0
+                        ids[i, j, k] = p + 1
+                    if want_depth:
+                        old = depth[i, j, k]
+                        if not (old >= v or np.isnan(old)):  # np.maximum(old, v)
+                            depth[i, j, k] = v
+
+
+@njit(cache=True)
+def membrane_shell(depth, w, t, half, out):  # pragma: no cover - compiled
+    """:func:`phantoms.raster_geometry._membrane` voxel by voxel (float32 ``w``, ``t``, ``half``):
+    where ``depth > -half``, ``clip((min(d + half, t) - max(d - half, 0)) / w, 0, 1)``, else 0."""
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for i in range(depth.size):
+        d = depth.flat[i]
+        if d > -half:
+            a = d + half
+            lo = d - half
+            f = ((a if a < t else t) - (lo if lo > zero else zero)) / w
+            out.flat[i] = zero if f < zero else (one if f > one else f)
