@@ -55,33 +55,43 @@ def _once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
 
 
 # The order test files start in under `make test` (pytest-xdist --dist loadfile
-# --no-loadscope-reorder hands out whole files in collection order, two per worker to begin with,
-# then one to whichever worker runs low).  First a file that builds the session's `tiny` dataset
-# (one worker, ~3 CPU minutes), with numpy-only tissue and scanner files for the other worker
-# meanwhile; then the rest heaviest first (CPU seconds measured on a clean cache, 2026-11-30), so
-# no long file starts last while the other worker sits idle.  Files not listed follow in their
-# usual order; a renamed file only loses its place here.
-RUN_FIRST = (
-    "tests/test_end_to_end.py",  # builds tiny_dataset, truth_scorecard, em_baseline_submission
-    "tests/phantoms/test_phantom_growth.py",  # 20 s, no NEURON
-    "tests/pretty_printer/submission/test_corpus.py",  # 30 s once tiny exists
-    "tests/phantoms/test_phantom_rasterize.py",  # 15 s
-    "tests/phantoms/test_fly_and_sites.py",  # 10 s
-    "tests/phantoms/test_phantom_export.py",  # 10 s
-    "tests/scanners/test_render.py",  # 6 s
-    "tests/test_architecture.py",  # 6 s
-    "tests/phantoms/test_neuropil.py",
-    "tests/phantoms/test_organelles.py",
-    "tests/pretty_printer/studies/test_sweep.py",  # ~95 s, its own small preset
-    "tests/test_course.py",  # ~85 s, four notebooks
-    "tests/pretty_printer/dataset/test_engine_cache.py",  # ~60 s
-    "tests/test_error_injection.py",  # ~45 s
-    "tests/pretty_printer/circuit/test_compiler.py",  # ~25 s, builds xor_compiled
-    "tests/pretty_printer/task/test_training.py",  # ~30 s
-    "tests/pretty_printer/reconstruct/test_baselines.py",  # ~20 s
-    "tests/pretty_printer/cli/test_cli_compile.py",  # ~20 s
-    "tests/pretty_printer/scoring/test_trust.py",  # ~18 s
+# --no-loadscope-reorder: each worker is handed one file, and another whenever it has at most two
+# tests left, in collection order).  First the file that builds the session's `tiny` dataset: one
+# worker spends ~140 CPU seconds there.  Then every heavy file that does NOT need `tiny` (~210 CPU
+# seconds), so the other worker has work while the dataset is built instead of waiting on its lock
+# (with a `tiny` user third, that worker sat idle for ~130 s of a 12-minute run).  Then the files
+# that read `tiny`, heaviest first, so no long file starts last while the other worker sits idle.
+# CPU seconds measured on a clean clone, 2026-11-30 (`/tmp/lead/prof8.sh`).  Files not listed
+# follow in their usual order; a renamed file only loses its place here.
+BUILDS_TINY = ("tests/test_end_to_end.py",)  # builds tiny_dataset, truth_scorecard, em_baseline_submission
+NO_TINY_HEAVY = (
+    "tests/pretty_printer/studies/test_sweep.py",  # ~65 s, its own small preset
+    "tests/pretty_printer/task/test_training.py",  # ~22 s
+    "tests/phantoms/test_phantom_growth.py",  # ~20 s
+    "tests/pretty_printer/circuit/test_compiler.py",  # ~20 s, builds xor_compiled
+    "tests/pretty_printer/cli/test_cli_compile.py",  # ~19 s, reads xor_compiled
+    "tests/pretty_printer/dataset/test_growth_hint.py",  # ~16 s
+    "tests/pretty_printer/viz/test_show.py",  # ~9 s
+    "tests/phantoms/test_fly_and_sites.py",  # ~8 s
+    "tests/phantoms/test_phantom_export.py",  # ~8 s
+    "tests/phantoms/test_neuropil.py",  # ~7 s
+    "tests/phantoms/test_phantom_rasterize.py",  # ~7 s
+    "tests/phantoms/test_growth_progress.py",  # ~5 s
+    "tests/test_architecture.py",  # ~5 s
+    "tests/scanners/test_render.py",  # ~4 s
+    "tests/phantoms/test_organelles.py",  # ~4 s
 )
+READ_TINY_HEAVY = (
+    "tests/test_course.py",  # ~60 s, four notebooks
+    "tests/test_error_injection.py",  # ~40 s
+    "tests/pretty_printer/dataset/test_engine_cache.py",  # ~28 s
+    "tests/pretty_printer/submission/test_corpus.py",  # ~20 s
+    "tests/pretty_printer/reconstruct/test_baselines.py",  # ~17 s
+    "tests/pretty_printer/scoring/test_trust.py",  # ~15 s
+    "tests/pretty_printer/export/test_neuroml.py",  # ~12 s
+    "tests/test_excitability_end_to_end.py",  # ~8 s
+)
+RUN_FIRST = BUILDS_TINY + NO_TINY_HEAVY + READ_TINY_HEAVY
 
 
 def pytest_collection_modifyitems(config, items):
