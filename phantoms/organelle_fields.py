@@ -199,21 +199,31 @@ def organelles_of(ph: Phantom):
     return _cached(ph, "_organelles_obj", _organelles)
 
 
+def _organelle_bounds(ph: Phantom, pad: float):
+    """``(a, b, r, is_nuc, lo, hi)``: mitochondria then nuclei as round cones, and their boxes
+    padded by ``pad`` nm; kept on the phantom per pad (the same arrays for every section)."""
+    cache = _cached(ph, "_organelle_bounds", lambda _: {})
+    if pad not in cache:
+        O = organelles_of(ph)
+        a = np.concatenate([O.mito_a, O.nucleus_center])
+        b = np.concatenate([O.mito_b, O.nucleus_center])
+        r = np.concatenate([O.mito_r, O.nucleus_r])
+        is_nuc = np.r_[np.zeros(len(O.mito_r), bool), np.ones(len(O.nucleus_r), bool)]
+        lo = np.ascontiguousarray(np.minimum(a, b) - r[:, None] - pad)
+        hi = np.ascontiguousarray(np.maximum(a, b) + r[:, None] + pad)
+        cache[pad] = (a, b, r, is_nuc, lo, hi)
+    return cache[pad]
+
+
 def organelle_fields(ph: Phantom, g, fields, cone_eval, membrane) -> dict[str, np.ndarray]:
     """``mito``, ``nucleus``, ``organelle_membrane`` and ``organelles`` on grid ``g``."""
-    O = organelles_of(ph)
-    a = np.concatenate([O.mito_a, O.nucleus_center])
-    b = np.concatenate([O.mito_b, O.nucleus_center])
-    r = np.concatenate([O.mito_r, O.nucleus_r])
-    is_nuc = np.r_[np.zeros(len(O.mito_r), bool), np.ones(len(O.nucleus_r), bool)]
     mito = np.zeros(g.shape, np.float32)
     nuc = np.zeros(g.shape, np.float32)
     ids = np.zeros(g.shape, np.uint32)
     want_mem = "organelle_membrane" in fields
     depth = np.full(g.shape, -np.inf, np.float32) if want_mem else None
     pad = (0.5 * float(np.max(g.voxel)) + 1.0) if want_mem else 0.0
-    lo = np.minimum(a, b) - r[:, None] - pad
-    hi = np.maximum(a, b) + r[:, None] + pad
+    a, b, r, is_nuc, lo, hi = _organelle_bounds(ph, pad)
     idx = meeting(lo, hi, g)
     if len(idx) and a.dtype == b.dtype == r.dtype == np.float64:  # compiled, the same float32 steps
         from .raster_kernels import organelle_fill

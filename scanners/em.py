@@ -227,10 +227,17 @@ class EMScanner(Scanner):
         corner_yx = np.array([plan.origin[1] + (sy.start - hy) * vy, plan.origin[2] + (sx.start - hx) * vx])
         ks = range(sz.start, sz.stop)
         signal = np.zeros((len(ks), ny - 2 * hy, nx - 2 * hx), np.float32)
+        by_focus: dict[float, list] = {}  # sections blurred with the same probe: one stack each
         for i, k in enumerate(ks):
             if not plan.artifacts.missing[k]:
                 sec = self._section_signal(tissue, plan, k, corner_yx, (ny, nx))
-                signal[i] = blur(sec, sig[1:] * float(plan.artifacts.focus[k]))[hy:ny - hy, hx:nx - hx]
+                by_focus.setdefault(float(plan.artifacts.focus[k]), []).append((i, sec))
+        for f, secs in by_focus.items():
+            # in-plane passes over a stack filter each section's lines alone, exactly as one by one
+            s_yx = sig[1:] * f
+            stack = np.stack([sec for _, sec in secs])
+            inner = (slice(None), slice(hy, ny - hy), slice(hx, nx - hx))
+            signal[[i for i, _ in secs]] = blur(stack, (0.0, float(s_yx[0]), float(s_yx[1])), inner)
         ks_arr = np.asarray(ks)
         signal *= plan.artifacts.brightness[ks_arr].astype(np.float32)[:, None, None]
         if c.charging_amplitude > 0:

@@ -91,31 +91,67 @@ def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tup
         float32 density, same shape as ``labels``.
     """
     labels = fields["labels"]
-    inside = labels > 0
-    cyto = np.float32(model.cytoplasm)
+    tex = per_cell = None
     if model.texture_amplitude > 0:
         tex = _texture(key, axes_nm, model.texture_length_nm)
         if model.granularity > 0 and _resolved(axes_nm, GRANULE_NM):
             tex = tex + np.float32(model.granularity) * _texture(key ^ 0x6A11, axes_nm, GRANULE_NM)
-        cyto = cyto * (1.0 + np.float32(model.texture_amplitude) * tex)
     if model.cell_contrast > 0:
-        per_cell = 1.0 + model.cell_contrast * (2.0 * hash_uniform(key ^ 0x5EED, labels) - 1.0)
-        cyto = cyto * per_cell.astype(np.float32)
+        per_cell = (1.0 + model.cell_contrast * (2.0 * hash_uniform(key ^ 0x5EED, labels) - 1.0)).astype(np.float32)
+    mito, nuc = fields.get("mito"), fields.get("nucleus")
+    cr = _banded(key ^ 0xC415, axes_nm, CRISTAE_NM, 2.5, 0.3, CRISTAE_MEAN) if mito is not None and mito.any() else None
+    chrom = _banded(key ^ 0xC4A0, axes_nm, CHROMATIN_NM, 2.0, 0.2, CHROMATIN_MEAN) if nuc is not None and nuc.any() else None
+    if tex is not None and per_cell is not None and all(f in fields for f in ("psd", "cleft", "vesicles")):
+        return _combine_compiled(fields, model, tex, per_cell, cr, chrom)
+    return _combine_numpy(fields, model, tex, per_cell, cr, chrom)
+
+
+def _combine_numpy(fields: dict, model: StainModel, tex, per_cell, cr, chrom) -> np.ndarray:
+    """The density from the fields and the textures (``tex``: the cytoplasm texture or None;
+    ``per_cell``: float32 per-voxel cell factor or None; ``cr``, ``chrom``: the cristae and
+    chromatin textures, None where no voxel is a mitochondrion / nucleus)."""
+    inside = fields["labels"] > 0
+    cyto = np.float32(model.cytoplasm)
+    if tex is not None:
+        cyto = cyto * (1.0 + np.float32(model.texture_amplitude) * tex)
+    if per_cell is not None:
+        cyto = cyto * per_cell
     d = np.where(inside, cyto, np.float32(model.extracellular)).astype(np.float32)
     d += np.float32(model.membrane) * fields["membrane"]
     d += np.float32(model.synapse) * fields.get("psd", 0)
     d += np.float32(model.cleft) * fields["cleft"]
     d += np.float32(model.vesicles) * fields["vesicles"]
-    mito = fields.get("mito")
-    if mito is not None and mito.any():
-        # cristae: thin dense lamellae, a thresholded fine texture of position
-        cr = _banded(key ^ 0xC415, axes_nm, CRISTAE_NM, 2.5, 0.3, CRISTAE_MEAN)
-        d += mito * (np.float32(model.mitochondrion) + np.float32(model.cristae) * cr - cyto)  # matrix replaces cytoplasm
-    nuc = fields.get("nucleus")
-    if nuc is not None and nuc.any():
-        chrom = _banded(key ^ 0xC4A0, axes_nm, CHROMATIN_NM, 2.0, 0.2, CHROMATIN_MEAN)
-        d += nuc * (np.float32(model.nucleus) + np.float32(model.chromatin) * chrom - cyto)
+    if cr is not None:  # cristae: thin dense lamellae; the matrix replaces the cytoplasm
+        d += fields["mito"] * (np.float32(model.mitochondrion) + np.float32(model.cristae) * cr - cyto)
+    if chrom is not None:
+        d += fields["nucleus"] * (np.float32(model.nucleus) + np.float32(model.chromatin) * chrom - cyto)
     om = fields.get("organelle_membrane")
     if om is not None:
         d += np.float32(model.organelle_membrane) * om
     return d.astype(np.float32, copy=False)
+
+
+def _combine_compiled(fields: dict, model: StainModel, tex, per_cell, cr, chrom) -> np.ndarray:
+    """:func:`_combine_numpy` in one compiled pass (:mod:`scanners.stain_kernel`), the same bits."""
+    from .stain_kernel import stain_sum
+
+    labels = fields["labels"]
+    n = labels.size
+
+    def flat(a):  # a field or texture, flat; a scalar texture (unresolved: its mean) filled in
+        if a is None:  # a term not added (its flag is off): never read
+            return np.zeros(1, np.float32)
+        if np.ndim(a) == 0:
+            return np.full(n, a, np.float32)
+        return np.ascontiguousarray(a, np.float32).reshape(-1)
+
+    w = np.array([model.cytoplasm, model.texture_amplitude, model.membrane, model.synapse, model.cleft,
+                  model.vesicles, model.mitochondrion, model.cristae, model.nucleus, model.chromatin,
+                  model.organelle_membrane], np.float32)
+    om = fields.get("organelle_membrane")
+    has = np.array([cr is not None, chrom is not None, om is not None])
+    out = np.empty(n, np.float32)
+    stain_sum(np.ascontiguousarray(labels).reshape(-1), flat(tex), flat(per_cell), w, np.float32(model.extracellular),
+              *(flat(fields[f]) for f in ("membrane", "psd", "cleft", "vesicles")),
+              flat(fields.get("mito")), flat(cr), flat(fields.get("nucleus")), flat(chrom), flat(om), has, out)
+    return out.reshape(labels.shape)

@@ -155,3 +155,55 @@ def test_trilinear_shifted_is_scipy_map_coordinates_at_the_warp_coordinates(inte
         want = ndimage.map_coordinates(stack[ch], coords, order=1, mode="nearest", output=np.float32,
                                        prefilter=False)
         assert np.array_equal(got[ch].view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("voxel, organelles", [((15.0, 16.0, 16.0), ("mito", "nucleus", "organelle_membrane")),
+                                               ((60.0, 80.0, 80.0), ("mito", "nucleus", "organelle_membrane")),
+                                               ((15.0, 16.0, 16.0), ("mito",)), ((15.0, 16.0, 16.0), ())])
+def test_compiled_stain_sum_is_the_numpy_terms(voxel, organelles):
+    """The stain density's one-pass sum against its numpy terms, on fields of every kind: fine
+    voxels (textures resolved) and coarse ones (cristae and chromatin at their means), with and
+    without organelle fields."""
+    from scanners import stain
+    from scanners.em import EMConfig
+
+    rng = np.random.default_rng(7)
+    shape = (2, 23, 19)
+    labels = rng.integers(0, 4, shape).astype(np.uint32)
+    fields = {"labels": labels, "membrane": rng.uniform(0, 1, shape).astype(np.float32)}
+    for f in ("psd", "cleft", "vesicles") + organelles:
+        fields[f] = (rng.uniform(0, 1, shape) < 0.3).astype(np.float32)
+    if "organelle_membrane" in fields:
+        fields["organelle_membrane"] *= rng.uniform(0, 1, shape).astype(np.float32)
+    axes = tuple(1000.0 + (np.arange(n) + 0.5) * v for n, v in zip(shape, voxel))
+    model, key = EMConfig().stain, 12345
+    got = stain.stain_density(fields, model, axes, key)
+    tex = stain._texture(key, axes, model.texture_length_nm)
+    if stain._resolved(axes, stain.GRANULE_NM):
+        tex = tex + np.float32(model.granularity) * stain._texture(key ^ 0x6A11, axes, stain.GRANULE_NM)
+    per_cell = (1.0 + model.cell_contrast * (2.0 * hash_uniform(key ^ 0x5EED, labels) - 1.0)).astype(np.float32)
+    cr = stain._banded(key ^ 0xC415, axes, stain.CRISTAE_NM, 2.5, 0.3, stain.CRISTAE_MEAN) if "mito" in fields else None
+    chrom = (stain._banded(key ^ 0xC4A0, axes, stain.CHROMATIN_NM, 2.0, 0.2, stain.CHROMATIN_MEAN)
+             if "nucleus" in fields else None)
+    want = stain._combine_numpy(fields, model, tex, per_cell, cr, chrom)
+    assert got.dtype == np.float32 and got.shape == shape
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    assert np.array_equal(stain._combine_compiled(fields, model, tex, per_cell, cr, chrom).view(np.uint32),
+                          want.view(np.uint32))
+
+
+def test_in_plane_blur_of_a_stack_is_each_section_blurred_alone():
+    """EM blurs a chunk's sections of one probe width as one stack (in-plane passes only, cut to
+    the chunk): each section's pixels are those of blurring it alone and cropping."""
+    from scanners.chunking import gaussian_halo
+    from scanners.psf import blur
+
+    rng = np.random.default_rng(8)
+    stack = rng.uniform(0, 1, (5, 40, 37)).astype(np.float32)
+    s = (0.0, 0.9, 1.7)
+    _, hy, hx = gaussian_halo(np.array(s))
+    inner = (slice(None), slice(hy, 40 - hy), slice(hx, 37 - hx))
+    got = blur(stack, s, inner)
+    for i in range(5):
+        want = blur(stack[i], s[1:])[hy:40 - hy, hx:37 - hx]
+        assert np.array_equal(got[i].view(np.uint32), want.view(np.uint32))
