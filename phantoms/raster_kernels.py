@@ -141,3 +141,56 @@ def membrane_shell(depth, w, t, half, out):  # pragma: no cover - compiled
             lo = d - half
             f = ((a if a < t else t) - (lo if lo > zero else zero)) / w
             out.flat[i] = zero if f < zero else (one if f > one else f)
+
+
+@njit(cache=True)
+def _run_depth(depth, zc, yc, xc, start, stop, A, B, RA, RB, LO, HI):  # pragma: no cover - compiled
+    """:func:`phantoms.raster_geometry._cell_depth_window` for a cell whose cones are rows
+    ``start:stop``: the rows whose boxes meet the window's centres, folded in order."""
+    lo0, lo1, lo2 = zc[0], yc[0], xc[0]
+    hi0, hi1, hi2 = zc[zc.shape[0] - 1], yc[yc.shape[0] - 1], xc[xc.shape[0] - 1]
+    for p in range(start, stop):
+        if (HI[p, 0] >= lo0 and HI[p, 1] >= lo1 and HI[p, 2] >= lo2
+                and LO[p, 0] <= hi0 and LO[p, 1] <= hi1 and LO[p, 2] <= hi2):
+            cones_depth_max(depth, zc, yc, xc, A[p:p + 1], B[p:p + 1], RA[p:p + 1], RB[p:p + 1])
+
+
+@njit(cache=True)
+def synapse_fill(cleft, psd, zc, yc, xc, origin, voxel, idx, lo, hi, post, u, r2, reach, psd_nm, pre_nm, runs,
+                 A, B, RA, RB, LO, HI, want_cleft, want_psd):  # pragma: no cover - compiled
+    """Clefts and pre/post densities of synapses ``idx``, as :func:`phantoms.raster_synapses._synaptic`
+    does with numpy: over each synapse's window, in its disc (``r2 = float32(r * r)`` round the
+    post point along ``u``), cleft where both cells' depths lie in ``(reach, 0]``, density where the
+    post depth is in ``(0, psd_nm]`` or the pre depth in ``(0, pre_nm]`` (float32 thresholds).
+    ``runs[i]``: the rows of the post and the pre cell's cones, ``(start, stop, start, stop)``."""
+    for n in range(idx.shape[0]):
+        i = idx[n]
+        z0, z1 = _span(lo[i, 0], hi[i, 0], origin[0], voxel[0], cleft.shape[0])
+        y0, y1 = _span(lo[i, 1], hi[i, 1], origin[1], voxel[1], cleft.shape[1])
+        x0, x1 = _span(lo[i, 2], hi[i, 2], origin[2], voxel[2], cleft.shape[2])
+        if z1 <= z0 or y1 <= y0 or x1 <= x0:
+            continue
+        wz, wy, wx = zc[z0:z1], yc[y0:y1], xc[x0:x1]
+        d_post = np.full((z1 - z0, y1 - y0, x1 - x0), -np.inf, np.float32)
+        d_pre = np.full((z1 - z0, y1 - y0, x1 - x0), -np.inf, np.float32)
+        _run_depth(d_post, wz, wy, wx, runs[i, 0], runs[i, 1], A, B, RA, RB, LO, HI)
+        _run_depth(d_pre, wz, wy, wx, runs[i, 2], runs[i, 3], A, B, RA, RB, LO, HI)
+        u0, u1, u2 = np.float32(u[i, 0]), np.float32(u[i, 1]), np.float32(u[i, 2])
+        zero = np.float32(0.0)
+        for a in range(z0, z1):
+            dz = np.float32(zc[a] - post[i, 0])
+            for b in range(y0, y1):
+                dy = np.float32(yc[b] - post[i, 1])
+                for c in range(x0, x1):
+                    dx = np.float32(xc[c] - post[i, 2])
+                    axial = dz * u0 + dy * u1 + dx * u2
+                    ez = dz - axial * u0
+                    ey = dy - axial * u1
+                    ex = dx - axial * u2
+                    if not ((ez * ez + ey * ey + ex * ex) <= r2[i]):
+                        continue
+                    dp, dq = d_post[a - z0, b - y0, c - x0], d_pre[a - z0, b - y0, c - x0]
+                    if want_cleft and dp <= zero and dq <= zero and dp > reach[i] and dq > reach[i]:
+                        cleft[a, b, c] = 1.0
+                    if want_psd and ((dp > zero and dp <= psd_nm[i]) or (dq > zero and dq <= pre_nm[i])):
+                        psd[a, b, c] = 1.0

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import organelle_fields as _of
 from .phantom import RECEPTOR_TYPES, Phantom
-from .raster_geometry import _SNAP, _cell_depth_window, _Grid
+from .raster_geometry import _SNAP, _cell_depth_window, _Grid, primitives
 
 _CLEFT_SLACK_NM = 6.0  # the cleft: outside both cells, within the gap (+ this) of both membranes
 
@@ -30,9 +30,59 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
     if len(S) == 0:
         return out
     geo = _of.synapse_geometry(ph)
-    post, pre = S.post_nm, S.pre_nm
+    idx = _of.meeting(geo.lo, geo.hi, g)
+    if not kinds and (want_cleft or want_psd) and len(idx):  # compiled where both cells are one run of cones
+        idx = _synapses_compiled(ph, g, idx, out, want_cleft, want_psd)
+    _synapses_numpy(ph, g, idx, out, kinds)
+    if want_psd:
+        _of.draw_tbars(ph, g, out["psd"], lambda sl, cid: _cell_depth_window(ph, g, sl, cid))
+    return out
+
+
+def _synapse_runs(ph: Phantom) -> np.ndarray:
+    """(S, 4) int64: the rows of each synapse's post and pre cell's cones, ``(start, stop, start,
+    stop)``; -1 where a cell's cones are not one run (kept on the phantom)."""
+    def build(ph):
+        P = primitives(ph)
+        out = np.full((len(ph.synapses), 4), -1, np.int64)
+        for i, (a, b) in enumerate(zip(ph.synapses["post_cell"].tolist(), ph.synapses["pre_cell"].tolist())):
+            ra, rb = P.cell_range(a), P.cell_range(b)
+            if ra is not None and rb is not None:
+                out[i] = (*ra, *rb)
+        return out
+    return _of._cached(ph, "_synapse_runs", build)
+
+
+def _synapses_compiled(ph: Phantom, g: _Grid, idx, out: dict, want_cleft: bool, want_psd: bool) -> np.ndarray:
+    """Clefts and densities of the synapses ``idx`` whose cells are one run of cones each, in one
+    compiled loop (``raster_kernels.synapse_fill``: :func:`_synapses_numpy`'s float32 steps);
+    returns the synapses left to the numpy loop."""
+    from .raster_kernels import synapse_fill
+
+    runs = _synapse_runs(ph)
+    one = (runs[idx, 0] >= 0) & (runs[idx, 2] >= 0)
+    geo, P, S = _of.synapse_geometry(ph), primitives(ph), ph.synapses
+    cleft = out["cleft"] if want_cleft else np.zeros(g.shape, np.float32)  # a field not wanted: scratch
+    psd = out["psd"] if want_psd else np.zeros(g.shape, np.float32)
+    gap = np.asarray(geo.gap, np.float64)
+    rad = np.asarray(geo.radius, np.float64)
+    synapse_fill(cleft, psd, *g.centers, g.origin, g.voxel, np.ascontiguousarray(idx[one]), geo.lo, geo.hi,
+                 np.ascontiguousarray(S.post_nm, np.float64), geo.u, (rad * rad).astype(np.float32),
+                 (-(gap + _CLEFT_SLACK_NM)).astype(np.float32), np.asarray(geo.psd_nm).astype(np.float32),
+                 np.asarray(geo.pre_density_nm).astype(np.float32), runs, P.a, P.b, P.ra, P.rb, P.lo, P.hi,
+                 want_cleft, want_psd)
+    return idx[~one]
+
+
+def _synapses_numpy(ph: Phantom, g: _Grid, idx, out: dict, kinds) -> None:
+    """Clefts, densities and receptor slabs of synapses ``idx``, one at a time with numpy (the
+    definition :func:`_synapses_compiled` matches)."""
+    S = ph.synapses
+    want_cleft, want_psd = "cleft" in out, "psd" in out
+    geo = _of.synapse_geometry(ph)
+    post = S.post_nm
     t_slab = ph.cfg.psd_thickness_nm  # receptors sit in the nominal PSD slab whatever the type
-    for i in _of.meeting(geo.lo, geo.hi, g):
+    for i in idx:
         P, gap, r = post[i], float(geo.gap[i]), float(geo.radius[i])
         sl = g.window(geo.lo[i], geo.hi[i])
         if sl is None:
@@ -59,9 +109,6 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
         if kinds:
             _receptor_slab(S, i, kinds, out, g, sl, _slab(g.rel(sl, P), uf, r, t_slab),
                            _slab_lattice(g, geo.lo[i], geo.hi[i], P, uf, r, t_slab))
-    if want_psd:
-        _of.draw_tbars(ph, g, out["psd"], lambda sl, cid: _cell_depth_window(ph, g, sl, cid))
-    return out
 
 
 def _slab(rel, uf, r: float, t_slab: float) -> np.ndarray:

@@ -176,16 +176,19 @@ class EMScanner(Scanner):
         ys, xs, ty, tx = self._section_axes(plan, k, corner_yx_nm, shape_yx)
         total = np.zeros((c.depth_samples,) + tuple(shape_yx), np.float32)
         covered = np.zeros(tuple(shape_yx), bool)
-        for off, mask in art.layers(k, ty, tx):
+        layers = art.layers(k, ty, tx)
+        whole = len(layers) == 1 and bool(layers[0][1].all())  # no fold or crack: one layer, every pixel
+        for off, mask in layers:
             corner = np.array([self._section_z(plan, k) - thick / 2, corner_yx_nm[0] + art.shift_nm[k, 0] + off[0],
                                corner_yx_nm[1] + art.shift_nm[k, 1] + off[1]])
             vox = np.array([depth, vy, vx])
             f = tissue(corner, (c.depth_samples,) + tuple(shape_yx), vox, STAIN_FIELDS)
             axes = tuple(corner[d] + (np.arange(n) + 0.5) * vox[d] for d, n in enumerate((c.depth_samples,) + tuple(shape_yx)))
-            total += np.where(mask[None], stain_density(f, c.stain, axes, plan.stain_key), np.float32(0))
+            density = stain_density(f, c.stain, axes, plan.stain_key)
+            total += density if whole else np.where(mask[None], density, np.float32(0))  # the same sums
             covered |= mask
-        # pixels with no tissue show bare resin: as little stain as extracellular space
-        total[:, ~covered] = np.float32(c.stain_extracellular)
+        if not whole:  # pixels with no tissue show bare resin: as little stain as extracellular space
+            total[:, ~covered] = np.float32(c.stain_extracellular)
         # a section thicker than nominal holds proportionally more stain along the beam
         total *= np.float32(art.thickness_scale[k])
         sig = np.exp(-np.float32(c.stain_contrast) * total).mean(axis=0)

@@ -182,3 +182,27 @@ def test_compiled_membrane_is_the_numpy_shell():
     got, want = _membrane(depth, g, 3.5), _membrane(np.asfortranarray(depth), g, 3.5)
     assert 0 < np.count_nonzero(got) < got.size
     assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("voxel", [(20.0, 16.0, 16.0), (7.0, 5.0, 6.0)])
+@pytest.mark.parametrize("fields", [("cleft", "psd"), ("psd",), ("cleft",)])
+def test_compiled_synapses_are_the_numpy_loop(tiny, voxel, fields):
+    from phantoms import organelle_fields as of
+    from phantoms.raster_geometry import _Grid
+    from phantoms.raster_synapses import _synapse_runs, _synapses_numpy, _synaptic
+
+    S = tiny.synapses
+    runs = _synapse_runs(tiny)
+    assert (runs[:, 0] >= 0).all() and (runs[:, 2] >= 0).all()  # every synapse takes the compiled loop
+    assert not len(of.tbar_geometry(tiny).lo)  # no T-bars (mammalian): the densities are the synapses' alone
+    geo = of.synapse_geometry(tiny)
+    seen = {f: False for f in fields}
+    for p in S.post_nm[:: max(1, len(S) // 6)]:  # boxes through some synapses
+        g = _Grid(p - 0.5 * np.array([4, 30, 34]) * np.array(voxel) + 0.3, (4, 30, 34), voxel)
+        got = _synaptic(tiny, g, fields)
+        want = {f: np.zeros(g.shape, np.float32) for f in fields}
+        _synapses_numpy(tiny, g, of.meeting(geo.lo, geo.hi, g), want, [])
+        for f in fields:
+            assert np.array_equal(got[f], want[f])
+            seen[f] = seen[f] or bool(want[f].any())
+    assert all(seen.values())
