@@ -228,6 +228,11 @@ def lattice_noise(key: int, axes_nm: Sequence[np.ndarray], length_nm: float) -> 
         float32 field of shape ``tuple(len(a) for a in axes_nm)``, values roughly uniform in
         [-1, 1]; the same at the same tissue coordinates whatever the box.
     """
+    if len(axes_nm) == 3 and min(len(a) for a in axes_nm) > 0:  # compiled, same bits (scanners/noise_kernel.py)
+        from .noise_kernel import lattice_noise_3d
+
+        return lattice_noise_3d(np.uint64(key & 0xFFFFFFFFFFFFFFFF),
+                                *(np.ascontiguousarray(a, np.float64).reshape(-1) for a in axes_nm), float(length_nm))
     idx0, frac, lo = [], [], []
     for a in axes_nm:
         t = np.asarray(a, np.float64) / length_nm
@@ -237,13 +242,6 @@ def lattice_noise(key: int, axes_nm: Sequence[np.ndarray], length_nm: float) -> 
         idx0.append(i0)
         frac.append(f.astype(np.float32))
         lo.append(int(i0.min()))
-    if len(idx0) == 3 and min(len(i) for i in idx0) > 0:  # compiled, same bits (scanners/noise_kernel.py)
-        from .noise_kernel import interpolate_3d, lattice_field_3d
-
-        n = [int(i.max()) - l + 2 for l, i in zip(lo, idx0)]
-        field = lattice_field_3d(np.uint64(key & 0xFFFFFFFFFFFFFFFF), lo[0], n[0], lo[1], n[1], lo[2], n[2])
-        rel = [np.ascontiguousarray(i - l) for l, i in zip(lo, idx0)]
-        return interpolate_3d(field, rel[0], frac[0], rel[1], frac[1], rel[2], frac[2])
     grids = np.meshgrid(*[np.arange(l, int(i.max()) + 2) for l, i in zip(lo, idx0)], indexing="ij", sparse=True)
     field = (2.0 * hash_uniform(key, *grids) - 1.0).astype(np.float32)
     for ax, (i0, f, l) in enumerate(zip(idx0, frac, lo)):

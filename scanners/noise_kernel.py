@@ -183,3 +183,32 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, sca
                     v = v * sc
                 out[i, j, m] = v
     return out, nbig
+
+
+@njit(cache=True)
+def _lattice_axis(a, length):  # pragma: no cover - compiled
+    """One axis of :func:`scanners.noise.lattice_noise`: lower lattice index relative to the
+    first one (int64), smoothstep weight (float32), first index, lattice points; the same
+    float64 steps (``t = a / length``, ``f = t - floor(t)``, ``f * f * (3 - 2 * f)``)."""
+    n = a.shape[0]
+    i0 = np.empty(n, np.int64)
+    fr = np.empty(n, np.float32)
+    for i in range(n):
+        t = a[i] / length
+        k = np.floor(t)
+        f = t - k
+        f = f * f * (3.0 - 2.0 * f)
+        i0[i] = np.int64(k)
+        fr[i] = np.float32(f)
+    lo = i0.min()
+    return i0 - lo, fr, lo, i0.max() - lo + 2
+
+
+@njit(cache=True)
+def lattice_noise_3d(key, az, ay, ax, length):  # pragma: no cover - compiled
+    """:func:`scanners.noise.lattice_noise` on three non-empty float64 axes, in one call."""
+    rz, fz, z0, nz = _lattice_axis(az, length)
+    ry, fy, y0, ny = _lattice_axis(ay, length)
+    rx, fx, x0, nx = _lattice_axis(ax, length)
+    field = lattice_field_3d(key, z0, nz, y0, ny, x0, nx)
+    return interpolate_3d(field, rz, fz, ry, fy, rx, fx)
