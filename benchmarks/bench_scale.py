@@ -116,16 +116,16 @@ def bench_render(preset_name: str, work: Path, seed: int) -> None:
         scanner = stages.make_scanner(preset, modality)
         shape = scanner.output_shape(size)
         tissue = TimedTissue(phantoms.tissue_function(phantom))
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         for _ in scanner.render(tissue, origin, size, seed=0, chunk_shape=scanner_chunk(scanner, preset.chunk, shape)):
             pass
-        total = time.perf_counter() - t
+        total, cpu = time.perf_counter() - t, time.process_time() - cpu
         c = scanner.config
         fwhm = ((0.0, c.psf_fwhm_nm, c.psf_fwhm_nm) if modality == "em"
                 else np.broadcast_to(np.asarray(c.resolution_nm, float), (3,)))
         sig = sigma_vox(fwhm, scanner.voxel_nm)
         floor = shape[0] * floor_seconds(shape[1:], sig)  # per channel-voxel
-        print(f"  {modality}: {shape} render {total:.2f} s (tissue {tissue.seconds:.2f} s, scanner "
+        print(f"  {modality}: {shape} render {total:.2f} s (CPU {cpu:.2f} s; tissue {tissue.seconds:.2f} s, scanner "
               f"{total - tissue.seconds:.2f} s); floor {floor:.2f} s; render/floor {total / floor:.1f}x, "
               f"scanner/floor {(total - tissue.seconds) / floor:.1f}x")
 
