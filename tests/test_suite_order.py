@@ -7,12 +7,25 @@ listed file must exist, or a rename silently drops it from the order.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
-from conftest import BUILDS_TINY, NO_TINY_HEAVY, READ_TINY_HEAVY, RUN_FIRST
-
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_top_conftest():
+    """tests/conftest.py as a module of its own name (``import conftest`` would find whichever
+    conftest.py pytest put first on sys.path, e.g. tests/scanners/conftest.py)."""
+    spec = importlib.util.spec_from_file_location("npp_top_conftest", ROOT / "tests" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_order = _load_top_conftest()
+BUILDS_TINY, NO_TINY_HEAVY, READ_TINY_HEAVY = _order.BUILDS_TINY, _order.NO_TINY_HEAVY, _order.READ_TINY_HEAVY
+RUN_FIRST = _order.RUN_FIRST
 TINY_FIXTURES = re.compile(r"\b(tiny_dataset|truth_submission|truth_scorecard|em_baseline_submission)\b")
 
 
