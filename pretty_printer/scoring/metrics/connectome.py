@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.stats import spearmanr
 
-__all__ = ["connectome_scores", "nri", "terminal_count_table"]
+__all__ = ["connectome_scores", "nri", "sign_counts", "terminal_count_table"]
 
 
 def _prf(n_match: int, n_true: int, n_pred: int) -> tuple[float, float, float]:
@@ -158,6 +158,29 @@ def terminal_count_table(
     return table.tocsr()
 
 
+def sign_counts(pairs) -> dict:
+    """Confusion counts of edge signs.
+
+    Parameters
+    ----------
+    pairs : iterable of (true_sign, predicted_sign)
+        One per matched edge; signs are +1 (excitatory) or -1 (inhibitory); a predicted sign of
+        ``None`` (not given) counts as wrong.
+
+    Returns
+    -------
+    dict
+        ``n_excitatory``, ``n_inhibitory`` (matched edges by true sign) and ``correct_excitatory``,
+        ``correct_inhibitory`` (those called right), all int.
+    """
+    out = {"n_excitatory": 0, "n_inhibitory": 0, "correct_excitatory": 0, "correct_inhibitory": 0}
+    for t, p in pairs:
+        cls = "excitatory" if int(t) > 0 else "inhibitory"
+        out[f"n_{cls}"] += 1
+        out[f"correct_{cls}"] += int(p is not None and int(p) == int(t))
+    return out
+
+
 def connectome_scores(
     true_edges: Mapping[tuple[int, int], tuple[float, int | None]],
     pred_edges: Mapping[tuple[int, int], tuple[float, int | None]],
@@ -180,7 +203,12 @@ def connectome_scores(
     dict
         ``edge_precision``, ``edge_recall``, ``edge_f1`` over the sets of directed pairs;
         ``sign_accuracy`` over matched edges (a missing sign counts as wrong; ``None`` if no
-        matched edge has a sign); ``weight_spearman`` (Spearman rho of weights over matched
+        matched edge has a sign); ``sign_balanced_accuracy``, the mean over the two signs of the
+        share of their matched edges called right (Brodersen et al. 2010 ICPR), ``None`` unless
+        the matched edges hold both signs (over one sign it would be that sign's recall, a plain
+        accuracy again, and calling every edge excitatory would score 1 on an all-excitatory
+        match), or if no matched edge has a sign; ``sign_counts`` (:func:`sign_counts`, the
+        confusion counts both scores come from); ``weight_spearman`` (Spearman rho of weights over matched
         edges, ``None`` with fewer than 3 matched edges or constant weights); ``nri``,
         ``nri_precision``, ``nri_recall``; ``n_true_edges``, ``n_pred_edges``,
         ``n_matched_edges``.
@@ -191,14 +219,13 @@ def connectome_scores(
     matched = sorted(true_keys & set(pred_map))
     precision, recall, f1 = _prf(len(matched), len(true_keys), len(pred_map))
 
-    signs = [(true_map[k][1], pred_map[k][1]) for k in matched]
-    if matched and any(p is not None for _, p in signs):
-        sign_accuracy = float(np.mean([p is not None and int(p) == int(t) for t, p in signs]))
-        recalls = [np.mean([p is not None and int(p) == c for t, p in signs if int(t) == c])
-                   for c in sorted({int(t) for t, _ in signs})]
-        sign_balanced = float(np.mean(recalls))
-    else:
-        sign_accuracy = sign_balanced = None
+    counts = sign_counts([(true_map[k][1], pred_map[k][1]) for k in matched])
+    n, right = counts["n_excitatory"] + counts["n_inhibitory"], counts["correct_excitatory"] + counts["correct_inhibitory"]
+    signed = any(pred_map[k][1] is not None for k in matched)
+    sign_accuracy = float(right / n) if n and signed else None
+    both = counts["n_excitatory"] > 0 and counts["n_inhibitory"] > 0
+    sign_balanced = (0.5 * (counts["correct_excitatory"] / counts["n_excitatory"]
+                            + counts["correct_inhibitory"] / counts["n_inhibitory"]) if both and signed else None)
 
     rho = None
     if len(matched) >= 3:
@@ -213,6 +240,7 @@ def connectome_scores(
         "edge_f1": f1,
         "sign_accuracy": sign_accuracy,
         "sign_balanced_accuracy": sign_balanced,
+        "sign_counts": counts,
         "weight_spearman": rho,
         "nri": None,
         "nri_precision": None,

@@ -132,7 +132,7 @@ def test_receptor_errors():
 def test_sign_balanced_accuracy_known_answer():
     """9 excitatory and 1 inhibitory matched edges (Brodersen et al. 2010): calling all excitatory
     scores 0.9 on accuracy but 0.5 balanced; finding the inhibitory one at the cost of one
-    excitatory edge scores 0.8 and (8/9 + 1) / 2."""
+    excitatory edge scores 0.9 and (8/9 + 1) / 2; with one sign matched there is no balanced score."""
     true = {(1, k): (1.0, 1) for k in range(2, 11)}
     true[(2, 1)] = (1.0, -1)
     all_exc = {k: (w, 1) for k, (w, _) in true.items()}
@@ -143,11 +143,16 @@ def test_sign_balanced_accuracy_known_answer():
     traded[(1, 2)] = (1.0, -1)
     r = connectome_scores(true, traded)
     assert r["sign_accuracy"] == pytest.approx(0.9)
+    assert r["sign_counts"] == {"n_excitatory": 9, "n_inhibitory": 1, "correct_excitatory": 8,
+                                "correct_inhibitory": 1}
     assert r["sign_balanced_accuracy"] == pytest.approx((8 / 9 + 1) / 2)
     one_class = {k: v for k, v in true.items() if v[1] == 1}
     flipped = {k: (w, -1 if k == (1, 2) else 1) for k, (w, _) in one_class.items()}
-    r = connectome_scores(one_class, flipped)  # one sign present: balanced == plain accuracy
-    assert r["sign_balanced_accuracy"] == pytest.approx(r["sign_accuracy"]) == pytest.approx(8 / 9)
+    r = connectome_scores(one_class, flipped)  # one sign matched: no balanced score, plain stays
+    assert r["sign_balanced_accuracy"] is None and r["sign_accuracy"] == pytest.approx(8 / 9)
+    assert r["sign_counts"] == {"n_excitatory": 9, "n_inhibitory": 0, "correct_excitatory": 8,
+                                "correct_inhibitory": 0}
+    assert connectome_scores(one_class, one_class)["sign_balanced_accuracy"] is None  # even when perfect
     unsigned = {k: (w, None) for k, (w, _) in true.items()}
     assert connectome_scores(true, unsigned)["sign_balanced_accuracy"] is None
     partly = {k: (w, None if k == (2, 1) else s) for k, (w, s) in true.items()}
