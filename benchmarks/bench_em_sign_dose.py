@@ -31,8 +31,8 @@ probability >= 95 % (Bonferroni) and the balanced accuracy, their mean, lies bet
 the bounds at least as often; plain accuracy has a 95 % Wilson interval over all matched edges.
 Edges are treated as independent trials, which they are not quite (edges of one dataset share a
 tissue and an image).  Where a sign has fewer than ``MIN_CLASS_EDGES`` matched edges pooled, its
-recall and the balanced accuracy are "n/a" (too few edges), not the 1.00 that one class alone
-gives.  ``--json`` keeps every row (with the counts) for re-pooling without re-imaging.
+recall, the plain and the balanced accuracy are "n/a" (too few edges), not the 1.00 that one
+class alone gives; the counts and ``all_exc`` (the excitatory share) are still shown.  ``--json`` keeps every row (with the counts) for re-pooling without re-imaging.
 """
 
 from __future__ import annotations
@@ -161,8 +161,9 @@ def pool(rows: list[dict], min_class: int = MIN_CLASS_EDGES) -> dict:
     dict
         The summed counts; ``recall_E``/``recall_I``: ``(value, lo, hi)`` with 97.5 % Wilson bounds,
         or ``None`` (too few edges of that sign); ``plain``: ``(value, lo, hi)``, 95 % Wilson over
-        all matched edges, ``None`` with no matched edge; ``balanced``: mean of the two recalls and
-        of their bounds (>= 95 % coverage, Bonferroni), ``None`` unless both recalls are given;
+        all matched edges; ``balanced``: mean of the two recalls and of their bounds (>= 95 %
+        coverage, Bonferroni); both ``None`` unless both recalls are given (with one sign nearly
+        alone, plain accuracy is that sign's share and says nothing about reading the sign);
         ``all_exc``: the share of matched edges that are excitatory (plain accuracy of calling
         every edge excitatory); ``note``: ``"too few edges"`` where a recall is missing.
     """
@@ -173,10 +174,11 @@ def pool(rows: list[dict], min_class: int = MIN_CLASS_EDGES) -> dict:
         return (ok / tot, *wilson(ok, tot, Z975)) if tot >= min_class else None
 
     rec_e, rec_i = recall(c["ok_E"], c["n_E"]), recall(c["ok_I"], c["n_I"])
+    both = rec_e is not None and rec_i is not None
     out = dict(c, recall_E=rec_e, recall_I=rec_i, all_exc=c["n_E"] / n if n else None,
-               plain=((c["ok_E"] + c["ok_I"]) / n, *wilson(c["ok_E"] + c["ok_I"], n)) if n else None)
-    out["balanced"] = tuple((a + b) / 2 for a, b in zip(rec_e, rec_i)) if rec_e and rec_i else None
-    out["note"] = "" if rec_e and rec_i else "too few edges"
+               plain=((c["ok_E"] + c["ok_I"]) / n, *wilson(c["ok_E"] + c["ok_I"], n)) if both else None)
+    out["balanced"] = tuple((a + b) / 2 for a, b in zip(rec_e, rec_i)) if both else None
+    out["note"] = "" if both else "too few edges"
     return out
 
 

@@ -39,9 +39,9 @@ def test_pool_sums_counts_over_datasets():
 
 
 def test_pool_with_too_few_of_one_sign_gives_no_balanced_score():
-    """Two inhibitory edges pooled, both right: not the balanced 1.00 one class gives, but n/a."""
+    """Two inhibitory edges pooled, both right: not the 1.00 one class gives, but n/a."""
     r = bench.pool([dict(n_E=4, n_I=0, ok_E=4, ok_I=0), dict(n_E=2, n_I=2, ok_E=2, ok_I=2)])
-    assert r["recall_I"] is None and r["balanced"] is None and r["note"] == "too few edges"
-    assert r["plain"][0] == 1.0 and r["recall_E"][0] == 1.0
+    assert r["recall_I"] is None and r["balanced"] is None and r["plain"] is None
+    assert r["note"] == "too few edges" and r["recall_E"][0] == 1.0 and r["all_exc"] == pytest.approx(0.75)
     line = bench.pooled_lines([[{"dose": "0.1", **dict(n_E=4, n_I=0, ok_E=4, ok_I=0)}]])[-1]
     assert "n/a" in line and "too few edges" in line

@@ -3,7 +3,7 @@
 Sections of the scorecard (keys are a user-facing contract, see README):
 ``segmentation`` (vi_split, vi_merge, arand, erl_nm, ...), ``synapses`` (precision, recall, f1,
 threshold_nm), ``connectome`` (edge_precision, edge_recall, edge_f1, sign_accuracy,
-sign_balanced_accuracy, weight_spearman, nri), ``receptors`` (where counts are submitted), ``function`` (accuracy,
+sign_balanced_accuracy, sign_counts, weight_spearman, nri), ``receptors`` (where counts are submitted), ``function`` (accuracy,
 reference_accuracy, output_correlation, plus the rebuild rules used).
 """
 
