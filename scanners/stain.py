@@ -101,7 +101,9 @@ def stain_density(fields: dict[str, np.ndarray], model: StainModel, axes_nm: tup
     mito, nuc = fields.get("mito"), fields.get("nucleus")
     cr = _banded(key ^ 0xC415, axes_nm, CRISTAE_NM, 2.5, 0.3, CRISTAE_MEAN) if mito is not None and mito.any() else None
     chrom = _banded(key ^ 0xC4A0, axes_nm, CHROMATIN_NM, 2.0, 0.2, CHROMATIN_MEAN) if nuc is not None and nuc.any() else None
-    if tex is not None and per_cell is not None and all(f in fields for f in ("psd", "cleft", "vesicles")):
+    terms = ("membrane", "psd", "cleft", "vesicles", "mito", "nucleus", "organelle_membrane")
+    if (tex is not None and per_cell is not None and all(f in fields for f in ("psd", "cleft", "vesicles"))
+            and all(fields[f].dtype == np.float32 for f in terms if f in fields)):  # the compiled sum is float32
         return _combine_compiled(fields, model, tex, per_cell, cr, chrom)
     return _combine_numpy(fields, model, tex, per_cell, cr, chrom)
 
