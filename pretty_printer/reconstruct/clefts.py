@@ -78,6 +78,17 @@ Rules, stated once:
    thin at every dose, but from 2 e/nm^2 down most matched edges rest on false clefts, which then
    read thin too, and the edge sign fell to 0.49-0.70 on seeds 1 and 2, below calling every edge
    excitatory (0.84-0.85; ``benchmarks/RESULTS.md``).
+7. Only a density cut edge-on is read.  Rule 5 reads a density's thickness in the section plane,
+   which the beam sees edge-on (its column runs along the sheet through the section).  A sheet
+   lying in or near the section plane (a membrane cut tangentially, a synapse cut en face) is
+   crossed by the beam instead: it reads as thin as a membrane pile-up whatever it is, and it is
+   shallow, confined to the one or two sections it lies in.  So a cleft whose dark region spans
+   less than ``MIN_SIGN_DEPTH_NM`` along the cutting axis gives no sign evidence (it is still a
+   detected synapse).  Set on `tiny` seeds 1-4 and `cortex` seeds 2-3 at the default dose: the
+   grey patches far (>150 nm) from any true synapse that read as thin as Gray II and pass the
+   vesicle rule span 1-2 sections of 40 nm in ~90 % of cases, real Gray II clefts 3 or more (all
+   8 on `tiny` seeds 1-4); on `cortex` the false ones flipped excitatory edges to inhibitory
+   (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -102,6 +113,7 @@ MIN_VESICLES = 3
 SURE_COLUMNS = 3.5
 SIGN_COLUMNS = 3.4  # rule 5 (this and the next: set on tiny seeds 1 and 2); Gray II read 2.5-3.5
 MIN_SIGN_AREA_NM2 = 10000.0  # rule 5: ~40 voxels of 16 x 16 x 40 nm; smaller clefts are diluted
+MIN_SIGN_DEPTH_NM = 100.0  # rule 7: more than two 40 nm sections; shallower densities lie in-plane
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,7 @@ class Cleft:
     psd_area_nm2: float
     columns: float = 0.0  # rule 5: stain column at the darkest point, in membrane columns
     vesicles: int = 0  # rule 3: vesicle puncta on the presynaptic side
+    depth_nm: float = float("inf")  # rule 7: the dark region's extent along z (the cutting axis), nm
 
     @property
     def sign(self) -> int:
@@ -124,8 +137,9 @@ class Cleft:
     @property
     def evidence(self) -> float:
         """Rule 6: signed evidence for excitatory, ``area * (q - SIGN_COLUMNS)`` (nm^2 x membrane
-        columns); 0 for a cleft below ``MIN_SIGN_AREA_NM2`` (partial volume)."""
-        if self.psd_area_nm2 < MIN_SIGN_AREA_NM2:
+        columns); 0 for a cleft below ``MIN_SIGN_AREA_NM2`` (partial volume) or shallower than
+        ``MIN_SIGN_DEPTH_NM`` (rule 7: lying in the section plane)."""
+        if self.psd_area_nm2 < MIN_SIGN_AREA_NM2 or self.depth_nm < MIN_SIGN_DEPTH_NM:
             return 0.0
         return self.psd_area_nm2 * (self.columns - SIGN_COLUMNS)
 
@@ -267,7 +281,8 @@ def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, vo
             pts = np.argwhere(near & (seg[box] == s_))
             pos[s_] = (pts.mean(axis=0) + np.asarray(lo) + 0.5) * voxel_nm + origin_nm
         area = float(comp.sum()) * float(np.prod(voxel_nm)) / PSD_THICKNESS_NM
-        out.append(Cleft(pre, post, pos[pre], pos[post], area, columns, n_ves))
+        depth = float(sl[0].stop - sl[0].start) * float(voxel_nm[0])
+        out.append(Cleft(pre, post, pos[pre], pos[post], area, columns, n_ves, depth))
     return out
 
 

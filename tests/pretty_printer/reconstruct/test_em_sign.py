@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pretty_printer.reconstruct.clefts import MIN_SIGN_AREA_NM2, SIGN_COLUMNS, Cleft, detect_clefts, edge_signs
+from pretty_printer.reconstruct.clefts import (MIN_SIGN_AREA_NM2, MIN_SIGN_DEPTH_NM, SIGN_COLUMNS, Cleft,
+                                               detect_clefts, edge_signs)
 from pretty_printer.reconstruct.dense_segmentation import segment_dense
 
 from test_baselines import VOX, _lightness, _two_cells
@@ -18,11 +19,11 @@ PROBE_SIGMA_NM = 12.0 / 2.355  # the probe's FWHM as a Gaussian sigma
 DEFAULT_DOSE_NOISE = 0.02  # lightness noise std at 15 e/nm^2 (tiny seed 1: MAD of the light class 0.022)
 
 
-def _synapse_image(post_nm: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def _synapse_image(post_nm: float, rng, sections=None) -> tuple[np.ndarray, np.ndarray]:
     """Two cells with a synapse on their shared membrane at x = 50 voxels: cell 1 holds the vesicle
     cloud (presynaptic); a 10 nm pre density and a post density of ``post_nm`` at stain 2.0
     (scanners/em.py stain_synapse) and contrast 1.2, blurred by the probe, averaged into 16 nm
-    pixels, on a disc of radius 90 nm."""
+    pixels, on a disc of radius 90 nm (only in z-sections ``sections``, if given)."""
     truth = _two_cells()
     r = add_vesicles(_lightness(truth, rng, noise=0.005), range(4, 9), CLOUD)
     fine = np.arange(44 * 8, 58 * 8) * 2.0  # nm, x, on a 2 nm grid
@@ -32,6 +33,8 @@ def _synapse_image(post_nm: float, rng) -> tuple[np.ndarray, np.ndarray]:
     px = sig.reshape(-1, 8).mean(axis=1)  # 16 nm pixels 44..57
     zz, yy = np.mgrid[0:truth.shape[0], 0:truth.shape[1]]
     disc = ((zz - 6) * VOX[0]) ** 2 + ((yy - 30) * VOX[1]) ** 2 <= 90.0 ** 2
+    if sections is not None:
+        disc &= np.isin(zz, list(sections))
     for i, v in enumerate(px):
         if v < 0.9:
             r[:, :, 44 + i][disc] = np.minimum(r[:, :, 44 + i][disc], 0.6 * v)  # on top of the membranes
@@ -85,3 +88,32 @@ def test_edge_pools_area_weighted_evidence():
     assert [c.sign for c in clefts] == [1, -1, -1, -1, 1, 1]  # each cleft's own reading
     assert clefts[2].evidence == 0.0 and clefts[3].evidence == pytest.approx(big * -0.5)
     assert edge_signs([]).shape == (0,)
+
+
+def test_shallow_cleft_gives_no_sign_evidence():
+    """Rule 7: a thin density confined to two 40 nm sections lies near the section plane; the beam
+    crosses it, so its thin reading is no evidence of type and the edge keeps the prior; the same
+    density through five sections is read, inhibitory.  Noise at the default dose's level (without
+    it the toy's membrane spread is so small that noise-dark membrane pixels join the cleft)."""
+    assert 2 * VOX[0] < MIN_SIGN_DEPTH_NM <= 3 * VOX[0]
+    for seed in range(2):
+        noise = DEFAULT_DOSE_NOISE * np.random.default_rng(100 + seed).standard_normal((12, 60, 100))
+        _, shallow = _clefts(_synapse_image(10.0, np.random.default_rng(seed), sections=(5, 6))[1] + noise)
+        assert len(shallow) == 1
+        c = shallow[0]
+        assert c.depth_nm == 2 * VOX[0] and c.sign == -1 and c.psd_area_nm2 >= MIN_SIGN_AREA_NM2
+        assert c.evidence == 0.0 and edge_signs(shallow).tolist() == [1]
+        _, deep = _clefts(_synapse_image(10.0, np.random.default_rng(seed))[1] + noise)
+        assert len(deep) == 1 and deep[0].depth_nm == 5 * VOX[0] and edge_signs(deep).tolist() == [-1]
+
+
+def test_shallow_thin_clefts_cannot_outvote_a_deep_thick_one():
+    big = 4 * MIN_SIGN_AREA_NM2
+    thick, thin = SIGN_COLUMNS + 0.5, SIGN_COLUMNS - 0.8
+    deep, shallow = MIN_SIGN_DEPTH_NM + 20.0, MIN_SIGN_DEPTH_NM - 20.0
+    c = [Cleft(1, 2, np.zeros(3), np.zeros(3), big, thick, 5, deep),
+         Cleft(1, 2, np.zeros(3), np.zeros(3), big, thin, 5, shallow),
+         Cleft(1, 2, np.zeros(3), np.zeros(3), big, thin, 5, shallow)]
+    assert edge_signs(c).tolist() == [1, 1, 1]  # before rule 7: 0.5 - 0.8 - 0.8 < 0, inhibitory
+    assert c[1].evidence == 0.0 and c[0].evidence == pytest.approx(big * 0.5)
+    assert edge_signs(c[:1] + [Cleft(1, 2, np.zeros(3), np.zeros(3), big, thin, 5, deep)] * 2).tolist() == [-1] * 3
