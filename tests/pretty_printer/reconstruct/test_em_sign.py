@@ -116,4 +116,5 @@ def test_shallow_thin_clefts_cannot_outvote_a_deep_thick_one():
          Cleft(1, 2, np.zeros(3), np.zeros(3), big, thin, 5, shallow)]
     assert edge_signs(c).tolist() == [1, 1, 1]  # before rule 7: 0.5 - 0.8 - 0.8 < 0, inhibitory
     assert c[1].evidence == 0.0 and c[0].evidence == pytest.approx(big * 0.5)
-    assert edge_signs(c[:1] + [Cleft(1, 2, np.zeros(3), np.zeros(3), big, thin, 5, deep)] * 2).tolist() == [-1] * 3
+    deep_thin = Cleft(1, 2, np.zeros(3), np.zeros(3), big, thin, 5, deep)
+    assert edge_signs(c[:1] + [deep_thin] * 2).tolist() == [-1] * 3  # read, they do outvote it
