@@ -15,6 +15,22 @@ def _span(lo, hi, origin, voxel, n):  # pragma: no cover - compiled
     return i0, i1
 
 
+@njit(cache=True, inline="always")
+def _dist2_t(dz, dy, dx, d0, d1, d2, inv, sphere):  # pragma: no cover - compiled
+    """Squared distance (float32) from the offset ``(dz, dy, dx)`` (voxel centre minus the cone's
+    start) to the segment ``(d0, d1, d2)``, and the clamped position ``t`` along it
+    (``inv = float32(1 / |d|^2)``; a sphere: ``t = 0``): :func:`phantoms.raster_geometry._cone_eval`'s
+    float32 steps."""
+    if sphere:
+        return dz * dz + dy * dy + dx * dx, np.float32(0.0)
+    t = (dz * d0 + dy * d1 + dx * d2) * inv
+    t = min(max(t, np.float32(0.0)), np.float32(1.0))
+    ez = dz - t * d0
+    ey = dy - t * d1
+    ex = dx - t * d2
+    return ez * ez + ey * ey + ex * ex, t
+
+
 @njit(cache=True)
 def vesicle_fill(out, zc, yc, xc, origin, voxel, centres, radii, rr, flat, axes, ff):  # pragma: no cover
     """Set ``out`` to 1 inside each vesicle (centre, radius; ``rr = float32(r * r)``; a flattened
@@ -65,16 +81,10 @@ def cones_depth_max(depth, zc, yc, xc, A, B, RA, RB):  # pragma: no cover - comp
                 dy = np.float32(yc[j] - a1)
                 for k in range(xc.shape[0]):
                     dx = np.float32(xc[k] - a2)
+                    dist2, t = _dist2_t(dz, dy, dx, d0, d1, d2, inv, sphere)
                     if sphere:
-                        dist2 = dz * dz + dy * dy + dx * dx
                         r = r_s
                     else:
-                        t = (dz * d0 + dy * d1 + dx * d2) * inv
-                        t = min(max(t, np.float32(0.0)), np.float32(1.0))
-                        ez = dz - t * d0
-                        ey = dy - t * d1
-                        ex = dx - t * d2
-                        dist2 = ez * ez + ey * ey + ex * ex
                         r = r_a if ra == rb else r_a + t * dr
                     v = r - np.sqrt(dist2)
                     old = depth[i, j, k]
@@ -110,15 +120,7 @@ def organelle_fill(mito, nuc, ids, depth, zc, yc, xc, origin, voxel, idx, A, B, 
                 dy = np.float32(yc[j] - a1)
                 for k in range(x0, x1):
                     dx = np.float32(xc[k] - a2)
-                    if sphere:
-                        dist2 = dz * dz + dy * dy + dx * dx
-                    else:
-                        t = (dz * d0 + dy * d1 + dx * d2) * inv
-                        t = min(max(t, np.float32(0.0)), np.float32(1.0))
-                        ez = dz - t * d0
-                        ey = dy - t * d1
-                        ex = dx - t * d2
-                        dist2 = ez * ez + ey * ey + ex * ex
+                    dist2, _ = _dist2_t(dz, dy, dx, d0, d1, d2, inv, sphere)
                     v = r - np.sqrt(dist2)
                     if v > 0:
                         target[i, j, k] = 1.0
