@@ -16,6 +16,16 @@ def _span(lo, hi, origin, voxel, n):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
+def _box(lo, hi, origin, voxel, shape):  # pragma: no cover - compiled
+    """:func:`_span` on the three axes of the box ``lo``-``hi`` (nm, rows of 3):
+    ``(z0, z1, y0, y1, x0, x1)``; empty where any ``i1 <= i0``."""
+    z0, z1 = _span(lo[0], hi[0], origin[0], voxel[0], shape[0])
+    y0, y1 = _span(lo[1], hi[1], origin[1], voxel[1], shape[1])
+    x0, x1 = _span(lo[2], hi[2], origin[2], voxel[2], shape[2])
+    return z0, z1, y0, y1, x0, x1
+
+
+@njit(cache=True, inline="always")
 def _dist2_t(dz, dy, dx, d0, d1, d2, inv, sphere):  # pragma: no cover - compiled
     """Squared distance (float32) from the offset ``(dz, dy, dx)`` (voxel centre minus the cone's
     start) to the segment ``(d0, d1, d2)``, and the clamped position ``t`` along it
@@ -102,9 +112,7 @@ def organelle_fill(mito, nuc, ids, depth, zc, yc, xc, origin, voxel, idx, A, B, 
     want_depth = depth.shape[0] > 0
     for n in range(idx.shape[0]):
         p = idx[n]
-        z0, z1 = _span(lo[p, 0], hi[p, 0], origin[0], voxel[0], ids.shape[0])
-        y0, y1 = _span(lo[p, 1], hi[p, 1], origin[1], voxel[1], ids.shape[1])
-        x0, x1 = _span(lo[p, 2], hi[p, 2], origin[2], voxel[2], ids.shape[2])
+        z0, z1, y0, y1, x0, x1 = _box(lo[p], hi[p], origin, voxel, ids.shape)
         if z1 <= z0 or y1 <= y0 or x1 <= x0:
             continue
         a0, a1, a2 = A[p, 0], A[p, 1], A[p, 2]
@@ -167,9 +175,7 @@ def synapse_fill(cleft, psd, zc, yc, xc, origin, voxel, idx, lo, hi, post, u, r2
     ``runs[i]``: the rows of the post and the pre cell's cones, ``(start, stop, start, stop)``."""
     for n in range(idx.shape[0]):
         i = idx[n]
-        z0, z1 = _span(lo[i, 0], hi[i, 0], origin[0], voxel[0], cleft.shape[0])
-        y0, y1 = _span(lo[i, 1], hi[i, 1], origin[1], voxel[1], cleft.shape[1])
-        x0, x1 = _span(lo[i, 2], hi[i, 2], origin[2], voxel[2], cleft.shape[2])
+        z0, z1, y0, y1, x0, x1 = _box(lo[i], hi[i], origin, voxel, cleft.shape)
         if z1 <= z0 or y1 <= y0 or x1 <= x0:
             continue
         wz, wy, wx = zc[z0:z1], yc[y0:y1], xc[x0:x1]
