@@ -45,23 +45,60 @@ def parse_perturb(text: str) -> dict[str, float]:
     return out
 
 
-def _centroids(seg: np.ndarray, ids) -> dict[int, np.ndarray]:
-    from scipy import ndimage
+class _Voxels:
+    """Where each segment id of a volume lies, from one stable sort of its labels.
 
-    cents = ndimage.center_of_mass(np.ones_like(seg, dtype=np.uint8), seg, list(ids))
-    return {i: np.asarray(c) for i, c in zip(ids, cents)}
+    ``of(i)`` equals ``np.argwhere(seg == i)`` (coordinates in raster order) without a pass over
+    the whole volume per id; ``index(i)`` gives the same voxels as flat indices.
+    """
+
+    def __init__(self, seg: np.ndarray):
+        self.shape = seg.shape
+        flat = seg.ravel()
+        self.order = np.argsort(flat, kind="stable")  # raster order within each id
+        self.sorted = flat[self.order]
+
+    def ids(self) -> list[int]:
+        """The nonzero ids, ascending (``np.unique(seg[seg > 0]).tolist()``)."""
+        first = np.ones(len(self.sorted), bool)
+        np.not_equal(self.sorted[1:], self.sorted[:-1], out=first[1:])
+        u = self.sorted[first]
+        return u[u > 0].tolist()
+
+    def index(self, i) -> np.ndarray:
+        i = self.sorted.dtype.type(i)
+        return self.order[np.searchsorted(self.sorted, i, "left"):np.searchsorted(self.sorted, i, "right")]
+
+    def of(self, i) -> np.ndarray:
+        return np.stack(np.unravel_index(self.index(i), self.shape), axis=1)
+
+    def centroids(self, ids) -> dict[int, np.ndarray]:
+        """Mean voxel index (z, y, x) of each id: what ``scipy.ndimage.center_of_mass`` of a
+        volume of ones gives, to the bit (sums of integer coordinates are exact in float64 below
+        2**53, so their order does not matter)."""
+        ids = np.asarray(ids, dtype=self.sorted.dtype)
+        lo = np.searchsorted(self.sorted, ids, "left")
+        hi = np.searchsorted(self.sorted, ids, "right")
+        sums = np.zeros((len(ids), len(self.shape)))
+        stride = 1
+        for d in reversed(range(len(self.shape))):  # one axis at a time bounds memory
+            cum = np.concatenate([[0.0], np.cumsum(self.order // stride % self.shape[d], dtype=float)])
+            sums[:, d] = cum[hi] - cum[lo]
+            stride *= self.shape[d]
+        return {int(i): s / float(n) for i, s, n in zip(ids, sums, hi - lo)}
 
 
 def _split(sub: Submission, level: float, rng, origin, voxel):
     seg = sub.segmentation.copy()
-    ids = np.unique(seg[seg > 0]).tolist()
+    where = _Voxels(seg)  # each id's voxels: a cut relabels only the voxels of the cell it cuts
+    ids = where.ids()
     order = rng.permutation(len(ids))
     k = int(round(level * len(ids)))
     syn = {c: v.copy() for c, v in sub.synapses.items()}
     next_id = int(seg.max()) + 1
     for j in order[:k]:
         cid = ids[j]
-        vox = np.argwhere(seg == cid)
+        vox = where.of(cid)
         if len(vox) < 2:
             continue
         phys = vox * voxel
@@ -81,12 +118,13 @@ def _split(sub: Submission, level: float, rng, origin, voxel):
 
 def _merge(sub: Submission, level: float, rng):
     seg = sub.segmentation.copy()
-    ids = np.unique(seg[seg > 0]).tolist()
+    where = _Voxels(seg)
+    ids = where.ids()
     order = rng.permutation(len(ids))
     k = int(round(level * len(ids)))
     if len(ids) < 2 or k == 0:
         return sub
-    cents = _centroids(seg, ids)
+    cents = where.centroids(ids)
     parent = {i: i for i in ids}
 
     def find(x: int) -> int:
@@ -102,9 +140,10 @@ def _merge(sub: Submission, level: float, rng):
             parent[max(ra, rb)] = min(ra, rb)
     lut = {a: find(a) for a in ids if find(a) != a}
     syn = {c: v.copy() for c, v in sub.synapses.items()}
+    flat = seg.reshape(-1)  # a view: writes land in seg
     for a, b in lut.items():
-        if a != b:
-            seg[seg == a] = b
+        if a != b:  # b is a root, never relabelled itself, so the original voxels of a are all there is
+            flat[where.index(a)] = b
             for col in ("pre_id", "post_id"):
                 if col in syn:
                     syn[col][syn[col] == a] = b
@@ -129,11 +168,12 @@ def _add(sub: Submission, level: float, rng, origin, voxel):
     if k == 0 or len(ids) < 2:
         return sub
     rows: dict[str, list] = {c: [] for c in sub.synapses}
+    where = _Voxels(seg)
     for (a, b), (ua, ub) in zip(pairs[:k], u[:k]):
         if a == b:
             b = (b + 1) % len(ids)
         pa, pb = ids[a], ids[b]
-        va, vb = np.argwhere(seg == pa), np.argwhere(seg == pb)
+        va, vb = where.of(pa), where.of(pb)
         pos_a = origin + (va[int(ua * len(va))] + 0.5) * voxel
         pos_b = origin + (vb[int(ub * len(vb))] + 0.5) * voxel
         row = {f"pre_{x}_nm": pos_a[i] for i, x in enumerate("zyx")}

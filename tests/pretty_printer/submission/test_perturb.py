@@ -64,6 +64,27 @@ def test_same_seed_same_result_other_seed_differs():
     assert not np.array_equal(a.segmentation, c.segmentation)
 
 
+def test_merge_is_the_same_with_any_64_bit_ids():
+    """Ids are opaque: an order-keeping relabel to ids beyond 2**53 (not float-representable, some
+    >= 2**63) merges the same cells, so the nearest-centroid rule never goes through floats."""
+    small = _blocks_submission()
+    ids = np.arange(1, 17, dtype=np.uint64)
+    big = np.array([2**60 + 3 * k + 1 for k in range(8)] + [2**64 - 1 - 2 * (8 - k) for k in range(8)], np.uint64)
+    lut = dict(zip(ids.tolist(), big.tolist()))
+    relabel = np.zeros(17, np.uint64)
+    relabel[1:] = big
+    synapses = dict(small.synapses, pre_id=relabel[small.synapses["pre_id"]], post_id=relabel[small.synapses["post_id"]])
+    wide = Submission(modality="em", segmentation=relabel[small.segmentation.astype(np.int64)], synapses=synapses,
+                      method="truth")
+    for seed in (0, 1):
+        a = perturb(small, {"merge": 0.5}, origin_nm=(0, 0, 0), voxel_nm=(1, 1, 1), rng=seed)
+        b = perturb(wide, {"merge": 0.5}, origin_nm=(0, 0, 0), voxel_nm=(1, 1, 1), rng=seed)
+        assert len(np.unique(a.segmentation)) == 1 + 8
+        expect = np.where(a.segmentation == 0, np.uint64(0), relabel[a.segmentation.astype(np.int64)])
+        assert np.array_equal(b.segmentation, expect)
+        assert [lut[int(i)] for i in a.synapses["pre_id"]] == b.synapses["pre_id"].tolist()
+
+
 @pytest.mark.parametrize("text,match", [
     ("split", "expected KIND=LEVEL"), ("splat=0.1", "unknown kind 'splat'"),
     ("merge=2", r"\[0, 1.0\]"), ("drop_synapses=x", "expected a number"),
