@@ -1,8 +1,9 @@
 """Organelles with their own truth: mitochondria in every neurite compartment, nuclei in somata.
 
 Placed once per phantom from an explicit ``numpy.random.Generator`` (the ``organelles`` branch
-of the seed tree), for every cell of the phantom's cell list (circuit cells and, when a phantom
-has them, background neurites alike), and stored on the phantom (``Phantom.organelles``).
+of the seed tree): first the circuit cells (``cell_ids`` order), then the boutons of every
+synapse, then the background neurites (``background_ids`` order; glia get none, see
+:func:`_background_mitos`), and stored on the phantom (``Phantom.organelles``).
 
 Shapes and numbers (real values first; the phantom's neurites are scaled down in calibre,
 see :mod:`phantoms.config`, so organelle radii are set *relative to the neurite they sit in*):
@@ -89,7 +90,7 @@ def place_organelles(phantom, rng: np.random.Generator) -> Organelles:
     ----------
     phantom : Phantom
     rng : numpy.random.Generator
-        The ``organelles`` branch of the seed tree; cells are visited in ``cell_ids`` order.
+        The ``organelles`` branch of the seed tree; the draw order is in the module docstring.
 
     Returns
     -------
@@ -107,6 +108,7 @@ def place_organelles(phantom, rng: np.random.Generator) -> Organelles:
             mitos += _soma_mitos(np.asarray(centre, float), R, rn, mem, cid, rng)
         mitos += _neurite_mitos(sk, mem, cid, float(phantom.cfg.dendrite_min_radius_nm), rng)
     mitos += _bouton_mitos(phantom, mem, rng)
+    mitos += _background_mitos(phantom, mem, rng)  # last: the circuit cells' draws stay as they were
     if not mitos:
         m = Organelles.empty()
         mito = (m.mito_a, m.mito_b, m.mito_r, m.mito_cell, m.mito_kind)
@@ -202,6 +204,21 @@ def _bouton_mitos(phantom, mem, rng) -> list[tuple]:
         r = BOUTON_RADIUS_RATIO * rb
         centre = c + back * (rb - mem - r)
         out.append((centre, centre.copy(), r, int(S["pre_cell"][i]), KINDS.index("bouton")))
+    return out
+
+
+def _background_mitos(phantom, mem, rng) -> list[tuple]:
+    """Dendrite and axon mitochondria of the background neurites, by the circuit cells' rules.
+
+    Glia get none: fine astrocytic processes do hold mitochondria, small (0.2-0.4 um) and two to
+    several times sparser than in the stem processes (Derouiche et al. 2015 Neurochem Res 40:2402),
+    but no volume fraction per length of process was found to set a rate from.
+    """
+    out: list[tuple] = []
+    min_r = float(phantom.cfg.dendrite_min_radius_nm)
+    for cid, sk, cls in zip(phantom.background_ids, phantom.background_skeletons, phantom.background_classes):
+        if cls != "glia":
+            out += _neurite_mitos(sk, mem, int(cid), min_r, rng)
     return out
 
 
