@@ -39,11 +39,12 @@ def renumber_cells(circuit: Circuit, first_id: int = 1) -> Circuit:
     )
 
 
-def write_reference_activity(circuit: Circuit, task_data, path: Path) -> None:
-    """The ground-truth circuit's output rates on the held-out inputs (what scoring compares to)."""
+def write_reference_activity(circuit: Circuit, task_data, path: Path, *, rates_Hz: np.ndarray | None = None) -> None:
+    """The ground-truth circuit's output rates on the held-out inputs (what scoring compares to);
+    ``rates_Hz``: every cell's rates there from a simulation already run (else simulated here)."""
     from pretty_printer.sim.neuron_backend import evaluate_circuit
 
-    ref = evaluate_circuit(circuit, task_data)
+    ref = evaluate_circuit(circuit, task_data, rates_Hz=rates_Hz)
     np.savez(path, output_rates=np.asarray(ref.output_rates, float), predictions=np.asarray(ref.predictions),
              accuracy=np.float64(ref.accuracy))
 
@@ -146,7 +147,7 @@ def _compile_stage(preset: Preset, seed: int, truth: Path, cache: StageCache) ->
 def _build_compile(preset: Preset, seed: int, d: Path) -> None:
     from pretty_printer.circuit.compiler import compile_task, save_ann
     from pretty_printer.export.neuroml import write_lems_simulation, write_neuroml
-    from pretty_printer.export.nwb import write_activity_nwb
+    from pretty_printer.export.nwb import record_for_nwb, write_activity_nwb
 
     result = compile_task(preset.task, seed=seed, **stages.compile_kwargs(preset))
     save_ann(result.ann, d / "ann.npz")
@@ -155,9 +156,13 @@ def _build_compile(preset: Preset, seed: int, d: Path) -> None:
     write_neuroml(circuit, d / "circuit.net.nml")
     td = result.task_data
     np.savez(d / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
-    write_reference_activity(circuit, td, d / "reference_activity.npz")
+    # one NEURON run of the held-out inputs gives both the reference rates and the NWB's spikes
+    # and voltages (recording does not change the dynamics: its rates are simulate()'s to the bit)
+    rec = record_for_nwb(circuit, td.X_test)
+    rates = rec.rates_Hz if np.ndim(td.X_test) == 3 else rec.rates_Hz[:, 0, :]
+    write_reference_activity(circuit, td, d / "reference_activity.npz", rates_Hz=rates)
     write_lems_simulation(circuit, td.X_test, d / "neuroml", "heldout")  # jNeuroML / NEURON
-    write_activity_nwb(circuit, td.X_test, td.y_test, d / "activity.nwb")  # spikes, voltages
+    write_activity_nwb(circuit, td.X_test, td.y_test, d / "activity.nwb", recording=rec)  # spikes, voltages
     layout.write_json(d / "compile.json", {"ann_accuracy": float(result.ann_accuracy),
                                            "circuit_accuracy": float(result.circuit_accuracy),
                                            "rate_correlation": float(result.rate_correlation)})

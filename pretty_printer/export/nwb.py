@@ -43,7 +43,24 @@ def voltage_cells(circuit: Circuit) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i in known))
 
 
-def write_activity_nwb(circuit: Circuit, X, y, path: str | Path, *, identifier: str | None = None) -> Path:
+def record_for_nwb(circuit: Circuit, X):
+    """Simulate ``circuit`` on ``X`` recording what :func:`write_activity_nwb` stores: every spike,
+    and the somatic voltages of :func:`voltage_cells` in the first ``N_VOLTAGE_SAMPLES`` samples.
+
+    Returns
+    -------
+    pretty_printer.sim.recording.Recording
+        Its ``rates_Hz`` equal :func:`~pretty_printer.sim.neuron_backend.simulate`'s to the last bit.
+    """
+    from pretty_printer.sim.recording import record_activity
+
+    X = np.asarray(X, float)
+    return record_activity(circuit, X, v_cells=voltage_cells(circuit),
+                           n_v_copies=min(N_VOLTAGE_SAMPLES, X.shape[0]), v_dt_ms=VOLTAGE_DT_MS)
+
+
+def write_activity_nwb(circuit: Circuit, X, y, path: str | Path, *, identifier: str | None = None,
+                       recording=None) -> Path:
     """Simulate ``circuit`` on held-out inputs ``X`` (labels ``y``) and write the NWB file.
 
     Parameters
@@ -56,12 +73,11 @@ def write_activity_nwb(circuit: Circuit, X, y, path: str | Path, *, identifier: 
     path : path of the ``.nwb`` file to write
     identifier : str, optional
         NWB identifier (default: a hash of the circuit and inputs).
+    recording : Recording, optional
+        :func:`record_for_nwb` of this circuit on ``X``, if already made; else it is made here.
     """
-    from pretty_printer.sim.recording import record_activity
-
     X = np.asarray(X, float)
-    rec = record_activity(circuit, X, v_cells=voltage_cells(circuit),
-                          n_v_copies=min(N_VOLTAGE_SAMPLES, X.shape[0]), v_dt_ms=VOLTAGE_DT_MS)
+    rec = recording if recording is not None else record_for_nwb(circuit, X)
     ident = identifier or hashlib.sha256(json.dumps(circuit.to_dict(), sort_keys=True).encode()
                                          + X.tobytes()).hexdigest()[:32]
     with _deterministic_object_ids(ident):

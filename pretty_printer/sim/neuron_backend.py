@@ -211,7 +211,8 @@ class EvalResult:
     predictions: np.ndarray
 
 
-def evaluate_circuit(circuit: Circuit, task_data, split: str = "test") -> EvalResult:
+def evaluate_circuit(circuit: Circuit, task_data, split: str = "test", *,
+                     rates_Hz: np.ndarray | None = None) -> EvalResult:
     """Simulate a circuit on a task split and decode its output rates into predictions.
 
     Parameters
@@ -221,6 +222,11 @@ def evaluate_circuit(circuit: Circuit, task_data, split: str = "test") -> EvalRe
     task_data : TaskData
         From :func:`pretty_printer.task.tasks.make_task`.
     split : {"test", "train"}
+    rates_Hz : ndarray, optional
+        Every cell's rates on that split from a simulation already run (shaped as
+        :attr:`SimResult.rates_Hz`, columns ordered like ``circuit.cells``, e.g. a
+        :func:`~pretty_printer.sim.recording.record_activity` of the same circuit and inputs,
+        whose rates are :func:`simulate`'s to the last bit); then nothing is simulated.
     """
     from pretty_printer.task.tasks import accuracy, decode
 
@@ -228,7 +234,13 @@ def evaluate_circuit(circuit: Circuit, task_data, split: str = "test") -> EvalRe
         raise ConfigError(f"split: expected 'test' or 'train', got {split!r}")
     X = task_data.X_test if split == "test" else task_data.X_train
     y = task_data.y_test if split == "test" else task_data.y_train
-    sim = simulate(circuit, X)
+    if rates_Hz is None:
+        sim = simulate(circuit, X)
+    else:
+        sim = SimResult(tuple(c.id for c in circuit.cells), np.asarray(rates_Hz))
+        if sim.rates_Hz.shape != np.shape(X)[:-1] + (len(circuit.cells),):
+            raise ConfigError(f"rates_Hz: expected shape {np.shape(X)[:-1] + (len(circuit.cells),)} "
+                              f"(the {split} inputs by cells), got {sim.rates_Hz.shape}")
     out = sim.rates_of(circuit.output_cells)
     return EvalResult(float(accuracy(y, out)), out, decode(out))
 

@@ -17,6 +17,29 @@ def test_activity_nwb_reproduces_reference_rates_exactly(tiny_dataset):
     np.testing.assert_array_equal(rates[:, 0], ref["output_rates"])
 
 
+def test_recording_leaves_the_dynamics_as_simulate_makes_them(tiny_dataset):
+    """generate writes reference_activity.npz and activity.nwb from one recorded run; recording
+    voltages must leave every spike (so every rate) exactly as simulate() makes them, and a run
+    of the first samples must give exactly the reference's first rows (samples are independent)."""
+    from pretty_printer.errors import ConfigError
+    from pretty_printer.export.nwb import record_for_nwb
+    from pretty_printer.sim.neuron_backend import evaluate_circuit, simulate
+    from pretty_printer.dataset.layout import Dataset
+
+    t = tiny_dataset / "truth"
+    circuit = Circuit.load(t / "circuit.json")
+    task, ref = np.load(t / "task.npz"), np.load(t / "reference_activity.npz")
+    X = task["X_test"][:24]
+    rec, sim = record_for_nwb(circuit, X), simulate(circuit, X, record_spikes=True)
+    assert rec.v_mV and all(v.shape[0] == 4 for v in rec.v_mV.values())
+    np.testing.assert_array_equal(rec.rates_Hz[:, 0], sim.rates_Hz)
+    for a, b in zip(rec.spike_times_ms, sim.spike_times):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    np.testing.assert_array_equal(sim.rates_of(circuit.output_cells), ref["output_rates"][:24])
+    with pytest.raises(ConfigError, match="rates_Hz"):  # 24 rows given for 200 held-out samples
+        evaluate_circuit(circuit, Dataset(tiny_dataset).task_data(), rates_Hz=sim.rates_Hz)
+
+
 def test_activity_nwb_content(tiny_dataset):
     t = tiny_dataset / "truth"
     circuit = Circuit.load(t / "circuit.json")
