@@ -15,8 +15,11 @@ from pretty_printer.studies.sweep import (
     run_sweep, series, sweep_points, write_table,
 )
 
-# A fast variant of `tiny` for sweep tests: short training, no neuropil around the circuit (the
-# dense tissue's determinism is tested in tests/phantoms), coarse EM voxels.
+# A fast variant of `tiny` for sweep tests: short training, 3 + 1 hidden cells (tiny: 4 + 2; xor
+# still trains: ANN 0.99, circuit 0.985 on seed 0), 20 calibration samples (tiny: 100), no neuropil
+# around the circuit (the dense tissue's determinism is tested in tests/phantoms), coarse EM
+# voxels.  Every stage still runs: the sweep's claims (resuming, stage reuse, byte-identical
+# regeneration) do not depend on the circuit's size; it saves ~18 s of NEURON and training.
 FAST_PRESET = """
 description = "tiny, made fast for sweep tests"
 [task]
@@ -24,6 +27,9 @@ name = "xor"
 [compile]
 cell = "wang_buzsaki"
 epochs = 60
+n_excitatory = 3
+n_inhibitory = 1
+calibration.n_samples = 20
 [tissue]
 block_nm = [2000.0, 5000.0, 5000.0]
 dense = false
