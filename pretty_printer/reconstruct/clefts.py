@@ -210,9 +210,19 @@ def _box(sl, pad, shape):
     return lo, tuple(slice(a, b) for a, b in zip(lo, hi))
 
 
-def _partners(comp: np.ndarray, seg_box: np.ndarray, ring_fp: np.ndarray):
-    """Rule 2: the flanking shell of ``comp`` and its two partner segments, or ``None``."""
-    near = ndimage.binary_dilation(comp, ring_fp) & ~comp
+def _dilate_box(mask: np.ndarray, half: list[int]) -> np.ndarray:
+    """``ndimage.binary_dilation(mask, np.ones([2 * h + 1 for h in half], bool))``, as the box's
+    separable 1-D maxima (outside the array counts as False): the same voxels, much faster."""
+    out = mask.view(np.uint8)
+    for axis, h in enumerate(half):
+        out = ndimage.maximum_filter1d(out, 2 * h + 1, axis=axis, mode="constant", cval=0)
+    return out.astype(bool)
+
+
+def _partners(comp: np.ndarray, seg_box: np.ndarray, ring: list[int]):
+    """Rule 2: the flanking shell of ``comp`` (within the box of half-widths ``ring`` voxels) and
+    its two partner segments, or ``None``."""
+    near = _dilate_box(comp, ring) & ~comp
     labels = seg_box[near]
     labels = labels[labels > 0]
     if labels.size == 0:
@@ -261,7 +271,6 @@ def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, vo
     n_core = np.bincount(comps[r < t_core].ravel(), minlength=n + 1)
     ring = [max(1, int(round(RING_NM / v))) for v in voxel_nm]
     ves = [int(np.ceil(VESICLE_NM / v)) for v in voxel_nm]
-    ring_fp = np.ones([2 * p + 1 for p in ring], bool)
     puncta = vesicle_puncta(r, t_mem, t_ecs, voxel_nm)
     out = []
     for k, sl in enumerate(ndimage.find_objects(comps), start=1):
@@ -269,7 +278,7 @@ def detect_clefts(r: np.ndarray, seg: np.ndarray, t_mem: float, t_ecs: float, vo
             continue
         lo, box = _box(sl, ring, seg.shape)
         comp = comps[box] == k
-        found = _partners(comp, seg[box], ring_fp)
+        found = _partners(comp, seg[box], ring)
         if found is None:
             continue
         near, a, b = found

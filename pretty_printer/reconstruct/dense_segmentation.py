@@ -166,7 +166,9 @@ def link_sections(interiors: np.ndarray, voxel_nm) -> np.ndarray:
     size = np.bincount(lab.ravel(), minlength=n + 1)
     a, b = lab[:-1].ravel(), lab[1:].ravel()
     both = (a > 0) & (b > 0)
-    pairs, overlap = np.unique(np.stack([a[both], b[both]]), axis=1, return_counts=True)
+    # (a, b) pairs as one integer a * (n + 1) + b: sorted like np.unique(..., axis=1) sorts them
+    keys, overlap = np.unique(a[both] * (n + 1) + b[both], return_counts=True)
+    pairs = np.stack([keys // (n + 1), keys % (n + 1)])
     ok = overlap >= LINK_SHARE * np.maximum(size[pairs[0]], size[pairs[1]])
     graph = coo_matrix((np.ones(int(ok.sum())), (pairs[0, ok], pairs[1, ok])), shape=(n + 1, n + 1))
     _, group = connected_components(graph, directed=False)

@@ -44,11 +44,10 @@ def soma_radii_nm(seg: np.ndarray, voxel_nm) -> dict[int, float]:
         m[1:] &= ~d
         m[:-1] &= ~d
     dist = ndimage.distance_transform_edt(inner, sampling=voxel_nm) + 0.5 * voxel_nm.min()
-    ids = np.unique(seg[seg > 0])
-    if ids.size == 0:
-        return {}
-    best = ndimage.maximum(dist, labels=seg, index=ids)
-    return {int(i): float(r) for i, r in zip(ids, np.atleast_1d(best))}
+    labels, at = np.unique(seg, return_inverse=True)
+    best = np.full(labels.size, -np.inf)
+    np.maximum.at(best, at.reshape(-1), dist.reshape(-1))  # per-label maximum, exact
+    return {int(i): float(r) for i, r in zip(labels, best) if i > 0}
 
 
 def densities_from_soma_size(seg: np.ndarray, voxel_nm, law: dict) -> dict[str, np.ndarray]:

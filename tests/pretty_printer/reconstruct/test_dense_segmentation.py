@@ -47,3 +47,27 @@ def test_a_sliver_does_not_link_two_cells_across_sections():
     a, b = lab[0, 5, 5], lab[0, 5, 30]
     assert a > 0 and b > 0 and a != b
     assert lab[2, 5, 5] == a and lab[2, 5, 30] == b
+
+
+def test_fast_filters_equal_scipys():
+    """The EM baseline's flat-field percentile and cleft-shell dilation give scipy's values exactly."""
+    from scipy import ndimage
+
+    from pretty_printer.reconstruct.clefts import _dilate_box
+    from pretty_printer.reconstruct.flatfield import percentile_planes
+
+    rng = np.random.default_rng(0)
+    for t in range(40):
+        shape = (2, int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+        a = rng.random(shape).astype(np.float32)
+        if t % 2:
+            a = np.round(a * 3)  # ties
+        size = 2 * int(rng.integers(0, 8)) + 1  # some wider than the plane: scipy's own path
+        for pc in (0.0, 10.0, 80.0, 100.0):
+            want = ndimage.percentile_filter(a, pc, size=(1, size, size), mode="reflect")
+            got = percentile_planes(a, pc, size, rows=int(rng.integers(1, 9)))
+            assert got.dtype == want.dtype and np.array_equal(got, want), (shape, size, pc)
+        mask = rng.random(shape) < 0.1
+        half = [int(h) for h in rng.integers(0, 4, 3)]
+        assert np.array_equal(_dilate_box(mask, half),
+                              ndimage.binary_dilation(mask, np.ones([2 * h + 1 for h in half], bool)))
