@@ -172,28 +172,35 @@ class _SurfaceActivation(torch.autograd.Function):
         n_g, n_j = rates.shape
         pu = ((u - u0) / du).clamp(0, n_j - 1 - 1e-6)
         ps = s.clamp(0, n_g - 1 - 1e-6)
-        y = _bilinear(rates, pu, ps)
+        corners = _corners(n_g, n_j, pu, ps)
+        y = _bilinear(rates, corners)
         y = torch.where(u < u0, torch.zeros_like(y), y)
-        ctx.save_for_backward(pu, ps, slope_u, slope_s)
+        ctx.corners = corners  # the backward reads its slopes at the same corners and weights
+        ctx.save_for_backward(slope_u, slope_s)
         ctx.du = du
         return y
 
     @staticmethod
     def backward(ctx, gy):
-        pu, ps, slope_u, slope_s = ctx.saved_tensors
-        gu = _bilinear(slope_u, pu, ps)
-        gs = _bilinear(slope_s, pu, ps)
+        slope_u, slope_s = ctx.saved_tensors
+        gu = _bilinear(slope_u, ctx.corners)
+        gs = _bilinear(slope_s, ctx.corners)
         return gy * gu, gy * gs, None, None, None, None, None
 
 
-def _bilinear(table: torch.Tensor, pu: torch.Tensor, ps: torch.Tensor) -> torch.Tensor:
-    n_g, n_j = table.shape
+def _corners(n_g: int, n_j: int, pu: torch.Tensor, ps: torch.Tensor) -> tuple:
+    """Flat indices of the four grid points around (row ``ps``, column ``pu``) of an (n_g, n_j)
+    table, and the bilinear weights ``(1 - fj, fj, 1 - fg, fg)``."""
     j, g = pu.floor().long(), ps.floor().long()
     fj, fg = pu - j, ps - g
     j1, g1 = (j + 1).clamp(max=n_j - 1), (g + 1).clamp(max=n_g - 1)
+    return (g * n_j + j, g * n_j + j1, g1 * n_j + j, g1 * n_j + j1), (1 - fj, fj, 1 - fg, fg)
+
+
+def _bilinear(table: torch.Tensor, corners: tuple) -> torch.Tensor:
+    (i00, i01, i10, i11), (wj0, wj1, wg0, wg1) = corners
     flat = table.reshape(-1)
-    return ((flat[g * n_j + j] * (1 - fj) + flat[g * n_j + j1] * fj) * (1 - fg)
-            + (flat[g1 * n_j + j] * (1 - fj) + flat[g1 * n_j + j1] * fj) * fg)
+    return (flat[i00] * wj0 + flat[i01] * wj1) * wg0 + (flat[i10] * wj0 + flat[i11] * wj1) * wg1
 
 
 @dataclass
