@@ -56,13 +56,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.task:
         raise ConfigError("--task: expected a task name (or --list to see them), got nothing")
-    from pretty_printer.circuit.cellmodels import get_cell_model
+    from pretty_printer.circuit.cellmodels import cache_dir, get_cell_model
     from pretty_printer.task.tasks import TASKS
 
     TASKS.get(args.task)  # unknown names fail here, before any work, listing the valid ones
     get_cell_model(args.cell)
     if args.seed < 0:
         raise ConfigError(f"--seed: expected a non-negative integer, got {args.seed}")
+    cache_dir()  # a cache setting that is a file fails here too, not after training (f-I curves
+    # already looked up in this process would not reach the cache until NEURON loads mechanisms)
     from pretty_printer.circuit.compiler import compile_task, save_ann
 
     res = compile_task(args.task, cell=args.cell, seed=args.seed)
