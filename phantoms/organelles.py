@@ -22,6 +22,12 @@ see :mod:`phantoms.config`, so organelle radii are set *relative to the neurite 
 * **Somata**: a nucleus of ``NUCLEUS_RADIUS_RATIO`` of the soma radius (cortical neurons: a
   ~10 um nucleus in a ~15-20 um soma) and mitochondria filling ``SOMA_MITO_FRACTION`` of the
   cytoplasmic shell (perikaryal mitochondria ~5-10 % of cytoplasm; Seager et al. 2020 review).
+* **Resulting volume fraction** (derived from the rows above; no direct measurement of the whole
+  neuropil's mitochondrial volume fraction was found): dendrites 44-70 % of length times a
+  (0.2-0.4 um / ~1 um)^2 cross-section share hold ~2-11 % of dendritic volume, axons 3-11 % of
+  length at a similar share well under that, perikarya 5-10 % of cytoplasm; so neuronal volume
+  holds roughly 3-15 % mitochondria.  ``tests/phantoms/test_organelles.py`` checks the whole
+  tissue's neuronal volume against that range and ``docs/tissue.md`` compares ``cortex``.
 
 Every organelle lies wholly inside its cell (it is inset from the cell's round cone by the
 membrane and a margin), so labels are unchanged by organelles.
