@@ -1,6 +1,6 @@
-"""Shared fixtures: one `tiny` dataset per test session (generated once, read by many tests), its
-perfect submission, that submission's full scorecard (scored once, read by many tests), the EM
-baseline's submission on it, and the xor circuit compiled from seed 0.
+"""Shared fixtures: one `tiny` dataset per test session (generated once, read by many tests; its
+compiled xor circuit is the one the compiler's tests read), its perfect submission, that
+submission's full scorecard (scored once, read by many tests) and the EM baseline's submission on it.
 
 Under pytest-xdist (``make test`` runs ``-n 2``) each worker is its own process with its own
 session, so these fixtures are built once per *run*: the first worker to need one builds it under a
@@ -68,8 +68,6 @@ NO_TINY_HEAVY = (
     "tests/pretty_printer/studies/test_sweep.py",  # ~65 s, its own small preset
     "tests/pretty_printer/task/test_training.py",  # ~22 s
     "tests/phantoms/test_phantom_growth.py",  # ~20 s
-    "tests/pretty_printer/circuit/test_compiler.py",  # ~20 s, builds xor_compiled
-    "tests/pretty_printer/cli/test_cli_compile.py",  # ~19 s, reads xor_compiled
     "tests/pretty_printer/dataset/test_growth_hint.py",  # ~16 s
     "tests/pretty_printer/viz/test_show.py",  # ~9 s
     "tests/phantoms/test_fly_and_sites.py",  # ~8 s
@@ -88,8 +86,10 @@ READ_TINY_HEAVY = (
     "tests/pretty_printer/submission/test_corpus.py",  # ~20 s
     "tests/pretty_printer/reconstruct/test_baselines.py",  # ~17 s
     "tests/pretty_printer/scoring/test_trust.py",  # ~15 s
+    "tests/pretty_printer/cli/test_cli_compile.py",  # ~14 s, compiles tiny's seed again
     "tests/pretty_printer/export/test_neuroml.py",  # ~12 s
     "tests/test_excitability_end_to_end.py",  # ~8 s
+    "tests/pretty_printer/circuit/test_compiler.py",  # ~7 s, reads tiny's compiled circuit
 )
 RUN_FIRST = BUILDS_TINY + NO_TINY_HEAVY + READ_TINY_HEAVY
 
@@ -171,12 +171,3 @@ def em_baseline_submission(tiny_dataset, tmp_path_factory):
     """The EM baseline's submission for ``tiny_dataset``, written by the command line once per run
     (``reconstruct --method baseline --modality em``); read by the end-to-end and baseline tests."""
     return _reconstruct_once(tmp_path_factory, tiny_dataset, "baseline", "em-baseline", "em")
-
-
-@pytest.fixture(scope="session")
-def xor_compiled(tmp_path_factory):
-    """``compile_task("xor", seed=0)`` once per run: the compiler's tests read it, and the
-    command-line test checks that its own compile, in another call, gives the same circuit."""
-    from pretty_printer.circuit.compiler import compile_task
-
-    return _pickled_once(tmp_path_factory, "xor-compiled", lambda: compile_task("xor", seed=0))
