@@ -212,7 +212,10 @@ def _morphology_stage(circuit: Circuit, phantom, task_data, grow_key: str, truth
     from pretty_printer.sim.morphology_calibration import morphology_fidelity
 
     def build(d: Path) -> None:
-        morph = morphology_fidelity(circuit, phantom, task_data, d / "circuit_morphology.json")
+        with np.load(truth / "reference_activity.npz") as z:  # the point circuit's held-out rates
+            point = z["output_rates"]
+        morph = morphology_fidelity(circuit, phantom, task_data, d / "circuit_morphology.json",
+                                    point_output_rates=point)
         write_grown_neuroml(d, phantom, task_data.X_test[:morph["morphology_n_test"]])
         layout.write_json(d / "morphology.json", morph)
 

@@ -255,13 +255,16 @@ def recalibrate(circuit: Circuit, morphology, X_cal: np.ndarray,
 
 def morphology_fidelity(circuit: Circuit, phantom, task_data, path=None, *,
                         cfg: RecalibrationConfig = RecalibrationConfig(),
-                        max_test: int | None = 48) -> dict:
+                        max_test: int | None = 48, point_output_rates=None) -> dict:
     """Grow-aware check for ``generate``: recalibrate on training data, test on held-out data.
 
     Writes the recalibrated circuit to ``path`` (e.g. ``truth/circuit_morphology.json``) when
     given and returns the figures for ``truth/fidelity.json``: ``morphology_accuracy`` on the
     first ``max_test`` test samples (all when None), ``morphology_n_test``, and
     ``morphology_subset_circuit_accuracy`` (the point circuit on the same samples).
+    ``point_output_rates``: the point circuit's output rates on all held-out samples, if already
+    simulated (``truth/reference_activity.npz``); samples are independent copies of the circuit,
+    so its first rows are exactly a run of the first samples, and nothing is simulated again.
     """
     from pretty_printer.sim.morphology import morphology_from_phantom
     from pretty_printer.sim.neuron_backend import evaluate_morphological, simulate
@@ -274,6 +277,9 @@ def morphology_fidelity(circuit: Circuit, phantom, task_data, path=None, *,
     ev = evaluate_morphological(rec.circuit, morph, task_data, input_gain=rec.input_gain,
                                 max_samples=max_test)
     n = len(ev.predictions)
-    point = simulate(circuit, task_data.X_test[:n]).rates_of(circuit.output_cells)
+    if point_output_rates is None:
+        point = simulate(circuit, task_data.X_test[:n]).rates_of(circuit.output_cells)
+    else:
+        point = np.asarray(point_output_rates)[:n]
     return {"morphology_accuracy": float(ev.accuracy), "morphology_n_test": int(n),
             "morphology_subset_circuit_accuracy": float(accuracy(task_data.y_test[:n], point))}
