@@ -10,9 +10,9 @@ Two synapses of the same grown tissue, an excitatory (glutamatergic) and an inhi
   GABAergic one is *symmetric* (Gray type II): thin densities on both sides and flattened
   vesicles.  The cleft between them is extracellular space, lighter than the membranes.
   Mitochondria (dark, with cristae-like texture) sit in the bouton and the dendrite.
-* **ExM** (expansion + light-sheet): the two cells in their barcode colours, the receptor stain as
-  a punctum at the PSD (AMPA green, GABA_A magenta); with labelling noise on, expression varies
-  and the stain is speckled.
+* **ExM** (expansion + light-sheet): the cells in grey (their barcode channels summed; the barcode
+  colours would hide the stains), the receptor stain as a punctum at the PSD (AMPA green, GABA_A
+  magenta); with labelling noise on, expression varies and the stain is speckled.
 * **X-ray** (phase-contrast nanotomography, 40 nm voxels): membranes and mitochondria, no cleft.
 * **Truth**: the semantic class volume written to ``truth/semantic/`` (extracellular, neuron,
   mitochondrion, nucleus, vesicle, PSD, cleft).
@@ -34,7 +34,7 @@ import scanners
 from phantoms.organelle_fields import synapse_geometry
 from phantoms.organelles import place_organelles
 from phantoms.rasterize import SEMANTIC_CLASSES
-from pretty_printer.viz.show import barcode_rgb, contrast
+from pretty_printer.viz.show import contrast
 
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
 OUT = Path(os.environ.get("GALLERY_OUT", HERE / "_out"))
@@ -79,10 +79,13 @@ for row, (name, i) in enumerate(picks.items()):
     axes[row, 0].imshow(contrast(e[e.shape[0] // 2]), cmap="gray", extent=extent)
     x = exm.render_volume(tissue, o - [240, 0, 0], size + [480, 0, 0], seed=1).astype(np.float32)
     mid = x.shape[1] // 2
-    rgb = 0.6 * barcode_rgb(x[: cfg.barcode_proteins, mid])
+    # the cells in grey (summed barcode channels) so that only the receptor stains carry colour
+    rgb = np.repeat(0.6 * contrast(x[: cfg.barcode_proteins, mid].sum(axis=0))[..., None], 3, axis=-1)
     for ch, colour in (("receptor:AMPA", (0, 1, 0)), ("receptor:GABA_A", (1, 0, 1))):
         r = x[exm.channel_names.index(ch), mid]
-        r = np.clip((r - np.percentile(r, 50)) / (np.ptp(r) + 1e-6), 0, 1)
+        med = np.median(r)  # show only stain above the field's noise: median + 3 robust sigma
+        floor = med + 3 * 1.4826 * np.median(np.abs(r - med))
+        r = np.clip((r - floor) / (r.max() - floor + 1e-6), 0, 1)
         rgb = np.clip(rgb + r[..., None] * np.array(colour), 0, 1)
     axes[row, 1].imshow(rgb, extent=extent)
     xr = xray.render_volume(tissue, o - [220, 0, 0], size + [440, 0, 0], seed=1)[0]
@@ -94,7 +97,7 @@ for row, (name, i) in enumerate(picks.items()):
     axes[row, 3].imshow(sem, cmap=cmap, vmin=-0.5, vmax=len(SEMANTIC_CLASSES) - 0.5, extent=extent,
                         interpolation="nearest")
     axes[row, 0].set_ylabel(f"{name}\ny (um)")
-for ax, title in zip(axes[0], ("EM, sstem 4 x 4 x 40 nm", "ExM: barcodes + AMPA / GABA_A stain",
+for ax, title in zip(axes[0], ("EM, sstem 4 x 4 x 40 nm", "ExM: cells (grey) + AMPA (green) / GABA_A (magenta)",
                                "X-ray, XNH 40 nm (dense = dark)", "truth: semantic classes")):
     ax.set_title(title, fontsize=10)
 for ax in axes[1]:
