@@ -57,27 +57,31 @@ def _once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
 # The order test files start in under `make test` (pytest-xdist --dist loadfile
 # --no-loadscope-reorder: each worker is handed one file, and another whenever it has at most two
 # tests left, in collection order).  First the file that builds the session's `tiny` dataset: one
-# worker spends ~140 CPU seconds there.  Then every heavy file that does NOT need `tiny` (~210 CPU
-# seconds), so the other worker has work while the dataset is built instead of waiting on its lock
-# (with a `tiny` user third, that worker sat idle for ~130 s of a 12-minute run).  Then the files
-# that read `tiny`, heaviest first, so no long file starts last while the other worker sits idle.
-# CPU seconds measured on a clean clone, 2026-11-30 (`/tmp/lead/prof8.sh`).  Files not listed
-# follow in their usual order; a renamed file only loses its place here.
+# worker spends ~115 CPU seconds there, the first ~50 measuring the wang_buzsaki f-I surface (cached
+# per user, measured once per clean run under a lock).  Then every heavy file that does NOT need
+# `tiny` (~250 CPU seconds), so the other worker has work while the dataset is built instead of
+# waiting on its lock (with a `tiny` user third, that worker sat idle for ~130 s of a 12-minute
+# run): first those that need no f-I surface either (~65 s, which also compile the numba kernels
+# the dataset then loads), so the sweep and the training, which need it, start once it is measured
+# instead of waiting ~50 s on its lock.  Then the files that read `tiny`, heaviest first, so no long
+# file starts last while the other worker sits idle.  CPU seconds measured on a clean clone,
+# 2026-12-01 (`/tmp/suite16/prof_final.sh`).  Files not listed follow in their usual order; a
+# renamed file only loses its place here.
 BUILDS_TINY = ("tests/test_end_to_end.py",)  # builds tiny_dataset, truth_scorecard, em_baseline_submission
 NO_TINY_HEAVY = (
-    "tests/pretty_printer/studies/test_sweep.py",  # ~65 s, its own small preset
-    "tests/pretty_printer/task/test_training.py",  # ~22 s
-    "tests/phantoms/test_phantom_growth.py",  # ~20 s
-    "tests/pretty_printer/dataset/test_growth_hint.py",  # ~16 s
-    "tests/pretty_printer/viz/test_show.py",  # ~9 s
-    "tests/phantoms/test_fly_and_sites.py",  # ~8 s
+    "tests/phantoms/test_phantom_growth.py",  # ~17 s
+    "tests/pretty_printer/dataset/test_growth_hint.py",  # ~15 s
+    "tests/phantoms/test_fly_and_sites.py",  # ~13 s
     "tests/phantoms/test_phantom_export.py",  # ~8 s
-    "tests/phantoms/test_neuropil.py",  # ~7 s
-    "tests/phantoms/test_phantom_rasterize.py",  # ~7 s
-    "tests/phantoms/test_growth_progress.py",  # ~5 s
-    "tests/test_architecture.py",  # ~5 s
-    "tests/scanners/test_render.py",  # ~4 s
-    "tests/phantoms/test_organelles.py",  # ~4 s
+    "tests/pretty_printer/viz/test_show.py",  # ~8 s
+    "tests/phantoms/test_organelles.py",  # ~8 s
+    "tests/pretty_printer/studies/test_sweep.py",  # ~75 s (without the f-I surface), its own small preset
+    "tests/pretty_printer/task/test_training.py",  # ~23 s
+    "tests/test_architecture.py",  # ~6 s
+    "tests/scanners/test_render.py",  # ~5 s
+    "tests/phantoms/test_growth_progress.py",  # ~4 s
+    "tests/phantoms/test_neuropil.py",  # ~4 s
+    "tests/phantoms/test_phantom_rasterize.py",  # ~4 s
 )
 READ_TINY_HEAVY = (
     "tests/test_course.py",  # ~60 s, four notebooks
