@@ -159,8 +159,7 @@ def _build_compile(preset: Preset, seed: int, d: Path) -> None:
     # one NEURON run of the held-out inputs gives both the reference rates and the NWB's spikes
     # and voltages (recording does not change the dynamics: its rates are simulate()'s to the bit)
     rec = record_for_nwb(circuit, td.X_test)
-    rates = rec.rates_Hz if np.ndim(td.X_test) == 3 else rec.rates_Hz[:, 0, :]
-    write_reference_activity(circuit, td, d / "reference_activity.npz", rates_Hz=rates)
+    write_reference_activity(circuit, td, d / "reference_activity.npz", rates_Hz=rec.rates_Hz)
     write_lems_simulation(circuit, td.X_test, d / "neuroml", "heldout")  # jNeuroML / NEURON
     write_activity_nwb(circuit, td.X_test, td.y_test, d / "activity.nwb", recording=rec)  # spikes, voltages
     layout.write_json(d / "compile.json", {"ann_accuracy": float(result.ann_accuracy),

@@ -199,9 +199,13 @@ def _simulate(circuit: Circuit, X: np.ndarray, record_spikes: bool, builder,
             spikes.extend(sp)
     rates_Hz = np.concatenate(rates, axis=0) if rates else np.zeros((0,) + X3.shape[1:2]
                                                                     + (len(circuit.cells),))
-    if np.asarray(X).ndim == 2:
-        rates_Hz = rates_Hz[:, 0, :]
-    return SimResult(tuple(c.id for c in circuit.cells), rates_Hz, spikes)
+    return SimResult(tuple(c.id for c in circuit.cells), rates_like_inputs(rates_Hz, X), spikes)
+
+
+def rates_like_inputs(rates_Hz: np.ndarray, X) -> np.ndarray:
+    """Per-step rates (n, n_steps, n_cells) shaped as :attr:`SimResult.rates_Hz` for inputs ``X``:
+    (n, n_cells) for static (n, n_in) inputs, unchanged for sequences."""
+    return rates_Hz[:, 0, :] if np.ndim(X) == 2 else rates_Hz
 
 
 @dataclass(frozen=True)
@@ -223,10 +227,11 @@ def evaluate_circuit(circuit: Circuit, task_data, split: str = "test", *,
         From :func:`pretty_printer.task.tasks.make_task`.
     split : {"test", "train"}
     rates_Hz : ndarray, optional
-        Every cell's rates on that split from a simulation already run (shaped as
-        :attr:`SimResult.rates_Hz`, columns ordered like ``circuit.cells``, e.g. a
-        :func:`~pretty_printer.sim.recording.record_activity` of the same circuit and inputs,
-        whose rates are :func:`simulate`'s to the last bit); then nothing is simulated.
+        Every cell's rates on that split from a simulation already run, per step
+        (n, n_steps, n_cells) or shaped as :attr:`SimResult.rates_Hz`, columns ordered like
+        ``circuit.cells``: e.g. a :func:`~pretty_printer.sim.recording.record_activity` of the
+        same circuit and inputs, whose rates are :func:`simulate`'s to the last bit.  Then
+        nothing is simulated.
     """
     from pretty_printer.task.tasks import accuracy, decode
 
@@ -237,7 +242,10 @@ def evaluate_circuit(circuit: Circuit, task_data, split: str = "test", *,
     if rates_Hz is None:
         sim = simulate(circuit, X)
     else:
-        sim = SimResult(tuple(c.id for c in circuit.cells), np.asarray(rates_Hz))
+        rates_Hz = np.asarray(rates_Hz)
+        if rates_Hz.ndim == 3:
+            rates_Hz = rates_like_inputs(rates_Hz, X)
+        sim = SimResult(tuple(c.id for c in circuit.cells), rates_Hz)
         if sim.rates_Hz.shape != np.shape(X)[:-1] + (len(circuit.cells),):
             raise ConfigError(f"rates_Hz: expected shape {np.shape(X)[:-1] + (len(circuit.cells),)} "
                               f"(the {split} inputs by cells), got {sim.rates_Hz.shape}")
