@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .packing_kernel import _fold, _meeting
+
 
 @njit(cache=True, inline="always")
 def _span(lo, hi, origin, voxel, n):  # pragma: no cover - compiled
@@ -202,3 +204,45 @@ def synapse_fill(cleft, psd, zc, yc, xc, origin, voxel, idx, lo, hi, post, u, r2
                         cleft[a, b, c] = 1.0
                     if want_psd and ((dp > zero and dp <= psd_nm[i]) or (dq > zero and dq <= pre_nm[i])):
                         psd[a, b, c] = 1.0
+
+
+# --------------------------------------------------------------------------- stacks of sections
+# A scanner imaging sections one by one (EM) rasterizes boxes of one shape and voxel at corners of
+# their own (each section has its own misalignment shift).  These loops run the per-box kernels over
+# such a stack in one call: for box ``q`` the objects are picked by the same bounds test as the
+# per-box prefilter (``packing_kernel.boxes_meeting`` on box q), in the same increasing order, and
+# passed to the same kernel on box q's own centres, so each box gets the bits of its own call.
+
+
+@njit(cache=True)
+def fold_sections(zc, yc, xc, blo, bhi, a, b, ra, rb, cid, lo, hi, cap, s1, id1, s2, id2):  # pragma: no cover
+    """``packing_kernel.fold_nearest`` on each box ``q`` of a stack: centres ``zc[q]``, ``yc[q]``,
+    ``xc[q]`` (rows of (K, n) float64 arrays), bounds ``blo[q]``-``bhi[q]``; fills ``s1[q]`` ...
+    (``(K, nz, ny, nx)``, set to ``cap`` / 0 before)."""
+    for q in range(zc.shape[0]):
+        sel = _meeting(lo, hi, blo[q], bhi[q], 0, lo.shape[0])
+        if sel.shape[0]:
+            _fold(zc[q], yc[q], xc[q], a[sel], b[sel], ra[sel], rb[sel], cid[sel], lo[sel], hi[sel], cap,
+                  s1[q], id1[q], s2[q], id2[q])
+
+
+@njit(cache=True)
+def organelle_fill_sections(mito, nuc, ids, depth, zc, yc, xc, origin, voxel, blo, bhi, A, B, R, lo, hi,
+                            is_nuc):  # pragma: no cover - compiled
+    """:func:`organelle_fill` on each box ``q`` of a stack (``origin[q]``: its corner; ``depth`` of
+    shape (K, 0, 0, 0): not wanted)."""
+    for q in range(zc.shape[0]):
+        idx = _meeting(lo, hi, blo[q], bhi[q], 0, lo.shape[0])
+        if idx.shape[0]:
+            organelle_fill(mito[q], nuc[q], ids[q], depth[q], zc[q], yc[q], xc[q], origin[q], voxel, idx, A, B, R,
+                           lo, hi, is_nuc)
+
+
+@njit(cache=True)
+def boxes_meet_any(lo, hi, blo, bhi):  # pragma: no cover - compiled
+    """(K,) bool: whether any box ``lo[i]``-``hi[i]`` meets box ``blo[q]``-``bhi[q]`` (the
+    ``boxes_meeting`` test)."""
+    out = np.zeros(blo.shape[0], np.bool_)
+    for q in range(blo.shape[0]):
+        out[q] = _meeting(lo, hi, blo[q], bhi[q], 0, lo.shape[0]).shape[0] > 0
+    return out

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from .phantom import Phantom
+from .raster_sections import rasterize_sections
 from .rasterize import rasterize
 
 
@@ -31,6 +32,13 @@ class PhantomTissue:
                  fields: Sequence[str] = ("labels",)) -> dict[str, np.ndarray]:
         """Rasterize the box whose first voxel centre is ``origin_nm + voxel_nm / 2``."""
         return rasterize(self.phantom, origin_nm, shape, voxel_nm, fields)
+
+    def sections(self, corners_nm, shape: Sequence[int], voxel_nm: Sequence[float],
+                 fields: Sequence[str] = ("labels",)) -> dict[str, np.ndarray]:
+        """K boxes of one shape and voxel size at ``corners_nm`` (K, 3) in one call: field ->
+        ``(K,) + shape``, entry ``q`` exactly ``self(corners_nm[q], shape, voxel_nm, fields)``'s
+        (:func:`phantoms.raster_sections.rasterize_sections`)."""
+        return rasterize_sections(self.phantom, corners_nm, shape, voxel_nm, fields)
 
     def __repr__(self) -> str:
         return (f"PhantomTissue(cells={len(self.phantom.cell_ids)}, synapses={len(self.phantom.synapses)}, "

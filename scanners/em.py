@@ -24,7 +24,8 @@ from .noise import lattice_noise, poisson_from_normal, seed_int, tiled_normal
 from .psf import blur, sigma_vox
 from .registry import SCANNERS
 from .stain import STAIN_FIELDS, StainModel, stain_density
-from .tissue import TissueFunction
+from .stain_sections import stain_density_sections
+from .tissue import TissueFunction, tissue_sections
 
 DTYPES = ("uint8", "uint16", "float32")
 
@@ -179,23 +180,77 @@ class EMScanner(Scanner):
         layers = art.layers(k, ty, tx)
         whole = len(layers) == 1 and bool(layers[0][1].all())  # no fold or crack: one layer, every pixel
         for off, mask in layers:
-            corner = np.array([self._section_z(plan, k) - thick / 2, corner_yx_nm[0] + art.shift_nm[k, 0] + off[0],
-                               corner_yx_nm[1] + art.shift_nm[k, 1] + off[1]])
+            corner = self._layer_corner(plan, k, thick, corner_yx_nm, off)
             vox = np.array([depth, vy, vx])
             f = tissue(corner, (c.depth_samples,) + tuple(shape_yx), vox, STAIN_FIELDS)
-            axes = tuple(corner[d] + (np.arange(n) + 0.5) * vox[d] for d, n in enumerate((c.depth_samples,) + tuple(shape_yx)))
-            density = stain_density(f, c.stain, axes, plan.stain_key)
+            density = self._density(f, plan, corner, vox)
             total += density if whole else np.where(mask[None], density, np.float32(0))  # the same sums
             covered |= mask
         if not whole:  # pixels with no tissue show bare resin: as little stain as extracellular space
             total[:, ~covered] = np.float32(c.stain_extracellular)
+        return self._signal(plan, k, total, ys, xs)
+
+    def _layer_corner(self, plan: _Plan, k: int, thick: float, corner_yx_nm: np.ndarray, off) -> np.ndarray:
+        """Tissue-frame corner (nm) of the box section ``k``'s layer at in-plane offset ``off`` images."""
+        art = plan.artifacts
+        return np.array([self._section_z(plan, k) - thick / 2, corner_yx_nm[0] + art.shift_nm[k, 0] + off[0],
+                         corner_yx_nm[1] + art.shift_nm[k, 1] + off[1]])
+
+    def _density(self, f: dict, plan: _Plan, corner: np.ndarray, vox: np.ndarray) -> np.ndarray:
+        """Stain density of one rasterized box (textures at its absolute voxel centres)."""
+        axes = tuple(corner[d] + (np.arange(n) + 0.5) * vox[d] for d, n in enumerate(f["labels"].shape))
+        return stain_density(f, self.config.stain, axes, plan.stain_key)
+
+    def _signal(self, plan: _Plan, k: int, total: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Signal fraction of section ``k`` from its summed stain ``total`` (depth, y, x); debris on top."""
+        c = self.config
+        art = plan.artifacts
         # a section thicker than nominal holds proportionally more stain along the beam
         total *= np.float32(art.thickness_scale[k])
         sig = np.exp(-np.float32(c.stain_contrast) * total).mean(axis=0)
-        debris = art.debris_mask(k, ys, xs)
+        return self._debris(plan, k, sig, ys, xs)
+
+    def _debris(self, plan: _Plan, k: int, sig: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """``sig`` with section ``k``'s opaque debris particles on top (in place)."""
+        c = self.config
+        debris = plan.artifacts.debris_mask(k, ys, xs)
         if debris.any():
             sig[debris] = np.float32(np.exp(-c.stain_contrast * 3.0 * c.stain_membrane))
         return sig
+
+    def _sections_signal(self, tissue: TissueFunction, plan: _Plan, ks, corner_yx_nm: np.ndarray,
+                         shape_yx: tuple[int, int]) -> dict[int, np.ndarray]:
+        """:meth:`_section_signal` of each section in ``ks``, the same bits.  Sections with no fold
+        or crack (one layer over every pixel) and the same cut thickness are rasterized as one
+        stack (:func:`scanners.tissue.tissue_sections`: one call however many sections, each at its
+        own shift); the others one by one."""
+        c = self.config
+        art = plan.artifacts
+        vy, vx = self.voxel_nm[1:]
+        out: dict[int, np.ndarray] = {}
+        stacks: dict[float, list] = {}
+        for k in ks:
+            ys, xs, ty, tx = self._section_axes(plan, k, corner_yx_nm, shape_yx)
+            layers = art.layers(k, ty, tx)
+            if len(layers) == 1 and bool(layers[0][1].all()):
+                stacks.setdefault(float(art.thickness_scale[k]), []).append((k, layers[0][0], ys, xs))
+            else:
+                out[k] = self._section_signal(tissue, plan, k, corner_yx_nm, shape_yx)
+        shape = (c.depth_samples,) + tuple(shape_yx)
+        for scale, members in stacks.items():
+            thick = c.section_thickness_nm * scale
+            vox = np.array([thick / c.depth_samples, vy, vx])
+            corners = [self._layer_corner(plan, k, thick, corner_yx_nm, off) for k, off, _, _ in members]
+            f = tissue_sections(tissue, np.array(corners), shape, vox, STAIN_FIELDS)
+            axes = [tuple(cn[d] + (np.arange(n) + 0.5) * vox[d] for d, n in enumerate(shape)) for cn in corners]
+            total = np.zeros((len(members),) + shape, np.float32)
+            total += stain_density_sections(f, c.stain, axes, plan.stain_key)
+            # _signal's elementwise steps over the stack (one thickness), then each section's debris
+            total *= np.float32(scale)
+            sig = np.exp(-np.float32(c.stain_contrast) * total).mean(axis=1)
+            for q, (k, _, ys, xs) in enumerate(members):
+                out[k] = self._debris(plan, k, sig[q], ys, xs)
+        return out
 
     def _labels_chunk(self, tissue: TissueFunction, plan: _Plan, zyx) -> np.ndarray:
         """Labels of the tissue each pixel shows (0: blank, doubled over, or under debris)."""
@@ -205,12 +260,17 @@ class EMScanner(Scanner):
         shape_yx = (sy.stop - sy.start, sx.stop - sx.start)
         corner_yx = np.array([plan.origin[1] + sy.start * vy, plan.origin[2] + sx.start * vx])
         out = np.zeros((sz.stop - sz.start,) + shape_yx, np.uint32)
+        plain = []  # sections with no fold or crack: one stack of boxes, each at its own shift
         for i, k in enumerate(range(sz.start, sz.stop)):
             if art.missing[k]:
                 continue
             ys, xs, ty, tx = self._section_axes(plan, k, corner_yx, shape_yx)
+            layers = art.layers(k, ty, tx)
+            if len(layers) == 1 and bool(layers[0][1].all()):
+                plain.append((i, k, layers[0][0], ys, xs))
+                continue
             n = np.zeros(shape_yx, np.int8)
-            for off, mask in art.layers(k, ty, tx):
+            for off, mask in layers:
                 corner = np.array([self._section_z(plan, k) - self.voxel_nm[0] / 2,
                                    corner_yx[0] + art.shift_nm[k, 0] + off[0], corner_yx[1] + art.shift_nm[k, 1] + off[1]])
                 lab = tissue(corner, (1,) + shape_yx, self.voxel_nm, ["labels"])["labels"][0]
@@ -218,6 +278,12 @@ class EMScanner(Scanner):
                 n += mask
             out[i][n != 1] = 0
             out[i][art.debris_mask(k, ys, xs)] = 0
+        if plain:  # each pixel shows its one layer (as above with every mask true), debris on top
+            corners = [self._layer_corner(plan, k, self.voxel_nm[0], corner_yx, off) for _, k, off, _, _ in plain]
+            labs = tissue_sections(tissue, np.array(corners), (1,) + shape_yx, self.voxel_nm, ["labels"])["labels"]
+            for q, (i, k, _, ys, xs) in enumerate(plain):
+                out[i] = labs[q, 0]
+                out[i][art.debris_mask(k, ys, xs)] = 0
         return out
 
     def _render_chunk(self, tissue: TissueFunction, plan: _Plan, zyx) -> np.ndarray:
@@ -231,10 +297,10 @@ class EMScanner(Scanner):
         ks = range(sz.start, sz.stop)
         signal = np.zeros((len(ks), ny - 2 * hy, nx - 2 * hx), np.float32)
         by_focus: dict[float, list] = {}  # sections blurred with the same probe: one stack each
+        secs = self._sections_signal(tissue, plan, [k for k in ks if not plan.artifacts.missing[k]], corner_yx, (ny, nx))
         for i, k in enumerate(ks):
             if not plan.artifacts.missing[k]:
-                sec = self._section_signal(tissue, plan, k, corner_yx, (ny, nx))
-                by_focus.setdefault(float(plan.artifacts.focus[k]), []).append((i, sec))
+                by_focus.setdefault(float(plan.artifacts.focus[k]), []).append((i, secs[k]))
         for f, secs in by_focus.items():
             # in-plane passes over a stack filter each section's lines alone, exactly as one by one
             s_yx = sig[1:] * f

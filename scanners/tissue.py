@@ -53,3 +53,19 @@ class TissueFunction(Protocol):
     ) -> dict[str, np.ndarray]:
         """Rasterize the box whose first voxel *centre* is ``origin_nm + voxel_nm / 2``."""
         ...
+
+
+def tissue_sections(tissue: TissueFunction, corners_nm, shape: Sequence[int], voxel_nm: Sequence[float],
+                    fields: Sequence[str]) -> dict[str, np.ndarray]:
+    """``tissue`` on K boxes of one shape and voxel size, box ``q`` at ``corners_nm[q]`` ((K, 3) nm).
+
+    Returns field -> ``(K,) + shape`` arrays (``barcode``: (K, N) + shape), entry ``q`` exactly
+    ``tissue(corners_nm[q], shape, voxel_nm, fields)[f]``.  A tissue with a ``sections`` method of
+    that contract (``phantoms.tissue_function``'s) rasterizes the stack in one call; any other is
+    called box by box.
+    """
+    stacked = getattr(tissue, "sections", None)
+    if stacked is not None:
+        return stacked(corners_nm, shape, voxel_nm, fields)
+    per = [tissue(c, shape, voxel_nm, fields) for c in np.asarray(corners_nm, float).reshape(-1, 3)]
+    return {f: np.stack([p[f] for p in per]) for f in fields}

@@ -206,3 +206,35 @@ def test_compiled_synapses_are_the_numpy_loop(tiny, voxel, fields):
             assert np.array_equal(got[f], want[f])
             seen[f] = seen[f] or bool(want[f].any())
     assert all(seen.values())
+
+
+def test_a_stack_of_sections_is_each_box_rasterized_alone(tiny, tiny_sparse):
+    """``rasterize_sections`` (EM's stack of sections, each at its own shift; the compiled fold and
+    organelles over the stack, synapses and vesicles only where they meet a box) gives every box
+    the bits of its own ``rasterize`` call; and so does its box-by-box path (sparse tissue, other
+    fields)."""
+    import dataclasses
+
+    from phantoms.organelles import place_organelles
+    from phantoms.raster_sections import STACK_FIELDS, rasterize_sections
+    from phantoms.rasterize import rasterize
+
+    dense = dataclasses.replace(tiny, organelles=place_organelles(tiny, np.random.default_rng(5)).arrays())
+    rng = np.random.default_rng(11)
+    shape, voxel = (2, 26, 30), np.array([10.0, 16.0, 16.0])
+    centre = np.asarray(dense.synapses.post_nm[0], float)  # a synapse, its vesicles and cells in view
+    corners = centre - 0.5 * np.array(shape) * voxel + np.c_[np.arange(6) * 40.0 - 100.0,
+                                                              rng.uniform(-40, 40, (6, 2))]
+    seen = set()
+    for ph, fields in [(dense, STACK_FIELDS), (dense, ("labels", "semantic")), (tiny_sparse, ("labels", "membrane"))]:
+        got = rasterize_sections(ph, corners, shape, voxel, fields)
+        for q, c in enumerate(corners):
+            want = rasterize(ph, c, shape, voxel, fields)
+            for f in fields:
+                assert got[f].shape == (len(corners),) + shape and got[f].dtype == want[f].dtype
+                assert np.array_equal(got[f][q].view(np.uint8), want[f].view(np.uint8)), (f, q)
+                if want[f].any():
+                    seen.add(f)
+    assert seen >= set(STACK_FIELDS) - {"nucleus"}  # every kind of object was drawn somewhere
+    with pytest.raises(ValueError, match="corners_nm"):
+        rasterize_sections(dense, np.zeros((0, 3)), shape, voxel)

@@ -207,3 +207,75 @@ def test_in_plane_blur_of_a_stack_is_each_section_blurred_alone():
     for i in range(5):
         want = blur(stack[i], s[1:])[hy:40 - hy, hx:37 - hx]
         assert np.array_equal(got[i].view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("artifacts", [{"fold_rate": 0.3, "crack_rate": 0.2, "debris_rate": 2.0},
+                                       {"thickness_cv": 0.1, "debris_rate": 1.0}])
+def test_em_sections_as_stacks_are_each_section_alone(cells, artifacts):
+    """EM rasterizes and stains a chunk's plain sections (no fold or crack, one cut thickness) as
+    one stack: each section's signal has the bits of rendering it alone (folded and cracked
+    sections stay alone; uneven cutting makes stacks of one)."""
+    import scanners
+    from scanners.base import as_seed_sequence
+
+    s = scanners.make_scanner({"preset": "sbem", "voxel_nm": [30, 16, 16], "misalignment_jitter_nm": 7.0, **artifacts})
+    origin, shape = np.array([0.0, 0.0, 0.0]), (12, 60, 70)
+    plan = s._plan(cells, origin, shape, as_seed_sequence(4))
+    corner = origin[1:] + np.array([-3.0, -5.0]) * 16.0
+    ks = [k for k in range(shape[0]) if not plan.artifacts.missing[k]]
+    got = s._sections_signal(cells, plan, ks, corner, (66, 76))
+    assert sorted(got) == ks
+    for k in ks:
+        want = s._section_signal(cells, plan, k, corner, (66, 76))
+        assert np.array_equal(got[k].view(np.uint32), want.view(np.uint32)), k
+    zyx = (slice(1, 11), slice(4, 50), slice(7, 66))
+    assert np.array_equal(s._labels_chunk(cells, plan, zyx), _em_labels_one_by_one(s, cells, plan, zyx))
+
+
+def _em_labels_one_by_one(s, tissue, plan, zyx):
+    """EM's labels on its frame as first written: each section alone, every layer under its mask."""
+    sz, sy, sx = zyx
+    art, (vz, vy, vx) = plan.artifacts, s.voxel_nm
+    shape_yx = (sy.stop - sy.start, sx.stop - sx.start)
+    corner_yx = np.array([plan.origin[1] + sy.start * vy, plan.origin[2] + sx.start * vx])
+    out = np.zeros((sz.stop - sz.start,) + shape_yx, np.uint32)
+    for i, k in enumerate(range(sz.start, sz.stop)):
+        if art.missing[k]:
+            continue
+        ys, xs, ty, tx = s._section_axes(plan, k, corner_yx, shape_yx)
+        n = np.zeros(shape_yx, np.int8)
+        for off, mask in art.layers(k, ty, tx):
+            corner = np.array([s._section_z(plan, k) - vz / 2, corner_yx[0] + art.shift_nm[k, 0] + off[0],
+                               corner_yx[1] + art.shift_nm[k, 1] + off[1]])
+            lab = tissue(corner, (1,) + shape_yx, s.voxel_nm, ["labels"])["labels"][0]
+            out[i][mask] = lab[mask]
+            n += mask
+        out[i][n != 1] = 0
+        out[i][art.debris_mask(k, ys, xs)] = 0
+    return out
+
+
+def test_stain_density_of_a_stack_is_each_box_alone():
+    """The stack's stain density (textures per box, the sums over the stack where every box adds
+    the same terms) against each box's own :func:`scanners.stain.stain_density`: boxes with and
+    without mitochondria, and coarse voxels (cristae and chromatin at their means)."""
+    from scanners import stain
+    from scanners.em import EMConfig
+    from scanners.stain_sections import stain_density_sections
+
+    rng = np.random.default_rng(9)
+    model, key = EMConfig().stain, 777
+    for voxel, mito_in in [((15.0, 16.0, 16.0), [1, 0, 1, 1]), ((15.0, 16.0, 16.0), [1, 1, 1, 1]),
+                           ((60.0, 80.0, 80.0), [1, 1, 0, 1])]:
+        shape = (4, 2, 21, 17)
+        fields = {"labels": rng.integers(0, 4, shape).astype(np.uint32),
+                  "membrane": rng.uniform(0, 1, shape).astype(np.float32)}
+        for f in ("psd", "cleft", "vesicles", "mito", "nucleus", "organelle_membrane"):
+            fields[f] = (rng.uniform(0, 1, shape) < 0.3).astype(np.float32)
+        fields["mito"] *= np.array(mito_in, np.float32)[:, None, None, None]
+        axes = [tuple(c + (np.arange(n) + 0.5) * v for c, n, v in zip(corner, shape[1:], voxel))
+                for corner in rng.uniform(-500, 500, (4, 3))]
+        got = stain_density_sections(fields, model, axes, key)
+        for q in range(4):
+            want = stain.stain_density({f: a[q] for f, a in fields.items()}, model, axes[q], key)
+            assert np.array_equal(got[q].view(np.uint32), want.view(np.uint32)), (voxel, q)
