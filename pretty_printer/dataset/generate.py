@@ -169,17 +169,20 @@ def _build_compile(preset: Preset, seed: int, d: Path) -> None:
 
 def _growth_stage(preset: Preset, seed: int, circuit: Circuit, compile_key: str, truth: Path,
                   cache: StageCache, eng: Engine, prog: Progress):
-    """Grow the phantom, place organelles, write its exports (or reuse them); returns the phantom and key."""
+    """Grow the phantom, place organelles, write its exports (or reuse them); returns the phantom and key.
+
+    Mesh tasks write under ``truth`` (the output, which every worker sees), not the cache entry."""
     import phantoms
 
     key = stage_key("growth", {"compile": compile_key, "tissue": preset.tissue, "seed": int(seed),
                                "meshes": bool(preset.meshes)})
-    entry = cache.fetch_or_build("growth", key, lambda d: _build_growth(preset, seed, circuit, d, eng, prog))
+    entry = cache.fetch_or_build("growth", key, lambda d: _build_growth(preset, seed, circuit, d, eng, prog, truth))
     copy_files(entry, truth, sorted(p.name for p in entry.iterdir() if p.name != ENTRY))
     return phantoms.load_phantom(truth / "phantom"), key
 
 
-def _build_growth(preset: Preset, seed: int, circuit: Circuit, d: Path, eng: Engine, prog: Progress) -> None:
+def _build_growth(preset: Preset, seed: int, circuit: Circuit, d: Path, eng: Engine, prog: Progress,
+                  scratch: Path) -> None:
     import phantoms
     from phantoms.organelles import place_organelles
     from phantoms.stats import tissue_stats
@@ -201,7 +204,7 @@ def _build_growth(preset: Preset, seed: int, circuit: Circuit, d: Path, eng: Eng
     if preset.meshes:  # from the labels, chunk by chunk (the phantom as a hit loads it)
         from pretty_printer.dataset.meshes import write_meshes
 
-        write_meshes(phantoms.load_phantom(d / "phantom"), d / "meshes", engine=eng, progress=prog)
+        write_meshes(phantoms.load_phantom(d / "phantom"), d / "meshes", engine=eng, progress=prog, scratch=scratch)
 
 
 def _morphology_stage(circuit: Circuit, phantom, task_data, grow_key: str, truth: Path, cache: StageCache) -> dict:

@@ -1,17 +1,22 @@
 """Per-cell meshes from the labels, chunk by chunk (zmesh marching cubes), as engine tasks.
 
 The block is rasterized into cell labels on an isotropic grid of ``voxel_nm``, one chunk per
-task; each task meshes its labels with ``zmesh`` (a maintained multi-label marching cubes) and
-returns, per cell, vertices in block nm and triangles.  Chunks overlap by one voxel on their high
-side, so every marching cube belongs to exactly one chunk and the vertices on a shared face are
-the same in both; merging them gives closed (watertight) surfaces.  A layer of extracellular
-voxels around the block closes cells cut by the block faces.  Work is one rasterization of the
-block, however many cells it holds (the old per-cell distance fields scaled with cells x bbox).
+task; each task meshes the circuit cells' labels with ``zmesh`` (a maintained multi-label marching
+cubes) and writes, per cell, vertices in block nm and triangles to its own part file.  Chunks
+overlap by one voxel on their high side, so every marching cube belongs to exactly one chunk and
+the vertices on a shared face are the same in both; merging them gives closed (watertight)
+surfaces.  A layer of extracellular voxels around the block closes cells cut by the block faces.
+One merge task per cell then reads that cell's parts, in chunk order, and writes its ``.ply``.
+Nothing is gathered into the calling process: memory is a chunk's labels per mesh task and one
+cell's surface per merge task, whatever the block size.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import shutil
+import uuid
 
 import numpy as np
 
@@ -19,16 +24,22 @@ MESH_VOXEL_NM = 20.0  # isotropic sampling of the labels for meshing
 MESH_CHUNK = 96  # voxels per chunk side (bounded memory per task: 96^3 uint32 = 3.5 MB)
 
 
-def mesh_task(tissue, grid_origin_nm, grid_shape, voxel_nm: float, box) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Mesh one chunk: ``{cell id: (vertices (n, 3) float64 z,y,x nm, faces (m, 3) int64)}``."""
+def mesh_task(tissue, grid_origin_nm, grid_shape, voxel_nm: float, cells, parts_dir: str, item) -> list[int]:
+    """Mesh one chunk ``item = (index, box)``; returns the cells it holds, sorted.
+
+    The cells' pieces go to ``parts_dir/chunk_<index>.npz`` as ``v<id>`` (vertices (n, 3) float64
+    z, y, x nm) and ``f<id>`` (faces (m, 3) int64).  Only ``cells`` are meshed (other labels are
+    set to 0 first: zmesh meshes each label as its own binary mask, so their surfaces do not change).
+    """
     import zmesh
 
+    index, box = item
     lo = np.array([s.start for s in box])
     hi = np.minimum(np.array([s.stop for s in box]) + 1, np.asarray(grid_shape))  # +1: shared face
     size = hi - lo
     vox = np.full(3, float(voxel_nm))
     labels = tissue(np.asarray(grid_origin_nm) + lo * vox, tuple(int(n) for n in size), vox, ["labels"])["labels"]
-    labels = np.ascontiguousarray(labels, dtype=np.uint32)
+    labels = np.ascontiguousarray(np.where(np.isin(labels, cells), labels, 0), dtype=np.uint32)
     for d in range(3):  # the padding layer around the block stays extracellular: surfaces close
         idx = [slice(None)] * 3
         if lo[d] == 0:
@@ -38,16 +49,27 @@ def mesh_task(tissue, grid_origin_nm, grid_shape, voxel_nm: float, box) -> dict[
             idx[d] = slice(size[d] - 1, size[d])
             labels[tuple(idx)] = 0
     if not labels.any():
-        return {}
+        return []
     mesher = zmesh.Mesher(tuple(vox))
     mesher.mesh(labels, close=False)
     out = {}
-    for cid in mesher.ids():
-        m = mesher.get(int(cid), normals=False, reduction_factor=0, max_error=0, voxel_centered=True)
-        out[int(cid)] = (np.asarray(m.vertices, float) + np.asarray(grid_origin_nm) + lo * vox,
-                         np.asarray(m.faces, np.int64))
+    for cid in sorted(int(c) for c in mesher.ids()):
+        m = mesher.get(cid, normals=False, reduction_factor=0, max_error=0, voxel_centered=True)
+        out[f"v{cid}"] = np.asarray(m.vertices, float) + np.asarray(grid_origin_nm) + lo * vox
+        out[f"f{cid}"] = np.asarray(m.faces, np.int64)
     mesher.clear()
-    return out
+    np.savez(Path(parts_dir) / f"chunk_{index:06d}.npz", **out)
+    return sorted(int(k[1:]) for k in out if k[0] == "v")
+
+
+def merge_task(parts_dir: str, voxel_nm: float, out_path: str, item) -> None:
+    """Merge cell ``item = (id, chunk indices in order)`` from its parts and write ``out_path/cell_<id>.ply``."""
+    cid, chunks = item
+    parts = []
+    for i in chunks:
+        with np.load(Path(parts_dir) / f"chunk_{i:06d}.npz") as z:
+            parts.append((z[f"v{cid}"], z[f"f{cid}"]))
+    merge_chunks(parts, voxel_nm).export(Path(out_path) / f"cell_{cid}.ply")
 
 
 def merge_chunks(parts: list[tuple[np.ndarray, np.ndarray]], voxel_nm: float):
@@ -67,38 +89,51 @@ def merge_chunks(parts: list[tuple[np.ndarray, np.ndarray]], voxel_nm: float):
 
 
 def write_meshes(phantom, directory: Path, *, engine, progress=None, voxel_nm: float = MESH_VOXEL_NM,
-                 chunk: int = MESH_CHUNK) -> list[Path]:
-    """Write ``cell_<id>.ply`` (x, y, z nm) for every cell of ``phantom`` into ``directory``.
+                 chunk: int = MESH_CHUNK, scratch: Path | None = None) -> list[Path]:
+    """Write ``cell_<id>.ply`` (x, y, z nm) for every circuit cell of ``phantom`` into ``directory``.
 
     Parameters
     ----------
     phantom : phantoms.Phantom
     directory : Path
     engine : pretty_printer.dataset.engine.Engine
-        A running engine; one task per chunk.
+        A running engine; one task per chunk, then one per cell.
     voxel_nm, chunk : float, int
         Label sampling (nm, isotropic) and chunk side in voxels.
+    scratch : Path, optional
+        Where the tasks write (chunk parts, then the cells' files, moved into ``directory`` at the
+        end); it must be on a file system every worker sees.  Default: ``directory``.
+
+    Returns
+    -------
+    list of Path
+        The written files, in ``phantom.cell_ids`` order (cells with no voxel in the block have none).
     """
     import phantoms
 
-    from pretty_printer.dataset.engine import chunk_boxes
+    from pretty_printer.dataset.engine import as_path, chunk_boxes
 
     tissue = phantoms.tissue_function(phantom)
     origin = np.asarray(phantom.block_origin_nm, float) - voxel_nm  # one padding voxel each side
     shape = tuple(int(n) for n in np.ceil(np.asarray(phantom.block_size_nm, float) / voxel_nm).astype(int) + 2)
-    boxes = list(chunk_boxes(shape, (chunk,) * 3))
-    bar = (lambda it, total: progress.bar(it, "meshes", total=total)) if progress is not None else None
-    results = engine.map(mesh_task, (tissue,), boxes, fixed=(origin, shape, float(voxel_nm)), bar=bar)
-    per_cell: dict[int, list] = {}
-    for res in results:  # chunk order: the same merge whatever the scheduler
-        for cid, part in res.items():
-            per_cell.setdefault(cid, []).append(part)
+    items = list(enumerate(chunk_boxes(shape, (chunk,) * 3)))
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for cid in phantom.cell_ids:
-        if cid in per_cell:
-            path = directory / f"cell_{cid}.ply"
-            merge_chunks(per_cell[cid], voxel_nm).export(path)
-            written.append(path)
-    return written
+    work = Path(scratch or directory) / f".mesh-parts-{uuid.uuid4().hex}"
+    (work / "parts").mkdir(parents=True)
+    try:
+        bar = (lambda name: lambda it, total: progress.bar(it, name, total=total)) if progress is not None else None
+        cells = np.asarray(phantom.cell_ids, np.uint32)
+        held = engine.map(mesh_task, (tissue,), items, fixed=(origin, shape, float(voxel_nm), cells,
+                                                              as_path(work / "parts")), bar=bar and bar("meshes"))
+        per_cell = {c: [i for (i, _), ids in zip(items, held) if c in ids] for c in phantom.cell_ids}
+        todo = [(c, per_cell[c]) for c in phantom.cell_ids if per_cell[c]]
+        engine.map(merge_task, (), todo, fixed=(as_path(work / "parts"), float(voxel_nm), as_path(work)),
+                   bar=bar and bar("cell meshes"))
+        written = []
+        for c, _ in todo:
+            written.append(directory / f"cell_{c}.ply")
+            shutil.move(str(work / written[-1].name), written[-1])
+        return written
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
