@@ -25,7 +25,8 @@ from .artifacts import SmoothDeformation, draw_deformation
 from .base import Scanner, to_dtype, undeformed_labels
 from .chunking import gaussian_halo
 from . import labelling
-from .noise import child_rng, poisson_from_normal, seed_int, tiled_normal
+from .exm_kernel import detect
+from .noise import _SMALL_MEAN, child_rng, poisson_from_normal, seed_int, tiled_normal
 from .psf import blur, sigma_vox
 from .registry import SCANNERS
 from .tissue import TissueFunction
@@ -189,30 +190,48 @@ class ExMScanner(Scanner):
         sig = sigma_vox(c.resolution_nm, vox)
         hb = np.array(gaussian_halo(sig))
         warped = c.distortion_rms_nm > 0 or c.jitter_nm > 0
-        # extra halo for the warp: the largest displacement any voxel can see, plus interpolation
-        max_disp = plan.deformation.max_displacement_nm + (np.abs(plan.round_shift_nm).max(axis=0) if warped else 0)
-        hw = (np.ceil(max_disp / vox).astype(int) + 2) if warped else np.zeros(3, int)
-        h = hb + hw
-        corner = plan.origin + (starts - h) * vox
-        raw = tissue(corner, tuple(n + 2 * h), vox, self._tissue_fields())
-        density = self._densities(raw, plan, starts - h)
+        if warped:  # rasterize only the box the warp's interpolation reads (scanners/warp_kernel.py)
+            ud, shifts = self._warp_coordinates(plan, starts - hb, n + 2 * hb)
+            lo, hi = warp_reach(ud, shifts.values())
+        else:
+            lo, hi = np.zeros(3, int), n + 2 * hb
+        raw_start = starts - hb + lo  # global voxel index of the rasterized box's first voxel
+        raw = tissue(plan.origin + raw_start * vox, tuple(hi - lo), vox, self._tissue_fields())
+        density = self._densities(raw, plan, raw_start)
         del raw
         if warped:
-            density = self._warp(density, plan, corner, starts, n, hb, hw)
-        else:
-            density = [d for d in density]
-        out = np.empty((len(density),) + tuple(n), np.float32)
+            density = self._warp(density, ud, shifts, -lo)
+        out = np.empty((len(density),) + tuple(n), self.dtype)
         inner = tuple(slice(a, a + m) for a, m in zip(hb, n))
         for ch, d in enumerate(density):
-            img = blur(d, sig, inner)  # == blur(d, sig)[inner], fewer lines filtered
-            img *= np.float32(self.channel_gain(ch))
-            img += np.float32(c.background_photons)
-            if c.noise:
-                z = tiled_normal(plan.seed, f"exm:photon:{ch}", tuple(starts), tuple(n))
-                img = poisson_from_normal(img, z)
-                img += np.float32(c.read_noise_e) * tiled_normal(plan.seed, f"exm:read:{ch}", tuple(starts), tuple(n))
-            out[ch] = img * np.float32(c.gain_adu_per_e) + np.float32(c.offset_adu)
-        return to_dtype(out, self.dtype)
+            out[ch] = self._detect(blur(d, sig, inner), ch, plan.seed, starts)  # blur(d, sig)[inner], fewer lines filtered
+        return out
+
+    def _detect(self, img: np.ndarray, ch: int, seed, starts) -> np.ndarray:
+        """Channel ``ch`` of the chunk from global voxel ``starts`` as the camera reads it: the
+        blurred signal ``img`` (float32, the chunk's shape) bleached by round, plus background,
+        shot and read noise, gain and offset, digitized.  One compiled pass when it applies
+        (:mod:`scanners.exm_kernel`, the same bits), else :meth:`_detect_plain`."""
+        c, f32 = self.config, np.float32
+        if c.noise:
+            z = [tiled_normal(seed, f"exm:{s}:{ch}", tuple(starts), img.shape) for s in ("photon", "read")]
+            as_f, as_u, ok = detect(img, z[0], z[1], f32(self.channel_gain(ch)), f32(c.background_photons),
+                                    f32(c.read_noise_e), f32(c.gain_adu_per_e), f32(c.offset_adu), f32(_SMALL_MEAN),
+                                    f32(1.0), f32(1.0 / 6.0), self.dtype == np.uint16)
+            if ok:
+                return as_u if self.dtype == np.uint16 else as_f
+        return self._detect_plain(img, ch, seed, starts)
+
+    def _detect_plain(self, img: np.ndarray, ch: int, seed, starts) -> np.ndarray:
+        """:meth:`_detect` as numpy steps (the definition)."""
+        c = self.config
+        img = img * np.float32(self.channel_gain(ch))
+        img += np.float32(c.background_photons)
+        if c.noise:
+            z = tiled_normal(seed, f"exm:photon:{ch}", tuple(starts), img.shape)
+            img = poisson_from_normal(img, z)
+            img += np.float32(c.read_noise_e) * tiled_normal(seed, f"exm:read:{ch}", tuple(starts), img.shape)
+        return to_dtype(img * np.float32(c.gain_adu_per_e) + np.float32(c.offset_adu), self.dtype)
 
     def _tissue_fields(self) -> list[str]:
         c = self.config
@@ -233,12 +252,14 @@ class ExMScanner(Scanner):
         unique = labelling._unique_ids(raw["labels"]) if per_cell else None  # the chunk's cells, once
         for i in range(c.n_barcode_proteins):
             d = np.asarray(raw["barcode"][i], np.float32)
-            if per_cell:
-                d = d * labelling.cell_expression(key, raw["labels"], i, c.expression_cv, c.barcode_dropout, unique)
-            if c.labelling_fraction < 1:  # speckle, then * fraction, then * photons, in one pass
+            expression = labelling.cell_table(key, unique[0], i, c.expression_cv, c.barcode_dropout) if per_cell else None
+            if c.labelling_fraction < 1:  # * expression, speckle, * fraction, * photons, in one pass
                 m = labelling.MOLECULES_PER_VOXEL * c.labelling_fraction
-                out.append(labelling.speckle(key, d, start, i, m, (c.labelling_fraction, c.barcode_photons)))
+                factor = (expression, unique[1]) if per_cell else None
+                out.append(labelling.speckle(key, d, start, i, m, (c.labelling_fraction, c.barcode_photons), factor))
                 continue
+            if per_cell:  # labelling.cell_expression
+                d = d * expression[unique[1]]
             out.append(d * np.float32(c.barcode_photons))
         for j, r in enumerate(c.receptors):
             d = np.asarray(raw[f"receptor:{r}"], np.float32)
@@ -274,29 +295,57 @@ class ExMScanner(Scanner):
         return ndimage.map_coordinates(np.asarray(raw, np.uint32), coords, order=0, mode="nearest",
                                        prefilter=False).astype(np.uint32)
 
-    def _warp(self, density, plan: _Plan, corner, starts, n, hb, hw):
-        """Resample each channel at ``p + u(p) + round shift`` on the (chunk + blur halo) grid.
+    def _warp_coordinates(self, plan: _Plan, start, m) -> tuple[np.ndarray, dict]:
+        """The warp on the grid of ``m`` voxels from global index ``start`` (the blurred grid):
+        displacement in voxels, float32 (3,) + m, and each used round's shift in voxels, float32 (3,)."""
+        vox = self.voxel_nm.astype(np.float32)
+        axes = tuple(plan.origin[d] + (start[d] + np.arange(m[d]) + 0.5) * self.voxel_nm[d] for d in range(3))
+        u = plan.deformation.displacement(axes)
+        ud = np.stack([u[d] / vox[d] for d in range(3)])  # the displacement in voxels, once per chunk
+        shifts = {}
+        for r in sorted({self.channel_round(ch) for ch in range(len(self.channel_names))}):
+            s = plan.round_shift_nm[r].astype(np.float32)
+            shifts[r] = np.array([s[d] / vox[d] for d in range(3)], np.float32)
+        return ud, shifts
+
+    def _warp(self, density, ud, shifts, off):
+        """Resample each channel at ``p + u(p) + round shift``: channel values ``density`` on the
+        raster box whose voxel ``off`` (3 ints) is the blurred grid's first voxel, ``ud`` and
+        ``shifts`` from :meth:`_warp_coordinates`.
 
         Coordinates are an exact integer grid index plus a float32 displacement that depends only
         on the global voxel; in float64 their sum and its fractional part are exact, so
-        interpolation weights do not depend on where the chunk starts (byte-identical chunks).
+        interpolation weights do not depend on where the chunk or its raster box starts
+        (byte-identical chunks).
         """
-        vox = self.voxel_nm.astype(np.float32)
-        m = n + 2 * hb
-        axes = tuple(plan.origin[d] + (starts[d] - hb[d] + np.arange(m[d]) + 0.5) * self.voxel_nm[d] for d in range(3))
-        u = plan.deformation.displacement(axes)
         out = [None] * len(density)
-        ud = np.stack([u[d] / vox[d] for d in range(3)])  # the displacement in voxels, once per chunk
-        for r in sorted({self.channel_round(ch) for ch in range(len(density))}):
-            s = plan.round_shift_nm[r].astype(np.float32)
-            sd = np.array([s[d] / vox[d] for d in range(3)], np.float32)
-            # voxel p samples float64(u(p) / vox + shift / vox) + (p + hw): the coordinates are
+        for r, sd in shifts.items():
+            # voxel p samples float64(u(p) / vox + shift / vox) + (p + off): the coordinates are
             # made in the kernel, one set of corners and weights for every channel of the round,
             # with SciPy's arithmetic (map_coordinates order 1, mode "nearest"): bit-identical,
             # scanners/warp_kernel.py
             chans = [ch for ch in range(len(density)) if self.channel_round(ch) == r]
             warped = trilinear_shifted(np.stack([np.asarray(density[ch], np.float32) for ch in chans]), ud, sd,
-                                       np.asarray(hw, np.float64))
+                                       np.asarray(off, np.float64))
             for ch, w in zip(chans, warped):
                 out[ch] = w
         return out
+
+
+def warp_reach(ud: np.ndarray, shifts) -> tuple[np.ndarray, np.ndarray]:
+    """The box ``[lo, hi)`` (3 ints each, relative to the sampling grid's first voxel) that
+    trilinear sampling at ``float64(ud[d] + sd[d]) + index_d`` reads, for every ``sd`` in ``shifts``.
+
+    ``lo`` is the least ``floor`` of a coordinate and ``hi - 1`` the greatest ``floor`` plus one,
+    so inside the box no corner is clamped: values sampled from it are those sampled from any larger
+    box of the same tissue (the coordinates differ by an exact integer).  float32 addition is
+    monotone, so per index the extreme coordinate comes from the extreme displacement.
+    """
+    lo, hi = np.empty(3, int), np.empty(3, int)
+    for d in range(3):
+        other = tuple(a for a in range(3) if a != d)
+        idx = np.arange(ud.shape[1 + d], dtype=np.float64)
+        umin, umax = ud[d].min(axis=other), ud[d].max(axis=other)
+        lo[d] = int(np.floor(min(((umin + sd[d]).astype(np.float64) + idx).min() for sd in shifts)))
+        hi[d] = int(np.floor(max(((umax + sd[d]).astype(np.float64) + idx).max() for sd in shifts))) + 2
+    return lo, hi

@@ -38,6 +38,11 @@ def cell_expression(key: int, labels: np.ndarray, channel: int, cv: float, dropo
     ``unique``: ``_unique_ids(labels)`` if the caller already has it (one per chunk, not per channel).
     """
     ids, inverse = unique if unique is not None else _unique_ids(labels)  # once per cell, then spread
+    return cell_table(key, ids, channel, cv, dropout)[inverse]
+
+
+def cell_table(key: int, ids: np.ndarray, channel: int, cv: float, dropout: float) -> np.ndarray:
+    """:func:`cell_expression` per cell: the multiplier (float32) of each of ``ids``."""
     out = np.ones(ids.shape, np.float32)
     if cv > 0:
         z = special.ndtri(np.clip(hash_uniform(key ^ 0xE1, ids, channel), 1e-9, 1 - 1e-9))
@@ -45,7 +50,7 @@ def cell_expression(key: int, labels: np.ndarray, channel: int, cv: float, dropo
         out *= np.exp(np.sqrt(s2) * z - s2 / 2).astype(np.float32)  # mean 1, CV ``cv``
     if dropout > 0:
         out *= (hash_uniform(key ^ 0xD2, ids, channel) >= dropout).astype(np.float32)
-    return out[inverse]
+    return out
 
 
 def _unique_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,28 +66,36 @@ def _unique_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def speckle(key: int, density: np.ndarray, starts, channel: int, molecules_per_unit: float,
-            scales=()) -> np.ndarray:
+            scales=(), factor=None) -> np.ndarray:
     """Poisson-counted labelled molecules per voxel, rescaled to the same mean as ``density``.
 
     ``starts``: global voxel index of ``density[0, 0, 0]`` (the hash is on global indices).
     ``scales``: float32 factors the result is then multiplied by, one after the other (in the
-    same pass; the same bits as multiplying the returned array by each).
+    same pass; the same bits as multiplying the returned array by each).  ``factor``:
+    ``(lut, index)`` to speckle ``density * lut[index]`` instead (float32, e.g.
+    ``cell_table(...)`` and the chunk's ``_unique_ids`` inverse: :func:`cell_expression` in the
+    same pass, the same bits).
     """
     scales = np.asarray(scales, np.float32).reshape(-1)
     density = np.asarray(density)
-    if density.dtype == np.float32 and density.ndim == 3 and isinstance(channel, (int, np.integer)):
+    fast = density.dtype == np.float32 and density.ndim == 3 and isinstance(channel, (int, np.integer))
+    if factor is not None and not (fast and np.asarray(factor[0]).dtype == np.float32):
+        density, factor = density * np.asarray(factor[0])[factor[1]], None  # the product, then plain
+    if fast:
         # compiled: hash, clip and exact inversion per voxel, the same float64 steps as below
         from .noise_kernel import speckle_small
 
         axes = [np.arange(s, s + n, dtype=np.int64) for s, n in zip(starts, density.shape)]
+        lut, index = factor if factor is not None else (np.zeros(0, np.float32), np.zeros((1, 1, 1), np.intp))
         out, nbig = speckle_small(density, float(molecules_per_unit), np.uint64((key ^ 0x5C) & 0xFFFFFFFFFFFFFFFF),
                                   np.array([int(channel)], np.int64), *axes, 1e-12, 1 - 1e-12, _NORMAL_ABOVE, 80,
-                                  scales)
+                                  scales, lut, index)
         if nbig:  # large means: the skew-corrected normal quantile (scipy's ndtri), on those voxels only
             big = np.isnan(out)
             grids = np.meshgrid(*axes, indexing="ij", sparse=True)
             u = np.clip(hash_uniform(key ^ 0x5C, channel, *grids), 1e-12, 1 - 1e-12)[big]
-            m = density[big].astype(np.float64) * molecules_per_unit
+            d = density[big] if factor is None else density[big] * lut[index[big]]
+            m = d.astype(np.float64) * molecules_per_unit
             z = special.ndtri(u)
             v = (np.maximum(0, np.rint(m + np.sqrt(m) * z + (z * z - 1) / 6)) / molecules_per_unit).astype(np.float32)
             for s in scales:

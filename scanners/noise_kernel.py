@@ -125,12 +125,14 @@ def hash_grid_3d(key, prefix, z, y, x):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, scales):  # pragma: no cover
+def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, scales, lut, index):  # pragma: no cover
     """:func:`scanners.labelling.speckle` where the mean ``density * mpu`` is below ``big``:
     ``u = clip(hash_uniform(key, *prefix, z, y, x), u_lo, u_hi)``, the exact inverse Poisson CDF
     (the float64 sums of ``poisson_cdf_inverse``), divided by ``mpu``, as float32.  Voxels whose
     mean is ``>= big`` are left NaN (the caller fills them); returns ``(out, number of those)``.
-    ``scales`` (float32): the result is multiplied by each in turn, in float32."""
+    ``scales`` (float32): the result is multiplied by each in turn, in float32.  ``lut`` (float32,
+    1-D) and ``index`` (3-D ints like ``density``): if ``lut`` is not empty the density is
+    ``density * lut[index]`` (the float32 product), e.g. a per-cell expression factor."""
     h = np.uint64(key)
     for c in prefix:
         h = _mix(h, c)
@@ -146,7 +148,10 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, sca
         for j in range(y.shape[0]):
             hy = _mix(hz, y[j])
             for m in range(x.shape[0]):
-                mean = np.float64(density[i, j, m]) * mpu
+                dv = density[i, j, m]
+                if lut.shape[0]:
+                    dv = dv * lut[index[i, j, m]]
+                mean = np.float64(dv) * mpu
                 if mean >= big:
                     out[i, j, m] = np.nan
                     nbig += 1

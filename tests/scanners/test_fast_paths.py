@@ -279,3 +279,81 @@ def test_stain_density_of_a_stack_is_each_box_alone():
         for q in range(4):
             want = stain.stain_density({f: a[q] for f, a in fields.items()}, model, axes[q], key)
             assert np.array_equal(got[q].view(np.uint32), want.view(np.uint32)), (voxel, q)
+
+
+@pytest.mark.parametrize("molecules", [10.0, 1.0])
+def test_speckle_with_a_per_cell_factor_is_the_speckle_of_the_product(molecules):
+    """ExM's barcode speckle multiplies by the cell's expression inside the pass: the same bits as
+    speckling ``density * lut[index]`` (also where the mean takes the normal quantile)."""
+    rng = np.random.default_rng(11)
+    d = (rng.random((5, 6, 7)) < 0.4).astype(np.float32)
+    lut = rng.lognormal(0.0, 0.3, 4).astype(np.float32)
+    lut[3] = 9.0  # means >= 30: the normal quantile, filled outside the kernel
+    index = rng.integers(0, 4, d.shape).astype(np.intp)
+    starts = (3, -8, 100)
+    want = labelling.speckle(5, d * lut[index], starts, 2, molecules, (0.5, 300.0))
+    got = labelling.speckle(5, d, starts, 2, molecules, (0.5, 300.0), (lut, index))
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    assert np.array_equal(labelling.cell_expression(7, index, 2, 0.3, 0.1),
+                          labelling.cell_table(7, np.arange(4), 2, 0.3, 0.1)[index])
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_exm_detector_pass_is_the_numpy_steps(dtype):
+    """ExM's compiled detector (gain by round, background, shot and read noise, gain, offset,
+    digitizing) against its numpy steps: random signals, means under the exact-Poisson threshold
+    (the numpy steps run), and read-noise values that put counts on .5 ties."""
+    import scanners
+    from scanners.base import to_dtype
+    from scanners.exm_kernel import detect
+    from scanners.noise import poisson_from_normal
+
+    s = scanners.make_scanner({"preset": "exm_lightsheet", "dtype": dtype, "offset_adu": 0.0})
+    rng = np.random.default_rng(12)
+    img = rng.exponential(200.0, (6, 9, 8)).astype(np.float32)[:, 1:, ::2]  # a strided view, as blur returns
+    for ch in (0, 6):
+        got = s._detect(img, ch, np.random.SeedSequence(4), (3, 0, 8))
+        assert got.dtype == np.dtype(dtype)
+        assert np.array_equal(got, s._detect_plain(img, ch, np.random.SeedSequence(4), (3, 0, 8)))
+    low = scanners.make_scanner({"preset": "exm_lightsheet", "dtype": dtype, "background_photons": 1.0})
+    dark = np.zeros((2, 3, 4), np.float32)  # means of 1 photon: the exact inverse CDF, numpy steps
+    assert np.array_equal(low._detect(dark, 1, np.random.SeedSequence(1), (0, 0, 0)),
+                          low._detect_plain(dark, 1, np.random.SeedSequence(1), (0, 0, 0)))
+    # ties: integer counts plus read noise of k + 0.5, gain 1, offset 100
+    zp = rng.standard_normal(img.shape).astype(np.float32)
+    zr = rng.integers(-3, 3, img.shape).astype(np.float32) + np.float32(0.5)
+    f32 = np.float32
+    args = (f32(0.97), f32(20.0), f32(1.0), f32(1.0), f32(100.0), f32(12.0), f32(1.0), f32(1.0 / 6.0))
+    as_f, as_u, ok = detect(img, zp, zr, *args, dtype == "uint16")
+    plain = poisson_from_normal(img * args[0] + args[1], zp)
+    plain += args[2] * zr
+    want = to_dtype(plain * args[3] + args[4], np.dtype(dtype))
+    assert ok and np.array_equal(as_u if dtype == "uint16" else as_f, want)
+    dim = (args[0], f32(1.0)) + args[2:]  # 1 photon of background, no signal: below 12, not handled here
+    assert not detect(dark, zp[:2, :3, :4], zr[:2, :3, :4], *dim, True)[2]
+
+
+def test_exm_raster_box_is_what_the_warp_reads():
+    """ExM rasterizes only ``warp_reach``'s box: sampling it gives the bits of sampling any larger
+    box of the same values (the coordinates shift by an exact integer; no corner is clamped)."""
+    from scanners.exm import warp_reach
+    from scanners.warp_kernel import trilinear_shifted
+
+    rng = np.random.default_rng(13)
+    m, hw = np.array([7, 9, 8]), np.array([5, 6, 6])
+    big = (rng.exponential(1.0, (2,) + tuple(m + 2 * hw)) * (rng.random((2,) + tuple(m + 2 * hw)) < 0.5)).astype(np.float32)
+    grid = np.meshgrid(*[np.linspace(0, 1, n) for n in m], indexing="ij")
+    ud = np.stack([2.7 * np.sin(3 * grid[0] + d) * np.cos(2 * grid[2]) for d in range(3)]).astype(np.float32)
+    shifts = [np.zeros(3, np.float32), np.array([0.4, -1.3, 0.9], np.float32)]
+    lo, hi = warp_reach(ud, shifts)
+    assert np.all(lo >= -hw) and np.all(hi <= m + hw) and np.all(hi - lo < m + 2 * hw)
+    box = big[(slice(None),) + tuple(slice(h + a, h + b) for h, a, b in zip(hw, lo, hi))]
+    for sd in shifts:
+        want = trilinear_shifted(big, ud, sd, hw.astype(np.float64))
+        got = trilinear_shifted(np.ascontiguousarray(box), ud, sd, (-lo).astype(np.float64))
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        for d in range(3):  # the least and greatest corner used lie inside the box, unclamped
+            shape = [1, 1, 1]
+            shape[d] = -1
+            c = (ud[d] + sd[d]).astype(np.float64) + np.arange(m[d], dtype=np.float64).reshape(shape) - lo[d]
+            assert c.min() >= 0 and np.floor(c.max()) + 1 <= hi[d] - lo[d] - 1

@@ -1,0 +1,57 @@
+"""ExM's detector in one compiled pass: the same bits as its numpy steps, without their temporaries.
+
+After the blur, each ExM channel went through about fifteen whole-array numpy passes (bleaching
+gain, background, :func:`scanners.noise.poisson_from_normal`, read noise, gain and offset,
+:func:`scanners.base.to_dtype`).  :func:`detect` makes them one loop over the voxels with the same
+float32 operations in the same order (numba keeps float32 arithmetic in float32 when every
+operand is float32, and does not contract multiply-adds without ``fastmath``), so the counts are
+bit-identical (``tests/scanners/test_fast_paths.py``).  Voxels whose mean photon count is below
+:data:`scanners.noise._SMALL_MEAN` (the exact inverse-CDF branch) or not a finite non-negative
+number are not handled here: :func:`detect` then reports failure and the caller runs the numpy
+steps (which also raise the error for a bad mean).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def detect(img, z_photon, z_read, scale, background, read_e, gain, offset, small, one, sixth, to_uint16):  # pragma: no cover - compiled
+    """Digitized counts of one channel, or ``(out, False)`` if a mean is below ``small`` or not finite.
+
+    Per voxel, all in float32: ``m = img * scale + background``; photon count
+    ``max(rint(sqrt(m) * z + m + (z * z - one) * sixth), 0)`` (:func:`scanners.noise.poisson_from_normal`'s
+    large-mean branch, its operations in its order); ``+ read_e * z_read``; ``* gain + offset``;
+    then ``clip(rint(v), 0, 65535)`` as uint16 if ``to_uint16``, else the float32 value.
+    """
+    n0, n1, n2 = img.shape
+    out_f = np.empty((n0, n1, n2) if not to_uint16 else (0, 0, 0), np.float32)
+    out_u = np.empty((n0, n1, n2) if to_uint16 else (0, 0, 0), np.uint16)
+    inf = np.float32(np.inf)
+    zero = np.float32(0.0)
+    top = np.float32(65535.0)
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                m = img[i, j, k] * scale
+                m = m + background
+                if not (m >= small and m < inf):
+                    return out_f, out_u, False
+                z = z_photon[i, j, k]
+                o = np.sqrt(m) * z
+                o = o + m
+                o = o + (z * z - one) * sixth
+                o = np.rint(o)
+                if not (o >= zero):  # np.maximum(o, 0): o itself where o >= 0 (o is never NaN here)
+                    o = zero
+                o = o + read_e * z_read[i, j, k]
+                o = o * gain + offset
+                if to_uint16:
+                    o = np.rint(o)
+                    o = min(max(o, zero), top)
+                    out_u[i, j, k] = np.uint16(o)
+                else:
+                    out_f[i, j, k] = o
+    return out_f, out_u, True
