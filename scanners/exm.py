@@ -25,6 +25,7 @@ from .artifacts import SmoothDeformation, draw_deformation
 from .base import Scanner, to_dtype, undeformed_labels
 from .chunking import gaussian_halo
 from . import labelling
+from .exm_boxes import blur_sparse, warp_reach, warp_sparse
 from .exm_kernel import detect
 from .noise import _SMALL_MEAN, child_rng, poisson_from_normal, seed_int, tiled_normal
 from .psf import blur, sigma_vox
@@ -199,12 +200,14 @@ class ExMScanner(Scanner):
         raw = tissue(plan.origin + raw_start * vox, tuple(hi - lo), vox, self._tissue_fields())
         density = self._densities(raw, plan, raw_start)
         del raw
+        regions = [None] * len(density)  # where a sparse stain's warped density can be non-zero
         if warped:
-            density = self._warp(density, ud, shifts, -lo)
+            density, regions = self._warp(density, ud, shifts, -lo)
         out = np.empty((len(density),) + tuple(n), self.dtype)
         inner = tuple(slice(a, a + m) for a, m in zip(hb, n))
-        for ch, d in enumerate(density):
-            out[ch] = self._detect(blur(d, sig, inner), ch, plan.seed, starts)  # blur(d, sig)[inner], fewer lines filtered
+        for ch, d in enumerate(density):  # blur(d, sig)[inner], fewer lines filtered
+            img = blur(d, sig, inner) if regions[ch] is None else blur_sparse(d, sig, hb, inner, regions[ch])
+            out[ch] = self._detect(img, ch, plan.seed, starts)
         return out
 
     def _detect(self, img: np.ndarray, ch: int, seed, starts) -> np.ndarray:
@@ -311,41 +314,32 @@ class ExMScanner(Scanner):
     def _warp(self, density, ud, shifts, off):
         """Resample each channel at ``p + u(p) + round shift``: channel values ``density`` on the
         raster box whose voxel ``off`` (3 ints) is the blurred grid's first voxel, ``ud`` and
-        ``shifts`` from :meth:`_warp_coordinates`.
+        ``shifts`` from :meth:`_warp_coordinates`.  Returns the warped channels and, for receptor
+        and channel stains warped where they are non-zero only (:func:`scanners.exm_boxes.warp_sparse`),
+        that region (else None).
 
         Coordinates are an exact integer grid index plus a float32 displacement that depends only
         on the global voxel; in float64 their sum and its fractional part are exact, so
         interpolation weights do not depend on where the chunk or its raster box starts
         (byte-identical chunks).
         """
-        out = [None] * len(density)
+        out, regions = [None] * len(density), [None] * len(density)
+        names, off = self.channel_names, np.asarray(off, np.float64)
+        sparse = [ch for ch, name in enumerate(names) if name.startswith(("receptor:", "channel:"))]
+        ud_range = [(ud[d].min(), ud[d].max()) for d in range(3)] if sparse else None
         for r, sd in shifts.items():
+            chans = [ch for ch in range(len(density)) if self.channel_round(ch) == r]
+            for ch in (ch for ch in chans if ch in sparse):
+                got = warp_sparse(np.asarray(density[ch], np.float32), ud, sd, off, ud_range)
+                if got is not None:
+                    out[ch], regions[ch] = got
             # voxel p samples float64(u(p) / vox + shift / vox) + (p + off): the coordinates are
             # made in the kernel, one set of corners and weights for every channel of the round,
             # with SciPy's arithmetic (map_coordinates order 1, mode "nearest"): bit-identical,
             # scanners/warp_kernel.py
-            chans = [ch for ch in range(len(density)) if self.channel_round(ch) == r]
-            warped = trilinear_shifted(np.stack([np.asarray(density[ch], np.float32) for ch in chans]), ud, sd,
-                                       np.asarray(off, np.float64))
-            for ch, w in zip(chans, warped):
-                out[ch] = w
-        return out
-
-
-def warp_reach(ud: np.ndarray, shifts) -> tuple[np.ndarray, np.ndarray]:
-    """The box ``[lo, hi)`` (3 ints each, relative to the sampling grid's first voxel) that
-    trilinear sampling at ``float64(ud[d] + sd[d]) + index_d`` reads, for every ``sd`` in ``shifts``.
-
-    ``lo`` is the least ``floor`` of a coordinate and ``hi - 1`` the greatest ``floor`` plus one,
-    so inside the box no corner is clamped: values sampled from it are those sampled from any larger
-    box of the same tissue (the coordinates differ by an exact integer).  float32 addition is
-    monotone, so per index the extreme coordinate comes from the extreme displacement.
-    """
-    lo, hi = np.empty(3, int), np.empty(3, int)
-    for d in range(3):
-        other = tuple(a for a in range(3) if a != d)
-        idx = np.arange(ud.shape[1 + d], dtype=np.float64)
-        umin, umax = ud[d].min(axis=other), ud[d].max(axis=other)
-        lo[d] = int(np.floor(min(((umin + sd[d]).astype(np.float64) + idx).min() for sd in shifts)))
-        hi[d] = int(np.floor(max(((umax + sd[d]).astype(np.float64) + idx).max() for sd in shifts))) + 2
-    return lo, hi
+            rest = [ch for ch in chans if out[ch] is None]
+            if rest:
+                warped = trilinear_shifted(np.stack([np.asarray(density[ch], np.float32) for ch in rest]), ud, sd, off)
+                for ch, w in zip(rest, warped):
+                    out[ch] = w
+        return out, regions

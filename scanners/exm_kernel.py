@@ -55,3 +55,22 @@ def detect(img, z_photon, z_read, scale, background, read_e, gain, offset, small
                 else:
                     out_f[i, j, k] = o
     return out_f, out_u, True
+
+
+@njit(cache=True)
+def nonzero_box(a):  # pragma: no cover - compiled
+    """Bounding box ``(lo, hi)`` (int64 (3,) each, ``hi`` exclusive) of the non-zero voxels of a 3-D
+    array; ``hi <= lo`` on some axis when every voxel is zero."""
+    lo = np.array([a.shape[0], a.shape[1], a.shape[2]], np.int64)
+    hi = np.zeros(3, np.int64)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                if a[i, j, k] != 0:
+                    lo[0] = min(lo[0], i)
+                    lo[1] = min(lo[1], j)
+                    lo[2] = min(lo[2], k)
+                    hi[0] = max(hi[0], i + 1)
+                    hi[1] = max(hi[1], j + 1)
+                    hi[2] = max(hi[2], k + 1)
+    return lo, hi

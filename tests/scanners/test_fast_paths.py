@@ -336,7 +336,7 @@ def test_exm_detector_pass_is_the_numpy_steps(dtype):
 def test_exm_raster_box_is_what_the_warp_reads():
     """ExM rasterizes only ``warp_reach``'s box: sampling it gives the bits of sampling any larger
     box of the same values (the coordinates shift by an exact integer; no corner is clamped)."""
-    from scanners.exm import warp_reach
+    from scanners.exm_boxes import warp_reach
     from scanners.warp_kernel import trilinear_shifted
 
     rng = np.random.default_rng(13)
@@ -357,3 +357,36 @@ def test_exm_raster_box_is_what_the_warp_reads():
             shape[d] = -1
             c = (ud[d] + sd[d]).astype(np.float64) + np.arange(m[d], dtype=np.float64).reshape(shape) - lo[d]
             assert c.min() >= 0 and np.floor(c.max()) + 1 <= hi[d] - lo[d] - 1
+
+
+def test_sparse_stain_warp_and_blur_are_the_whole_grid_ones():
+    """A receptor stain is warped and blurred only around its non-zero voxels: the bits of the
+    whole grid's warp and blur, for spots inside, at the grid's edges, none, and a dense channel."""
+    from scanners.chunking import gaussian_halo
+    from scanners.exm_boxes import blur_sparse, warp_sparse
+    from scanners.psf import blur
+    from scanners.warp_kernel import trilinear_shifted
+
+    rng = np.random.default_rng(14)
+    m, hw = np.array([12, 30, 26]), np.array([4, 5, 5])
+    raw_shape = tuple(m + 2 * hw)
+    grid = np.meshgrid(*[np.linspace(0, 1, n) for n in m], indexing="ij")
+    ud = np.stack([2.2 * np.sin(3 * grid[1] + d) * np.cos(2 * grid[2]) for d in range(3)]).astype(np.float32)
+    ud_range = [(ud[d].min(), ud[d].max()) for d in range(3)]
+    sd, off = np.array([0.3, -0.8, 1.1], np.float32), hw.astype(np.float64)
+    sigma = (0.88, 0.85, 1.3)
+    hb = np.array(gaussian_halo(sigma))
+    inner = tuple(slice(h, n - h) for h, n in zip(hb, m))
+    spots = [[(9, 14, 20)], [tuple(hw + (0, 1, 1)), tuple(hw + m - (1, 2, 20))], []]  # inside, at the edges, none
+    for points in spots:
+        values = np.zeros(raw_shape, np.float32)
+        for p in points:
+            values[p] = rng.uniform(1, 50)
+        warped, region = warp_sparse(values, ud, sd, off, ud_range)
+        assert np.prod([q - p for p, q in region]) < 0.5 * warped.size
+        want = trilinear_shifted(values[None], ud, sd, off)[0]
+        assert np.array_equal(warped.view(np.uint32), want.view(np.uint32))
+        assert np.array_equal(blur_sparse(warped, sigma, hb, inner, region).view(np.uint32),
+                              blur(want, sigma, inner).view(np.uint32))
+    dense = rng.uniform(0, 1, raw_shape).astype(np.float32)
+    assert warp_sparse(dense, ud, sd, off, ud_range) is None
