@@ -128,16 +128,21 @@ def test_blur_cut_to_the_inner_box_after_each_pass_is_the_cropped_blur():
     assert np.array_equal(blur(img, sigma, inner).view(np.uint32), blur(img, sigma)[inner].view(np.uint32))
 
 
-@pytest.mark.parametrize("integral", [False, True])
-def test_trilinear_shifted_is_scipy_map_coordinates_at_the_warp_coordinates(integral):
+@pytest.mark.parametrize("integral, channels", [(False, 3), (True, 3), (False, 67)])
+def test_trilinear_shifted_is_scipy_map_coordinates_at_the_warp_coordinates(integral, channels):
     """Bit for bit SciPy's order-1 "nearest" interpolation at the coordinates ExM's warp builds, inside,
-    outside (clamped) and exactly on the last voxel (integral shifts)."""
+    outside (clamped) and exactly on the last voxel (integral shifts); channels zero in patches (the
+    compiled warp skips them where all 8 corners are zero, -0.0 included) and more channels than
+    one call's 64-bit mask."""
     from scipy import ndimage
 
     from scanners.warp_kernel import trilinear_shifted
 
     rng = np.random.default_rng(9)
-    stack = (100 * rng.standard_normal((3, 9, 12, 10))).astype(np.float32)
+    stack = (100 * rng.standard_normal((channels, 9, 12, 10))).astype(np.float32)
+    stack[rng.random(stack.shape) < 0.7] = 0.0
+    stack[:, :4, :6] = 0.0
+    stack[0, 4, 6, 5] = -0.0
     ud = rng.uniform(-6, 12, (3, 5, 6, 4)).astype(np.float32)
     sd = np.array([0.3, -0.7, 0.2], np.float32)
     off = np.array([2.0, 3.0, 3.0])
@@ -151,7 +156,7 @@ def test_trilinear_shifted_is_scipy_map_coordinates_at_the_warp_coordinates(inte
         coords[d] = (ud[d] + sd[d]).astype(np.float64)
         coords[d] += (np.arange(coords.shape[1 + d], dtype=np.float64) + off[d]).reshape(shape)
     got = trilinear_shifted(stack, ud, sd, off)
-    for ch in range(3):
+    for ch in range(channels):
         want = ndimage.map_coordinates(stack[ch], coords, order=1, mode="nearest", output=np.float32,
                                        prefilter=False)
         assert np.array_equal(got[ch].view(np.uint32), want.view(np.uint32))
