@@ -20,6 +20,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
 _INV53 = 1.0 / (1 << 53)
 _NBIN = 64  # bins of u in the speckle's CDF look-up
+_NSLOT = 64  # CDF tables kept at once by the speckle (a power of two)
 
 
 @njit(cache=True, inline="always")
@@ -124,6 +125,25 @@ def hash_grid_3d(key, prefix, z, y, x):  # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, inline="always")
+def _cdf_terms(mean, kmax, u_hi, tab, edge):  # pragma: no cover - compiled
+    """The Poisson CDF terms of ``mean`` into ``tab`` (the float64 sums of ``poisson_cdf_inverse``,
+    kept until one reaches ``u_hi``) and, for each of the _NBIN + 1 bin edges ``b / _NBIN``, the
+    first term at or above it into ``edge``."""
+    ntab = 1
+    pmf = np.exp(-mean)
+    tab[0] = pmf
+    while ntab < kmax and tab[ntab - 1] < u_hi:
+        pmf = pmf * mean / ntab
+        tab[ntab] = tab[ntab - 1] + pmf
+        ntab += 1
+    t = 0
+    for b in range(_NBIN + 1):
+        while t < ntab and tab[t] < b / _NBIN:
+            t += 1
+        edge[b] = t
+
+
 @njit(cache=True)
 def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, scales, lut, index):  # pragma: no cover
     """:func:`scanners.labelling.speckle` where the mean ``density * mpu`` is below ``big``:
@@ -138,11 +158,13 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, sca
         h = _mix(h, c)
     out = np.empty(density.shape, np.float32)
     nbig = 0
-    # the CDF terms depend on the mean only, and neighbouring voxels often share it (a cell's
-    # barcode density is one value): the last mean's terms are kept and looked up, not re-summed
-    cdf_tab = np.empty(kmax + 1, np.float64)
-    last, ntab = np.nan, 0
-    edge = np.zeros(_NBIN + 1, np.int64)
+    # the CDF terms depend on the mean only, and a chunk has few means (a cell's barcode density
+    # is one value): each mean's terms are kept in one of _NSLOT slots (chosen from the mean,
+    # overwritten when another mean needs it) and looked up, not re-summed
+    keys = np.full(_NSLOT, np.nan)
+    tabs = np.empty((_NSLOT, kmax + 1), np.float64)
+    edges = np.zeros((_NSLOT, _NBIN + 1), np.int64)
+    last, cur = np.nan, 0
     for i in range(z.shape[0]):
         hz = _mix(h, z[i])
         for j in range(y.shape[0]):
@@ -160,28 +182,20 @@ def speckle_small(density, mpu, key, prefix, z, y, x, u_lo, u_hi, big, kmax, sca
                 if mean > 0:
                     u = np.float64(_mix(hy, x[m]) >> _S11) * _INV53
                     u = min(max(u, u_lo), u_hi)
-                    if mean != last:  # this mean's CDF terms, as the plain loop sums them
-                        last, ntab = mean, 1
-                        pmf = np.exp(-mean)
-                        cdf_tab[0] = pmf
-                        while ntab < kmax and cdf_tab[ntab - 1] < u_hi:
-                            pmf = pmf * mean / ntab
-                            cdf_tab[ntab] = cdf_tab[ntab - 1] + pmf
-                            ntab += 1
-                        t = 0
-                        for b in range(_NBIN + 1):  # first term >= b / _NBIN, for each bin edge
-                            while t < ntab and cdf_tab[t] < b / _NBIN:
-                                t += 1
-                            edge[b] = t
+                    if mean != last:
+                        last, cur = mean, int(min(mean, 1e9) * 1048576.0) & (_NSLOT - 1)
+                        if keys[cur] != mean:  # this mean's CDF terms, as the plain loop sums them
+                            keys[cur] = mean
+                            _cdf_terms(mean, kmax, u_hi, tabs[cur], edges[cur])
                     # the count is the first k with u <= cdf_k (kmax if none).  The terms add
                     # non-negative pmfs, so the CDF never decreases and ``u > cdf_k`` holds on a
                     # prefix of k: its length is the number of k where it holds (past the last
                     # term kept, cdf >= u_hi >= u).  Below the edge of u's bin it holds, from the
                     # next edge on it does not: only the terms in between are compared.
                     b = int(u * _NBIN)
-                    kk = edge[b]
-                    for t in range(edge[b], edge[b + 1]):
-                        kk += u > cdf_tab[t]
+                    kk = edges[cur, b]
+                    for t in range(edges[cur, b], edges[cur, b + 1]):
+                        kk += u > tabs[cur, t]
                     n = float(kk)
                 v = np.float32(n / mpu)
                 for sc in scales:

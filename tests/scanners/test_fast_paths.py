@@ -79,6 +79,7 @@ def test_compiled_speckle_is_the_numpy_definition(molecules):
     d = (rng.exponential(1.0, (4, 6, 7)) * (rng.random((4, 6, 7)) < 0.7)).astype(np.float32)
     d[0, 0, :4] = [40.0, 2.0, 0.0, 100.0]  # means above 30 take the normal quantile
     d[1], d[2, :3] = 0.7, 1.3  # runs of one mean (a cell's barcode): its CDF terms are reused
+    d[3] = rng.choice(rng.uniform(0.1, 2.0, 90), (6, 7)).astype(np.float32)  # more means than kept tables
     starts = (-3, 40, 7)
     got = labelling.speckle(99, d, starts, 1001, molecules)
     mean = d.astype(np.float64) * molecules  # the numpy definition
