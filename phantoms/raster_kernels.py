@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .packing_kernel import _fold, _meeting
+from .packing_kernel import _depth, _fold, _meeting
 
 
 @njit(cache=True, inline="always")
@@ -215,15 +215,29 @@ def synapse_fill(cleft, psd, zc, yc, xc, origin, voxel, idx, lo, hi, post, u, r2
 
 
 @njit(cache=True)
-def fold_sections(zc, yc, xc, blo, bhi, a, b, ra, rb, cid, lo, hi, cap, s1, id1, s2, id2):  # pragma: no cover
-    """``packing_kernel.fold_nearest`` on each box ``q`` of a stack: centres ``zc[q]``, ``yc[q]``,
-    ``xc[q]`` (rows of (K, n) float64 arrays), bounds ``blo[q]``-``bhi[q]``; fills ``s1[q]`` ...
-    (``(K, nz, ny, nx)``, set to ``cap`` / 0 before)."""
+def dense_sections(zc, yc, xc, blo, bhi, a, b, ra, rb, cid, lo, hi, cap, fill, gap, reach, labels,
+                   depth):  # pragma: no cover - compiled
+    """``packing_kernel.fold_nearest`` on each box ``q`` of a stack (centres ``zc[q]``, ``yc[q]``,
+    ``xc[q]``: rows of (K, n) float64 arrays; bounds ``blo[q]``-``bhi[q]``), then ``rasterize.dense_depth`` (``cap = reach``) and the labels
+    (``where(depth > 0, id1, 0)``) of each box, through one box's scratch ``s1, id1, s2, id2``
+    (set to ``cap`` / 0 for each box, as ``fold_nearest`` does): fills ``labels`` (uint32) and
+    ``depth`` (float32), both (K, nz, ny, nx)."""
+    shape = labels.shape[1:]
+    s1, s2 = np.empty(shape, np.float64), np.empty(shape, np.float64)
+    id1, id2 = np.empty(shape, np.uint32), np.empty(shape, np.uint32)
     for q in range(zc.shape[0]):
+        s1[:] = cap
+        s2[:] = cap
+        id1[:] = 0
+        id2[:] = 0
         sel = _meeting(lo, hi, blo[q], bhi[q], 0, lo.shape[0])
         if sel.shape[0]:
             _fold(zc[q], yc[q], xc[q], a[sel], b[sel], ra[sel], rb[sel], cid[sel], lo[sel], hi[sel], cap,
-                  s1[q], id1[q], s2[q], id2[q])
+                  s1, id1, s2, id2)
+        dq, lq = depth[q], labels[q]
+        _depth(s1, s2, fill, gap, reach, True, dq)
+        for i in range(dq.size):
+            lq.flat[i] = id1.flat[i] if dq.flat[i] > 0 else np.uint32(0)
 
 
 @njit(cache=True)

@@ -113,25 +113,20 @@ def _organelles_float64(ph: Phantom) -> bool:
 
 
 def _dense_stack(ph: Phantom, st: _Stack) -> tuple[np.ndarray, np.ndarray]:
-    """``(labels, depth)`` of every box: ``rasterize._dense_cells`` over the stack."""
-    from .raster_kernels import fold_sections
-    from .rasterize import dense_depth
+    """``(labels, depth)`` of every box: ``rasterize._dense_cells`` (``nearest_surfaces``,
+    ``dense_depth``, the labels) box by box in one compiled loop."""
+    from .raster_kernels import dense_sections
 
     P = primitives(ph)
     fill, gap = float(ph.packing["fill_nm"]), float(ph.packing["gap_nm"])
-    cap = max(P.reach, 1e-6)
     shape = (len(st),) + st.shape
-    s1, s2 = np.full(shape, cap, np.float64), np.full(shape, cap, np.float64)
-    id1, id2 = np.zeros(shape, np.uint32), np.zeros(shape, np.uint32)
+    labels, depth = np.empty(shape, np.uint32), np.empty(shape, np.float32)
     hit = boxes_meeting(P.lo, P.hi, st.lo.min(axis=0), st.hi.max(axis=0))  # the stack's prefilter
-    if len(hit):
-        fold_sections(*(np.ascontiguousarray(c) for c in st.centers), st.lo, np.ascontiguousarray(st.hi),
-                      *(np.ascontiguousarray(x[hit], np.float64) for x in (P.a, P.b, P.ra, P.rb)),
-                      np.ascontiguousarray(P.cid[hit], np.uint32),
-                      *(np.ascontiguousarray(x[hit], np.float64) for x in (P.lo, P.hi)),
-                      float(cap), s1, id1, s2, id2)
-    depth = dense_depth(s1, s2, fill, gap, P.reach)
-    labels = np.where(depth > 0, id1, np.uint32(0)).astype(np.uint32)
+    dense_sections(*(np.ascontiguousarray(c) for c in st.centers), st.lo, np.ascontiguousarray(st.hi),
+                   *(np.ascontiguousarray(x[hit], np.float64) for x in (P.a, P.b, P.ra, P.rb)),
+                   np.ascontiguousarray(P.cid[hit], np.uint32),
+                   *(np.ascontiguousarray(x[hit], np.float64) for x in (P.lo, P.hi)),
+                   float(max(P.reach, 1e-6)), fill, gap, float(P.reach), labels, depth)
     return labels, depth
 
 

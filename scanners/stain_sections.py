@@ -4,14 +4,16 @@
 ``stain.stain_density({f: fields[f][q]}, model, axes[q], key)`` bit for bit: the textures are
 hashed per box at that box's own absolute coordinates (as there), and the per-voxel steps (the
 per-cell factor, the granule sum, the compiled density sum) run once over the whole stack where
-every box takes the same branch, being elementwise.  Any other case: box by box.
+every box takes the same branch, being elementwise (the per-cell factor hashes each run of equal
+labels once: a value of the label alone).  Any other case: box by box.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from .noise import hash_uniform
+from .noise_kernel import _INV53, _S11, _mix
 from .stain import (CHROMATIN_MEAN, CHROMATIN_NM, CRISTAE_MEAN, CRISTAE_NM, GRANULE_NM, StainModel, _banded,
                     _combine_compiled, _resolved, _texture, stain_density)
 
@@ -50,7 +52,9 @@ def stain_density_sections(fields: dict[str, np.ndarray], model: StainModel, axe
     elif any(grains):
         tex = np.stack([tex[q] + np.float32(model.granularity) * _texture(key ^ 0x6A11, axes_nm[q], GRANULE_NM)
                         if grains[q] else tex[q] for q in range(K)])
-    per_cell = (1.0 + model.cell_contrast * (2.0 * hash_uniform(key ^ 0x5EED, labels) - 1.0)).astype(np.float32)
+    per_cell = np.empty(labels.shape, np.float32)
+    _per_cell(np.uint64((key ^ 0x5EED) & 0xFFFFFFFFFFFFFFFF), np.ascontiguousarray(labels).reshape(-1),
+              float(model.cell_contrast), per_cell.reshape(-1))
     mito, nuc = fields.get("mito"), fields.get("nucleus")
     has_mito = mito.reshape(K, -1).any(axis=1) if mito is not None else np.zeros(K, bool)
     has_nuc = nuc.reshape(K, -1).any(axis=1) if nuc is not None else np.zeros(K, bool)
@@ -72,3 +76,17 @@ def _one_kind(textures: list) -> bool:
 
 def _stacked(textures: list, shape) -> np.ndarray | None:
     return None if textures[0] is None else np.stack(textures).reshape(shape)
+
+
+@njit(cache=True)
+def _per_cell(key, labels, contrast, out):  # pragma: no cover - compiled
+    """``float32(1 + contrast * (2 * hash_uniform(key, label) - 1))`` per voxel (``stain_density``'s
+    float64 steps, one rounding), hashed once per run of equal labels (a cell's voxels are runs)."""
+    last, val = np.int64(-1), np.float32(0.0)
+    for i in range(labels.shape[0]):
+        c = np.int64(labels[i])
+        if c != last:
+            u = np.float64(_mix(key, c) >> _S11) * _INV53
+            val = np.float32(1.0 + contrast * (2.0 * u - 1.0))
+            last = c
+        out[i] = val
