@@ -1,10 +1,13 @@
-"""Parallel-beam tomography on slices: a sparse projector, its adjoint, and filtered back-projection.
+"""Parallel-beam tomography on slices: a projector, its adjoint, and filtered back-projection.
 
 The projector is pixel-driven with linear interpolation onto detector bins; back-projection is its
-exact transpose.  The matrix for one slice geometry is shared by every slice of a stack, so a whole
-slab of slices is projected with one sparse product, and it is built once per geometry (kept for
-every later slab; ``_MAX_CACHED_NNZ`` bounds its memory, ~10 bytes per non-zero).  Angles are
-handled in blocks, which keeps each product's temporaries small for large slices.
+exact transpose.  Its definition is a sparse matrix per block of angles
+(:meth:`ParallelBeam.matrix_block`); the products are computed without storing it
+(:mod:`scanners.tomo_kernel`: each pixel's bin is recomputed where it is used, and every element is
+summed in the sparse products' order, so the results are the same bits).  A 500 x 500 slice at 200
+angles has 100 M non-zeros (~1 GB): stored, it was the largest thing in a worker.  Back-projection
+adds its angles in blocks (``_MAX_NNZ_PER_BLOCK`` non-zeros each, the blocks the sparse path used),
+which fixes its float32 summation order.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft, sparse
 
-_MAX_NNZ_PER_BLOCK = 20_000_000
-_MAX_CACHED_NNZ = 150_000_000  # 1.5 GB: every slice up to ~610 x 610 pixels at 200 angles
+from .tomo_kernel import backproject_rows, project_rows
+
+_MAX_NNZ_PER_BLOCK = 20_000_000  # angles per block: this // (2 ny nx); sets back-projection's sum order
 
 
 class ParallelBeam:
@@ -25,29 +29,37 @@ class ParallelBeam:
         Slice shape (square pixels).
     angles_deg : array
         Projection angles.
+    block : int, optional
+        Angles per block (default: ``_MAX_NNZ_PER_BLOCK // (2 ny nx)``, at least 1).
     """
 
-    def __init__(self, ny: int, nx: int, angles_deg: np.ndarray):
+    def __init__(self, ny: int, nx: int, angles_deg: np.ndarray, block: int | None = None):
         self.ny, self.nx = int(ny), int(nx)
         self.angles_deg = np.asarray(angles_deg, float)
         self.n_u = int(np.ceil(np.hypot(ny, nx))) + 3
-        per_angle = 2 * ny * nx
-        self.block = max(1, _MAX_NNZ_PER_BLOCK // per_angle)
-        self._cache: dict[int, sparse.csr_matrix] | None = {} if per_angle * len(self.angles_deg) <= _MAX_CACHED_NNZ else None
+        self.block = max(1, _MAX_NNZ_PER_BLOCK // (2 * ny * nx)) if block is None else max(1, int(block))
 
     @property
     def n_angles(self) -> int:
         return len(self.angles_deg)
 
-    def _matrix(self, start: int) -> sparse.csc_matrix:
-        """The projector of one block of angles, (angles x n_u, ny x nx), built once per geometry.
+    def _trig(self):
+        """Pixel-centre offsets (float64) and sin, cos of every angle, each block's as
+        :meth:`matrix_block` computes them."""
+        theta = [np.deg2rad(self.angles_deg[s:s + self.block]) for s in range(0, self.n_angles, self.block)]
+        yc = np.arange(self.ny) - (self.ny - 1) / 2.0
+        xc = np.arange(self.nx) - (self.nx - 1) / 2.0
+        return yc, xc, np.concatenate([np.sin(t) for t in theta]), np.concatenate([np.cos(t) for t in theta])
 
-        Every pixel feeds two neighbouring bins per angle, so the matrix is assembled directly in
-        compressed-column form (no sort): pixel j's entries are bins ``a n_u + u0`` and ``+ 1`` of
-        each angle ``a`` of the block, already in row order.
+    def matrix_block(self, start: int) -> sparse.csc_matrix:
+        """The projector of the block of angles from ``start``: (angles x n_u, ny x nx), float32.
+
+        The definition the compiled products follow (and the tests' reference).  Every pixel feeds
+        two neighbouring bins per angle, so the matrix is assembled directly in compressed-column
+        form: pixel j's entries are bins ``a n_u + u0`` and ``+ 1`` of each angle ``a`` of the
+        block, in row order, with weights ``1 - w1`` and ``w1``
+        (``u = y sin + x cos + (n_u - 1) / 2`` in float64, ``u0 = floor(u)``, ``w1 = float32(u - u0)``).
         """
-        if self._cache is not None and start in self._cache:
-            return self._cache[start]
         theta = np.deg2rad(self.angles_deg[start:start + self.block])
         k = len(theta)
         yc = np.arange(self.ny) - (self.ny - 1) / 2.0
@@ -61,30 +73,27 @@ class ParallelBeam:
         indices = np.stack([rows, rows + 1], axis=-1).reshape(-1)
         data = np.stack([1 - w1, w1], axis=-1).reshape(-1)
         indptr = np.arange(0, 2 * k * self.ny * self.nx + 1, 2 * k, dtype=np.int64)
-        m = sparse.csc_matrix((data, indices, indptr), shape=(k * self.n_u, self.ny * self.nx))
-        if self._cache is not None:
-            self._cache[start] = m
-        return m
+        return sparse.csc_matrix((data, indices, indptr), shape=(k * self.n_u, self.ny * self.nx))
 
     def project(self, stack: np.ndarray) -> np.ndarray:
-        """Line sums (pixel units) of a (rows, ny, nx) stack: float32 (rows, n_angles, n_u)."""
+        """Line sums (pixel units) of a (rows, ny, nx) stack: float32 (rows, n_angles, n_u).
+
+        The product of :meth:`matrix_block` with the stack's pixels (same bits), matrix-free.
+        """
         rows = stack.shape[0]
         flat = np.ascontiguousarray(stack.reshape(rows, -1).T, dtype=np.float32)
-        out = np.empty((rows, self.n_angles, self.n_u), np.float32)
-        for s in range(0, self.n_angles, self.block):
-            m = self._matrix(s)
-            k = m.shape[0] // self.n_u
-            out[:, s:s + k, :] = (m @ flat).T.reshape(rows, k, self.n_u)
-        return out
+        out = np.zeros((self.n_angles * self.n_u, rows), np.float32)
+        yc, xc, sin, cos = self._trig()
+        project_rows(flat, yc, xc, sin, cos, (self.n_u - 1) / 2.0, self.n_u, out)
+        return np.ascontiguousarray(out.T).reshape(rows, self.n_angles, self.n_u)
 
     def backproject(self, sino: np.ndarray) -> np.ndarray:
-        """Transpose of :meth:`project`: (rows, n_angles, n_u) -> (rows, ny, nx)."""
+        """Transpose of :meth:`project`: (rows, n_angles, n_u) -> float32 (rows, ny, nx)."""
         rows = sino.shape[0]
+        flat = np.ascontiguousarray(sino.reshape(rows, -1).T, dtype=np.float32)
         acc = np.zeros((self.ny * self.nx, rows), np.float32)
-        for s in range(0, self.n_angles, self.block):
-            m = self._matrix(s)
-            k = m.shape[0] // self.n_u
-            acc += m.T @ np.ascontiguousarray(sino[:, s:s + k, :].reshape(rows, -1).T, dtype=np.float32)
+        yc, xc, sin, cos = self._trig()
+        backproject_rows(flat, yc, xc, sin, cos, (self.n_u - 1) / 2.0, self.n_u, self.block, acc)
         return acc.T.reshape(rows, self.ny, self.nx)
 
     def fbp(self, sino: np.ndarray, angle_step_rad: float) -> np.ndarray:

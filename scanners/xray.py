@@ -29,6 +29,7 @@ from .tomo import ParallelBeam
 HC_KEV_NM = 1.2398419843320026  # photon wavelength (nm) = HC / energy (keV)
 SYSTEM_SIGMA_VOX = 0.5  # blur of pixel-driven projection + linear back-projection (calibrated)
 DTYPES = ("float32",)
+STAIN_VOXELS = 2_000_000  # voxels of stain density computed at once (~25 B each of temporaries)
 
 
 @dataclass(frozen=True)
@@ -185,14 +186,26 @@ class XrayScanner(Scanner):
         return z0, z1, self._halo()[0]
 
     def _line_integrals(self, tissue: TissueFunction, plan: _Plan, slab: int) -> np.ndarray:
-        """Sum of stain density along each ray, pixel units: (rows with halo, n_angles, n_u)."""
+        """Sum of stain density along each ray, pixel units: float32 (rows with halo, n_angles, n_u).
+
+        The slab is rasterized in one call (a box's fields depend on the box near object bounds),
+        its stain density computed ``STAIN_VOXELS`` at a time (whole rows: the textures are hashed
+        on position, every other term is per voxel), so the density's temporaries stay small.
+        """
         z0, z1, h = self._slab_rows(plan, slab)
         vox = self.voxel_nm
         corner = plan.origin + np.array([z0 - h, 0, 0]) * vox
         shape = (z1 - z0 + 2 * h, plan.shape[1], plan.shape[2])
         f = tissue(corner, shape, vox, STAIN_FIELDS)
         axes = tuple(corner[d] + (np.arange(n) + 0.5) * vox[d] for d, n in enumerate(shape))
-        return plan.geometry.project(stain_density(f, self.config.stain, axes, plan.stain_key))
+        density = np.empty(shape, np.float32)
+        step = max(1, STAIN_VOXELS // (shape[1] * shape[2]))
+        for r in range(0, shape[0], step):
+            rows = slice(r, r + step)
+            density[rows] = stain_density({k: v[rows] for k, v in f.items()}, self.config.stain,
+                                          (axes[0][rows],) + axes[1:], plan.stain_key)
+        del f
+        return plan.geometry.project(density)
 
     def _detector(self, plan: _Plan, slab: int, proj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Intensity at the detector (flat-field units) and the measured (noisy) counts."""
