@@ -17,10 +17,21 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True)
+def _x_terms(xc, cos):  # pragma: no cover - compiled
+    """``xc[ix] * cos[a]`` (float64, (angles, nx)): the part of ``u`` shared by every image row."""
+    t = np.empty((len(cos), len(xc)))
+    for a in range(len(cos)):
+        for ix in range(len(xc)):
+            t[a, ix] = xc[ix] * cos[a]
+    return t
+
+
 @njit(cache=True, inline="always")
-def _bin(yc, xc, sin_a, cos_a, half):  # pragma: no cover - compiled
-    """Detector bin ``u0`` and the weights ``(1 - w1, w1)`` of a pixel at ``(yc, xc)``."""
-    u = yc * sin_a + xc * cos_a
+def _bin(y_term, x_term, half):  # pragma: no cover - compiled
+    """Detector bin ``u0`` and the weights ``(1 - w1, w1)`` of a pixel:
+    ``u = (yc sin + xc cos) + (n_u - 1) / 2`` in float64, ``w1 = float32(u - floor(u))``."""
+    u = y_term + x_term
     u = u + half
     u0 = np.floor(u)
     w1 = np.float32(u - u0)
@@ -37,15 +48,17 @@ def project_rows(x, yc, xc, sin, cos, half, n_u, out):  # pragma: no cover - com
     float64 pixel-centre offsets; ``sin``, ``cos``: float64 per angle; ``half = (n_u - 1) / 2``.
     """
     nx, rows = len(xc), x.shape[1]
+    x_terms = _x_terms(xc, cos)
     for iy in range(len(yc)):
         for a in range(len(sin)):
+            y_term = yc[iy] * sin[a]
             for ix in range(nx):
-                u0, w0, w1 = _bin(yc[iy], xc[ix], sin[a], cos[a], half)
-                b, j = a * n_u + u0, iy * nx + ix
+                u0, w0, w1 = _bin(y_term, x_terms[a, ix], half)
+                xj, o0, o1 = x[iy * nx + ix], out[a * n_u + u0], out[a * n_u + u0 + 1]
                 for r in range(rows):
-                    out[b, r] += w0 * x[j, r]
+                    o0[r] += w0 * xj[r]
                 for r in range(rows):
-                    out[b + 1, r] += w1 * x[j, r]
+                    o1[r] += w1 * xj[r]
 
 
 @njit(cache=True)
@@ -55,17 +68,20 @@ def backproject_rows(s, yc, xc, sin, cos, half, n_u, block, out):  # pragma: no 
     sum to ``out[j, r]`` (float32 zeros, (ny nx, rows)); ``s``: float32 (n_angles n_u, rows).
     One image row's block sums are kept at a time."""
     nx, rows, n_a = len(xc), s.shape[1], len(sin)
+    x_terms = _x_terms(xc, cos)
     tmp = np.zeros((nx, rows), np.float32)
     for iy in range(len(yc)):
         for start in range(0, n_a, block):
             tmp[:] = 0.0
             for a in range(start, min(start + block, n_a)):
+                y_term = yc[iy] * sin[a]
                 for ix in range(nx):
-                    u0, w0, w1 = _bin(yc[iy], xc[ix], sin[a], cos[a], half)
-                    b = a * n_u + u0
+                    u0, w0, w1 = _bin(y_term, x_terms[a, ix], half)
+                    t, s0, s1 = tmp[ix], s[a * n_u + u0], s[a * n_u + u0 + 1]
                     for r in range(rows):
-                        tmp[ix, r] += w0 * s[b, r]
-                        tmp[ix, r] += w1 * s[b + 1, r]
+                        t[r] += w0 * s0[r]
+                        t[r] += w1 * s1[r]
             for ix in range(nx):
+                o, t = out[iy * nx + ix], tmp[ix]
                 for r in range(rows):
-                    out[iy * nx + ix, r] += tmp[ix, r]
+                    o[r] += t[r]
