@@ -74,3 +74,73 @@ def nonzero_box(a):  # pragma: no cover - compiled
                     hi[1] = max(hi[1], j + 1)
                     hi[2] = max(hi[2], k + 1)
     return lo, hi
+
+
+def gaussian_weights(sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """The kernel ``scipy.ndimage.gaussian_filter1d`` correlates with (order 0): radius
+    ``int(truncate * sigma + 0.5)``, ``exp(-0.5 / sigma**2 * x**2)`` normalized, float64 (the same
+    numpy steps as SciPy's ``_gaussian_kernel1d``; symmetric)."""
+    radius = int(truncate * float(sigma) + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (float(sigma) * float(sigma)) * x ** 2)
+    return phi / phi.sum()
+
+
+@njit(cache=True)
+def gaussian_pass(a, w, axis, lo, hi):  # pragma: no cover - compiled
+    """One ``gaussian_filter1d`` pass of the float32 3-D array ``a`` along ``axis`` with the
+    symmetric kernel ``w`` (radius ``r = len(w) // 2``), kept only for ``lo <= index < hi`` on that
+    axis, which must lie ``r`` inside ``a`` (so no boundary mode is ever used).
+
+    SciPy's arithmetic (``ni_filters.c``, ``NI_Correlate1D``, symmetric kernel): per output, in
+    float64, ``x[i] * w[r]``, then ``+= (x[i - j] + x[i + j]) * w[r - j]`` for ``j = r .. 1``, then
+    rounded to float32.  Lines are processed side by side (the last axis innermost), each
+    element's sum in that order: the same bits."""
+    r = w.shape[0] // 2
+    n0, n1, n2 = a.shape
+    shape = [n0, n1, n2]
+    shape[axis] = hi - lo
+    out = np.empty((shape[0], shape[1], shape[2]), np.float32)
+    acc = np.empty(n2, np.float64)
+    for i in range(shape[0]):
+        for k in range(shape[1]):
+            if axis == 0:
+                c = i + lo
+                for m in range(n2):
+                    acc[m] = np.float64(a[c, k, m]) * w[r]
+                for j in range(r, 0, -1):
+                    for m in range(n2):
+                        acc[m] += (np.float64(a[c - j, k, m]) + np.float64(a[c + j, k, m])) * w[r - j]
+            elif axis == 1:
+                c = k + lo
+                for m in range(n2):
+                    acc[m] = np.float64(a[i, c, m]) * w[r]
+                for j in range(r, 0, -1):
+                    for m in range(n2):
+                        acc[m] += (np.float64(a[i, c - j, m]) + np.float64(a[i, c + j, m])) * w[r - j]
+            else:
+                for m in range(shape[2]):
+                    acc[m] = np.float64(a[i, k, m + lo]) * w[r]
+                for j in range(r, 0, -1):
+                    for m in range(shape[2]):
+                        acc[m] += (np.float64(a[i, k, m + lo - j]) + np.float64(a[i, k, m + lo + j])) * w[r - j]
+            for m in range(shape[2]):
+                out[i, k, m] = np.float32(acc[m])
+    return out
+
+
+def blur_inner(image: np.ndarray, sigma, inner, truncate: float) -> np.ndarray:
+    """``scanners.psf.blur(image, sigma, inner)`` by :func:`gaussian_pass` where ``inner`` lies at
+    least each axis' kernel radius inside ``image`` (an ExM chunk's blur halo), else None."""
+    out = np.asarray(image, np.float32)
+    for ax, s in enumerate(sigma):
+        lo, hi = inner[ax].start, inner[ax].stop
+        if s > 0:
+            w = gaussian_weights(s, truncate)
+            r = w.shape[0] // 2
+            if lo < r or hi > out.shape[ax] - r:
+                return None
+            out = gaussian_pass(out, w, ax, lo, hi)
+        else:
+            out = out[(slice(None),) * ax + (slice(lo, hi),)]
+    return out

@@ -396,3 +396,26 @@ def test_sparse_stain_warp_and_blur_are_the_whole_grid_ones():
                               blur(want, sigma, inner).view(np.uint32))
     dense = rng.uniform(0, 1, raw_shape).astype(np.float32)
     assert warp_sparse(dense, ud, sd, off, ud_range) is None
+
+
+@pytest.mark.parametrize("sigma", [(0.88, 0.85, 0.85), (1.3, 0.0, 2.2), (0.1, 0.9, 0.6)])
+def test_compiled_gaussian_passes_are_scipys(sigma):
+    """ExM's compiled blur (lines side by side, SciPy's float64 sums in its order) against
+    ``scanners.psf.blur`` (``scipy.ndimage.gaussian_filter1d`` per axis): the same bits, axes with
+    no blur and a radius-0 kernel included; an inner box closer to the edge than the kernel's
+    radius is left to SciPy (None)."""
+    from scanners.chunking import gaussian_halo
+    from scanners.exm_kernel import blur_inner
+    from scanners.psf import TRUNCATE, blur
+
+    rng = np.random.default_rng(15)
+    h = gaussian_halo(sigma)
+    img = rng.exponential(50.0, (7 + 2 * h[0], 9 + 2 * h[1], 11 + 2 * h[2])).astype(np.float32)
+    img[rng.random(img.shape) < 0.5] = 0.0
+    inner = tuple(slice(a, n - a) for a, n in zip(h, img.shape))
+    got = blur_inner(img, sigma, inner, TRUNCATE)
+    assert np.array_equal(got.view(np.uint32), blur(img, sigma, inner).view(np.uint32))
+    if max(h) > 0:
+        ax = int(np.argmax(h))
+        near = tuple(slice(s.start - 1, s.stop) if d == ax else s for d, s in enumerate(inner))
+        assert blur_inner(img, sigma, near, TRUNCATE) is None
