@@ -101,9 +101,12 @@ class Engine:
                 raise ConfigError(f"--scheduler {cfg.scheduler!r}: could not connect to a dask scheduler ({e})") from e
         else:
             # no dashboard; the scheduler's HTTP server (health, metrics) still starts, on a free
-            # local port: its default 8787 warns "already in use" when another cluster holds it
+            # local port: its default 8787 warns "already in use" when another cluster holds it.
+            # Workers log only CRITICAL: a busy worker's heartbeat racing the scheduler's shutdown
+            # printed an ERROR traceback at the end of a good 64x run; a failed task still raises
+            # its own exception here (and a killed worker raises KilledWorker)
             self._cluster = LocalCluster(n_workers=cfg.n_local, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR,
+                                         dashboard_address=None, silence_logs=logging.CRITICAL,
                                          scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             self.client = Client(self._cluster, set_as_default=False)
         return self
