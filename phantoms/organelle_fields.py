@@ -116,13 +116,38 @@ def vesicle_geometry(ph: Phantom) -> VesicleGeometry:
     return _cached(ph, "_vesicle_geometry", _vesicle_geometry)
 
 
-def meeting(lo: np.ndarray, hi: np.ndarray, g) -> np.ndarray:
-    """Indices of the boxes ``[lo, hi]`` that meet the grid's box (the per-chunk prefilter)."""
+# ``_Grid.window(lo, hi)`` (and ``raster_kernels._span``) takes voxels ``i0 .. i1 - 1`` with
+# ``i0 = floor((lo - o) / v - 0.5)`` and ``i1 - 1 = ceil((hi - o) / v + 0.5)``: centres from up to 1
+# voxel below ``lo`` to up to 2 above ``hi``.  In a box of ``n`` voxels that window is non-empty
+# only if ``lo < o + (n + 0.5) v`` and ``hi > o - 1.5 v``: ``[lo, hi]`` meets the box padded by 2 voxels.
+WINDOW_REACH_VOXELS = 2.0
+
+
+def meeting(lo: np.ndarray, hi: np.ndarray, g, windows: bool = False) -> np.ndarray:
+    """Indices of the boxes ``[lo, hi]`` that meet the grid's box (the per-chunk prefilter).
+
+    ``windows``: the objects paint their whole window ``g.window(lo[i], hi[i])`` (synapse discs,
+    T-bars: voxels found by the cells' depths, not bounded by ``[lo, hi]``), so the grid's box is
+    padded by the window's reach, ``WINDOW_REACH_VOXELS``: an object is kept wherever its window
+    holds a voxel of the box, and a box cut into pieces paints what the whole box does.  Without
+    it the test is exact only for objects that paint voxel centres inside ``[lo, hi]`` alone
+    (vesicles, organelles).
+    """
     if len(lo) == 0:
         return np.zeros(0, np.int64)
     from .packing_kernel import boxes_meeting
 
-    return boxes_meeting(lo, hi, g.origin, g.origin + np.asarray(g.shape) * g.voxel)
+    box_lo, box_hi = window_box(g.origin, g.origin + np.asarray(g.shape) * g.voxel, g.voxel, windows)
+    return boxes_meeting(lo, hi, box_lo, box_hi)
+
+
+def window_box(box_lo: np.ndarray, box_hi: np.ndarray, voxel: np.ndarray, windows: bool = True):
+    """``(lo, hi)``: a box's bounds, padded by ``WINDOW_REACH_VOXELS`` voxels when ``windows``
+    (see :func:`meeting`); rows of 3 or (K, 3)."""
+    if not windows:
+        return box_lo, box_hi
+    pad = WINDOW_REACH_VOXELS * np.asarray(voxel, float)
+    return box_lo - pad, box_hi + pad
 
 
 @dataclass(frozen=True)
@@ -176,7 +201,7 @@ def draw_tbars(ph: Phantom, g, psd: np.ndarray, pre_depth) -> None:
     """
     T = tbar_geometry(ph)
     h0, h1 = np.float32(TBAR_PEDESTAL_NM), np.float32(TBAR_PEDESTAL_NM + TBAR_PLATFORM_NM)
-    for i in meeting(T.lo, T.hi, g):
+    for i in meeting(T.lo, T.hi, g, windows=True):
         sl = g.window(T.lo[i], T.hi[i])
         if sl is None:
             continue

@@ -144,11 +144,15 @@ def _membrane(depth: np.ndarray, g: _Grid, thickness: float) -> np.ndarray:
     return out
 
 
-def _cell_depth_window(ph: Phantom, g: _Grid, sl, cid: int) -> np.ndarray:
-    """``r(t) - d`` of cell ``cid`` (max over its round cones) at the voxel centres of window ``sl``."""
+def _cell_depth_window(ph: Phantom, g: _Grid, sl, cid: int, margin: float = 0.0) -> np.ndarray:
+    """``r(t) - d`` of cell ``cid`` (max over its round cones) at the voxel centres of window ``sl``.
+
+    Exact wherever it exceeds ``-margin`` (nm): the cones tested are those whose bounds meet the
+    window's centres padded by ``margin``; any other is below ``-margin`` at every centre.
+    """
     P = primitives(ph)
-    lo = np.array([g.centers[k][sl[k]][0] for k in range(3)])
-    hi = np.array([g.centers[k][sl[k]][-1] for k in range(3)])
+    lo = np.array([g.centers[k][sl[k]][0] for k in range(3)]) - margin
+    hi = np.array([g.centers[k][sl[k]][-1] for k in range(3)]) + margin
     depth = np.full(tuple(s.stop - s.start for s in sl), -np.inf, np.float32)
     run = P.cell_range(cid)
     if run is not None:

@@ -156,11 +156,11 @@ def membrane_shell(depth, w, t, half, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _run_depth(depth, zc, yc, xc, start, stop, A, B, RA, RB, LO, HI):  # pragma: no cover - compiled
+def _run_depth(depth, zc, yc, xc, start, stop, A, B, RA, RB, LO, HI, margin):  # pragma: no cover - compiled
     """:func:`phantoms.raster_geometry._cell_depth_window` for a cell whose cones are rows
-    ``start:stop``: the rows whose boxes meet the window's centres, folded in order."""
-    lo0, lo1, lo2 = zc[0], yc[0], xc[0]
-    hi0, hi1, hi2 = zc[zc.shape[0] - 1], yc[yc.shape[0] - 1], xc[xc.shape[0] - 1]
+    ``start:stop``: the rows whose boxes meet the window's centres padded by ``margin``, folded in order."""
+    lo0, lo1, lo2 = zc[0] - margin, yc[0] - margin, xc[0] - margin
+    hi0, hi1, hi2 = zc[zc.shape[0] - 1] + margin, yc[yc.shape[0] - 1] + margin, xc[xc.shape[0] - 1] + margin
     for p in range(start, stop):
         if (HI[p, 0] >= lo0 and HI[p, 1] >= lo1 and HI[p, 2] >= lo2
                 and LO[p, 0] <= hi0 and LO[p, 1] <= hi1 and LO[p, 2] <= hi2):
@@ -169,12 +169,13 @@ def _run_depth(depth, zc, yc, xc, start, stop, A, B, RA, RB, LO, HI):  # pragma:
 
 @njit(cache=True)
 def synapse_fill(cleft, psd, zc, yc, xc, origin, voxel, idx, lo, hi, post, u, r2, reach, psd_nm, pre_nm, runs,
-                 A, B, RA, RB, LO, HI, want_cleft, want_psd):  # pragma: no cover - compiled
+                 A, B, RA, RB, LO, HI, margin, want_cleft, want_psd):  # pragma: no cover - compiled
     """Clefts and pre/post densities of synapses ``idx``, as :func:`phantoms.raster_synapses._synaptic`
     does with numpy: over each synapse's window, in its disc (``r2 = float32(r * r)`` round the
     post point along ``u``), cleft where both cells' depths lie in ``(reach, 0]``, density where the
     post depth is in ``(0, psd_nm]`` or the pre depth in ``(0, pre_nm]`` (float32 thresholds).
-    ``runs[i]``: the rows of the post and the pre cell's cones, ``(start, stop, start, stop)``."""
+    ``runs[i]``: the rows of the post and the pre cell's cones, ``(start, stop, start, stop)``;
+    ``margin[i]``: the cells' depth margin (``raster_synapses._depth_margin``)."""
     for n in range(idx.shape[0]):
         i = idx[n]
         z0, z1, y0, y1, x0, x1 = _box(lo[i], hi[i], origin, voxel, cleft.shape)
@@ -183,8 +184,8 @@ def synapse_fill(cleft, psd, zc, yc, xc, origin, voxel, idx, lo, hi, post, u, r2
         wz, wy, wx = zc[z0:z1], yc[y0:y1], xc[x0:x1]
         d_post = np.full((z1 - z0, y1 - y0, x1 - x0), -np.inf, np.float32)
         d_pre = np.full((z1 - z0, y1 - y0, x1 - x0), -np.inf, np.float32)
-        _run_depth(d_post, wz, wy, wx, runs[i, 0], runs[i, 1], A, B, RA, RB, LO, HI)
-        _run_depth(d_pre, wz, wy, wx, runs[i, 2], runs[i, 3], A, B, RA, RB, LO, HI)
+        _run_depth(d_post, wz, wy, wx, runs[i, 0], runs[i, 1], A, B, RA, RB, LO, HI, margin[i])
+        _run_depth(d_pre, wz, wy, wx, runs[i, 2], runs[i, 3], A, B, RA, RB, LO, HI, margin[i])
         u0, u1, u2 = np.float32(u[i, 0]), np.float32(u[i, 1]), np.float32(u[i, 2])
         zero = np.float32(0.0)
         for a in range(z0, z1):

@@ -130,14 +130,16 @@ def _dense_stack(ph: Phantom, st: _Stack) -> tuple[np.ndarray, np.ndarray]:
     return labels, depth
 
 
-def _meet_any(lo: np.ndarray, hi: np.ndarray, st: _Stack) -> np.ndarray:
-    """(K,) bool: whether any box ``lo[i]``-``hi[i]`` meets box ``q`` of the stack."""
+def _meet_any(lo: np.ndarray, hi: np.ndarray, st: _Stack, windows: bool = False) -> np.ndarray:
+    """(K,) bool: whether any box ``lo[i]``-``hi[i]`` meets box ``q`` of the stack (padded by the
+    window's reach when ``windows``, as ``organelle_fields.meeting`` is)."""
     if not len(lo):
         return np.zeros(len(st), bool)
     from .raster_kernels import boxes_meet_any
 
+    blo, bhi = _of.window_box(st.lo, st.hi, st.voxel, windows)
     return boxes_meet_any(np.ascontiguousarray(lo, np.float64), np.ascontiguousarray(hi, np.float64),
-                          st.lo, np.ascontiguousarray(st.hi))
+                          np.ascontiguousarray(blo), np.ascontiguousarray(bhi))
 
 
 def _synapses_stack(ph: Phantom, st: _Stack, need: set) -> dict[str, np.ndarray]:
@@ -147,7 +149,7 @@ def _synapses_stack(ph: Phantom, st: _Stack, need: set) -> dict[str, np.ndarray]
     if not len(ph.synapses):
         return out
     geo, T = _of.synapse_geometry(ph), _of.tbar_geometry(ph)
-    meets = _meet_any(np.concatenate([geo.lo, T.lo]), np.concatenate([geo.hi, T.hi]), st)
+    meets = _meet_any(np.concatenate([geo.lo, T.lo]), np.concatenate([geo.hi, T.hi]), st, windows=True)
     for q in np.flatnonzero(meets):
         got = _synaptic(ph, st.grid(int(q)), tuple(need))
         for f, a in out.items():

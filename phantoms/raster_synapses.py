@@ -12,6 +12,14 @@ from .raster_geometry import _SNAP, _cell_depth_window, _Grid, primitives
 _CLEFT_SLACK_NM = 6.0  # the cleft: outside both cells, within the gap (+ this) of both membranes
 
 
+def _depth_margin(geo) -> np.ndarray:
+    """(S,) nm: how far outside a cell its depth still decides a synapse's voxels (the cleft's
+    reach, ``gap + _CLEFT_SLACK_NM``, + 1 nm for float32 rounding).  A cone farther than this from
+    every centre of the window is below every threshold there, so the cells' depths test their
+    cones against the window padded by it (:func:`raster_geometry._cell_depth_window`)."""
+    return np.asarray(geo.gap, np.float64) + _CLEFT_SLACK_NM + 1.0
+
+
 def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
     """Cleft gaps, pre/post densities and PSD receptor slabs of the synapses that meet the box."""
     S = ph.synapses
@@ -30,7 +38,7 @@ def _synaptic(ph: Phantom, g: _Grid, fields) -> dict[str, np.ndarray]:
     if len(S) == 0:
         return out
     geo = _of.synapse_geometry(ph)
-    idx = _of.meeting(geo.lo, geo.hi, g)
+    idx = _of.meeting(geo.lo, geo.hi, g, windows=True)  # a synapse paints its whole window
     if not kinds and (want_cleft or want_psd) and len(idx):  # compiled where both cells are one run of cones
         idx = _synapses_compiled(ph, g, idx, out, want_cleft, want_psd)
     _synapses_numpy(ph, g, idx, out, kinds)
@@ -70,7 +78,7 @@ def _synapses_compiled(ph: Phantom, g: _Grid, idx, out: dict, want_cleft: bool, 
                  np.ascontiguousarray(S.post_nm, np.float64), geo.u, (rad * rad).astype(np.float32),
                  (-(gap + _CLEFT_SLACK_NM)).astype(np.float32), np.asarray(geo.psd_nm).astype(np.float32),
                  np.asarray(geo.pre_density_nm).astype(np.float32), runs, P.a, P.b, P.ra, P.rb, P.lo, P.hi,
-                 want_cleft, want_psd)
+                 _depth_margin(geo), want_cleft, want_psd)
     return idx[~one]
 
 
@@ -82,6 +90,7 @@ def _synapses_numpy(ph: Phantom, g: _Grid, idx, out: dict, kinds) -> None:
     geo = _of.synapse_geometry(ph)
     post = S.post_nm
     t_slab = ph.cfg.psd_thickness_nm  # receptors sit in the nominal PSD slab whatever the type
+    margin = _depth_margin(geo)
     for i in idx:
         P, gap, r = post[i], float(geo.gap[i]), float(geo.radius[i])
         sl = g.window(geo.lo[i], geo.hi[i])
@@ -96,8 +105,8 @@ def _synapses_numpy(ph: Phantom, g: _Grid, idx, out: dict, kinds) -> None:
         in_disc = (ez * ez + ey * ey + ex * ex) <= np.float32(r * r)
         if want_cleft or want_psd:
             # densities follow the membranes (curved spine heads and boutons), not the disc's plane
-            d_post = _cell_depth_window(ph, g, sl, int(S["post_cell"][i]))
-            d_pre = _cell_depth_window(ph, g, sl, int(S["pre_cell"][i]))
+            d_post = _cell_depth_window(ph, g, sl, int(S["post_cell"][i]), margin[i])
+            d_pre = _cell_depth_window(ph, g, sl, int(S["pre_cell"][i]), margin[i])
         if want_cleft:
             reach = np.float32(-(gap + _CLEFT_SLACK_NM))
             gap_vox = in_disc & (d_post <= 0) & (d_pre <= 0) & (d_post > reach) & (d_pre > reach)
