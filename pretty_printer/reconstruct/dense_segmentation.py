@@ -164,34 +164,42 @@ def link_sections(interiors: np.ndarray, voxel_nm) -> np.ndarray:
     if n == 0:
         return lab
     size = np.bincount(lab.ravel(), minlength=n + 1)
-    a, b = lab[:-1].ravel(), lab[1:].ravel()
+    a, b = lab[:-1], lab[1:]
     both = (a > 0) & (b > 0)
     # (a, b) pairs as one integer a * (n + 1) + b: sorted like np.unique(..., axis=1) sorts them
     keys, overlap = np.unique(a[both] * (n + 1) + b[both], return_counts=True)
+    del a, b, both
     pairs = np.stack([keys // (n + 1), keys % (n + 1)])
     ok = overlap >= LINK_SHARE * np.maximum(size[pairs[0]], size[pairs[1]])
     graph = coo_matrix((np.ones(int(ok.sum())), (pairs[0, ok], pairs[1, ok])), shape=(n + 1, n + 1))
     _, group = connected_components(graph, directed=False)
     group = np.unique(group, return_inverse=True)[1].reshape(-1) + 1
     group[0] = 0
-    lab = group[lab]
-    sizes = np.bincount(lab.ravel()) * float(np.prod(voxel_nm))
+    # label -> group -> kept group, composed on the labels (n + 1 entries), applied to the volume
+    # once: a group's size is the sum of its labels' sizes (exact: integer counts far below 2**53)
+    sizes = np.bincount(group, weights=size) * float(np.prod(voxel_nm))
     keep = sizes >= MIN_SEGMENT_NM3
     keep[0] = False
     _, compact = np.unique(np.where(keep, np.arange(len(keep)), 0), return_inverse=True)
-    return compact.reshape(-1)[lab].astype(np.int64)
+    return compact.reshape(-1).astype(np.int64)[group][lab]
 
 
 def grow_over_membranes(seg: np.ndarray, membrane: np.ndarray, voxel_nm) -> np.ndarray:
-    """Membrane voxels near a segment take the nearest segment's label (rule 4)."""
+    """Membrane voxels near a segment take the nearest segment's label (rule 4); uint64 labels."""
     voxel_nm = np.asarray(voxel_nm, float)
     if not (seg > 0).any():
         return seg.astype(np.uint64)
     reach = max(1, int(round(GROW_NM / voxel_nm[1])))
     band = ndimage.binary_dilation(seg > 0, np.ones((1, 2 * reach + 1, 2 * reach + 1), bool))
     band &= membrane | (seg > 0)
-    _, idx = ndimage.distance_transform_edt(seg == 0, sampling=voxel_nm, return_indices=True)
-    return np.where(band, seg[tuple(idx)], 0).astype(np.uint64)
+    # the nearest segment voxel's indices only (the distances would cost 32 bytes a voxel), read
+    # where they are used
+    idx = ndimage.distance_transform_edt(seg == 0, sampling=voxel_nm, return_distances=False, return_indices=True)
+    src = tuple(i[band] for i in idx)
+    del idx
+    out = np.zeros(seg.shape, np.uint64)
+    out[band] = seg[src]
+    return out
 
 
 def foreground(r: np.ndarray, classes: Classes, voxel_nm) -> np.ndarray:
@@ -202,38 +210,64 @@ def foreground(r: np.ndarray, classes: Classes, voxel_nm) -> np.ndarray:
     return np.stack([ndimage.binary_fill_holes(f) for f in fg]) if fg.size else fg
 
 
-def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm) -> np.ndarray:
-    """Unlabelled foreground voxels: nearest label in their component, or a new segment (rule 5)."""
+def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm, *, overwrite: bool = False) -> np.ndarray:
+    """Unlabelled foreground voxels: nearest label in their component, or a new segment (rule 5).
+
+    Parameters
+    ----------
+    seg : (z, y, x) numpy.ndarray
+        Integer labels >= 0 (0 = unlabelled).
+    fg : (z, y, x) bool numpy.ndarray
+        The foreground (:func:`foreground`).
+    voxel_nm : sequence of float
+        Voxel size (z, y, x), nm: the anisotropic distance to the nearest label.
+    overwrite : bool
+        Write the new labels into ``seg`` itself (it must be uint64) instead of a copy: one
+        label volume less at the peak.
+
+    Returns
+    -------
+    numpy.ndarray
+        (z, y, x) uint64 labels (``seg`` itself with ``overwrite``).
+    """
     voxel_nm = np.asarray(voxel_nm, float)
-    seg = np.asarray(seg, np.int64)
-    comps, n = ndimage.label(fg | (seg > 0))
+    seg = np.asarray(seg)
+    if overwrite and seg.dtype != np.uint64:
+        raise ValueError(f"assign_foreground: overwrite needs uint64 labels, got {seg.dtype}")
+    out = seg if overwrite else seg.astype(np.uint64)
+    comps, n = ndimage.label(fg | (out > 0))
     if n == 0:
-        return seg.astype(np.uint64)
+        return out
     has_label = np.zeros(n + 1, bool)
-    has_label[np.unique(comps[seg > 0])] = True
+    has_label[np.unique(comps[out > 0])] = True
     has_label[0] = False
-    out = seg.copy()
-    todo = (seg == 0) & has_label[comps]
+    todo = (out == 0) & has_label[comps]
     if todo.any():
-        _, idx = ndimage.distance_transform_edt(seg == 0, sampling=voxel_nm, return_indices=True)
-        nearest = seg[tuple(idx)]
-        # the nearest label must lie in the same foreground component (no jumps across space)
-        ok = todo & (comps[tuple(idx)] == comps)
-        out[ok] = nearest[ok]
+        idx = ndimage.distance_transform_edt(out == 0, sampling=voxel_nm, return_distances=False,
+                                             return_indices=True)
+        src = tuple(i[todo] for i in idx)
+        del idx
+        # the nearest label must lie in the same foreground component (no jumps across space);
+        # a voxel to do is unlabelled, so where the nearest label is elsewhere it stays 0
+        out[todo] = np.where(comps[src] == comps[todo], out[src], 0)
+        del src
+    del todo
     sizes = np.bincount(comps.ravel(), minlength=n + 1) * float(np.prod(voxel_nm))
     new = ~has_label & (sizes >= MIN_SEGMENT_NM3)
     new[0] = False
     if new.any():
-        ids = np.zeros(n + 1, np.int64)
+        ids = np.zeros(n + 1, np.uint64)
         ids[new] = int(out.max()) + 1 + np.arange(int(new.sum()))
         fresh = (out == 0) & new[comps]
         out[fresh] = ids[comps[fresh]]
-    return out.astype(np.uint64)
+    return out
 
 
 def merge_enclosed(seg: np.ndarray, rounds: int = 3) -> np.ndarray:
-    """Rule 6: segments enclosed by one other segment take its label."""
-    seg = np.asarray(seg, np.int64)
+    """Rule 6: segments enclosed by one other segment take its label; uint64 labels."""
+    seg = np.asarray(seg)
+    if seg.dtype != np.uint64:
+        seg = seg.astype(np.uint64)
     for _ in range(rounds):
         n = int(seg.max()) + 1
         if n <= 2:
@@ -241,25 +275,47 @@ def merge_enclosed(seg: np.ndarray, rounds: int = 3) -> np.ndarray:
         pairs = []
         for ax in range(3):
             a = np.moveaxis(seg, ax, 0)
-            lo, hi = a[:-1].ravel(), a[1:].ravel()
+            lo, hi = a[:-1], a[1:]  # views: compared and indexed in place, never copied whole
             d = lo != hi
-            pairs += [lo[d] * n + hi[d], hi[d] * n + lo[d]]
+            lo, hi = lo[d].astype(np.int64), hi[d].astype(np.int64)
+            pairs += [lo * n + hi, hi * n + lo]
+            del lo, hi, d
         if not pairs:
             break
-        code = np.concatenate(pairs)
-        contact = np.bincount(code, minlength=n * n).reshape(n, n)  # contact[s, t]: faces of s on t
-        total = contact.sum(axis=1)
-        best = np.argmax(contact[:, 1:], axis=1) + 1
-        share = contact[np.arange(n), best] / np.maximum(total, 1)
-        enclosed = (share >= ENCLOSED_SHARE) & (np.arange(n) > 0) & (total > 0)
-        if not enclosed.any():
+        target = _enclosing(np.concatenate(pairs), n)
+        if target is None:
             break
-        target = np.arange(n)
-        target[enclosed] = best[enclosed]
-        for _ in range(8):  # follow chains (an organelle in an organelle)
-            target = target[target]
-        seg = target[seg]
-    return seg.astype(np.uint64)
+        seg = target.astype(np.uint64)[seg]
+    return seg
+
+
+def _enclosing(code: np.ndarray, n: int) -> np.ndarray | None:
+    """Rule 6 on contact faces coded ``s * n + t`` (a face of segment ``s`` on ``t != s``): each
+    label's target, ``t`` where at least ``ENCLOSED_SHARE`` of ``s``'s faces lie on one ``t > 0``
+    (the lowest such ``t`` on a tie), chains followed; ``None`` if no segment is enclosed.  The
+    ``(n, n)`` contact matrix, kept sparse: only pairs that touch."""
+    keys, count = np.unique(code, return_counts=True)  # sorted by s, then t
+    s, t = keys // n, keys % n
+    total = np.bincount(s, weights=count, minlength=n).astype(np.int64)  # faces of s, exact
+    on = t > 0
+    s, t, count = s[on], t[on], count[on]
+    order = np.lexsort((t, -count, s))  # per s: most faces first, the lowest t on a tie
+    s, t, count = s[order], t[order], count[order]
+    first = np.ones(len(s), bool)
+    first[1:] = s[1:] != s[:-1]
+    best = np.zeros(n, np.int64)
+    faces = np.zeros(n, np.int64)
+    best[s[first]] = t[first]
+    faces[s[first]] = count[first]
+    share = faces / np.maximum(total, 1)
+    enclosed = (share >= ENCLOSED_SHARE) & (np.arange(n) > 0) & (total > 0)
+    if not enclosed.any():
+        return None
+    target = np.arange(n)
+    target[enclosed] = best[enclosed]
+    for _ in range(8):  # follow chains (an organelle in an organelle)
+        target = target[target]
+    return target
 
 
 def segment_dense(r: np.ndarray, voxel_nm) -> tuple[np.ndarray, Classes | None]:
@@ -268,7 +324,8 @@ def segment_dense(r: np.ndarray, voxel_nm) -> tuple[np.ndarray, Classes | None]:
     classes = classify(r, voxel_nm)
     if classes is None:
         return np.zeros(r.shape, np.uint64), None
+    # rule 5 writes into rule 4's fresh labels: one label volume fewer at the peak
     seg = link_sections(cell_interiors(r, classes, voxel_nm), voxel_nm)
     seg = grow_over_membranes(seg, r < classes.t_mem, voxel_nm)
-    seg = assign_foreground(seg, foreground(r, classes, voxel_nm), voxel_nm)
+    seg = assign_foreground(seg, foreground(r, classes, voxel_nm), voxel_nm, overwrite=True)
     return merge_enclosed(seg), classes

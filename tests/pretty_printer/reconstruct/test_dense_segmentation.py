@@ -71,3 +71,67 @@ def test_fast_filters_equal_scipys():
         half = [int(h) for h in rng.integers(0, 4, 3)]
         assert np.array_equal(_dilate_box(mask, half),
                               ndimage.binary_dilation(mask, np.ones([2 * h + 1 for h in half], bool)))
+
+
+def _merge_enclosed_dense(seg, rounds=3):
+    """Rule 6 as first written: the full (n, n) contact matrix (the reference for the sparse one)."""
+    from pretty_printer.reconstruct.dense_segmentation import ENCLOSED_SHARE
+
+    seg = np.asarray(seg, np.int64)
+    for _ in range(rounds):
+        n = int(seg.max()) + 1
+        if n <= 2:
+            break
+        pairs = []
+        for ax in range(3):
+            a = np.moveaxis(seg, ax, 0)
+            lo, hi = a[:-1].ravel(), a[1:].ravel()
+            d = lo != hi
+            pairs += [lo[d] * n + hi[d], hi[d] * n + lo[d]]
+        contact = np.bincount(np.concatenate(pairs), minlength=n * n).reshape(n, n)
+        total = contact.sum(axis=1)
+        best = np.argmax(contact[:, 1:], axis=1) + 1
+        share = contact[np.arange(n), best] / np.maximum(total, 1)
+        enclosed = (share >= ENCLOSED_SHARE) & (np.arange(n) > 0) & (total > 0)
+        if not enclosed.any():
+            break
+        target = np.arange(n)
+        target[enclosed] = best[enclosed]
+        for _ in range(8):
+            target = target[target]
+        seg = target[seg]
+    return seg.astype(np.uint64)
+
+
+def test_an_organelle_in_an_organelle_takes_its_cells_label():
+    """Rule 6, known answer: 3 inside 2 inside 1 all become 1; 4, touching 1 and space, stays."""
+    from pretty_printer.reconstruct.dense_segmentation import merge_enclosed
+
+    seg = np.zeros((9, 20, 20), np.uint64)
+    seg[1:8, 1:12, 1:12] = 1
+    seg[2:7, 3:10, 3:10] = 2
+    seg[3:6, 5:8, 5:8] = 3
+    seg[1:8, 12:19, 1:12] = 4
+    got = merge_enclosed(seg)
+    assert got.dtype == np.uint64
+    want = seg.copy()
+    want[want >= 2] = 1
+    want[seg == 4] = 4
+    assert np.array_equal(got, want)
+
+
+def test_sparse_contacts_equal_the_contact_matrix():
+    """merge_enclosed's sparse contacts give the labels of the full (n, n) matrix, ties included."""
+    from pretty_printer.reconstruct.dense_segmentation import merge_enclosed
+
+    rng = np.random.default_rng(3)
+    for t in range(30):
+        shape = tuple(int(v) for v in rng.integers(2, 12, 3))
+        seg = np.zeros(shape, np.int64)
+        for _ in range(int(rng.integers(1, 8))):  # nested and touching boxes, some ids skipped
+            lo = [int(rng.integers(0, s)) for s in shape]
+            hi = [int(rng.integers(a + 1, s + 1)) for a, s in zip(lo, shape)]
+            seg[tuple(slice(a, b) for a, b in zip(lo, hi))] = int(rng.integers(1, 12))
+        if t % 3 == 0:
+            seg[rng.random(shape) < 0.05] = 0
+        assert np.array_equal(merge_enclosed(seg), _merge_enclosed_dense(seg)), t
