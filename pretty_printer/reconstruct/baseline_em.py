@@ -70,7 +70,8 @@ def em_lightness(img: np.ndarray, voxel_nm) -> np.ndarray:
     sm = smooth(fill_blank_sections(img), voxel_nm, SMOOTH_NM)
     bg = background(sm, voxel_nm)
     floor = max(float(np.abs(bg).max()) * 1e-3, 1e-6)
-    return (sm / np.maximum(bg, floor)).astype(np.float32)
+    # in place: float32 throughout, the same bits as (sm / np.maximum(bg, floor)).astype(np.float32)
+    return np.divide(sm, np.maximum(bg, floor, out=bg), out=sm, dtype=np.float32)
 
 
 def reconstruct_dense(img: np.ndarray, voxel_nm, origin_nm, *, dense_is_dark: bool = True, modality: str = "em",
@@ -79,7 +80,9 @@ def reconstruct_dense(img: np.ndarray, voxel_nm, origin_nm, *, dense_is_dark: bo
     img = np.asarray(img, np.float32)
     if not dense_is_dark:
         img = float(img.max()) - img
-    return reconstruct_lightness(em_lightness(img, voxel_nm), voxel_nm, origin_nm, modality=modality, method=method)
+    r = em_lightness(img, voxel_nm)
+    del img  # not held through the segmentation
+    return reconstruct_lightness(r, voxel_nm, origin_nm, modality=modality, method=method)
 
 
 @METHODS.register("baseline:em")
