@@ -61,7 +61,8 @@ def reconstruct_lightness(r: np.ndarray, voxel_nm, origin_nm, *, modality: str, 
     voxel_nm = np.asarray(voxel_nm, float)
     seg, classes = segment_dense(r, voxel_nm)
     clefts = [] if classes is None else detect_clefts(r, seg, classes.t_mem, classes.t_ecs, voxel_nm, origin_nm)
-    return Submission(modality=modality, segmentation=seg, synapses=cleft_table(clefts, with_sign=with_sign),
+    # uint32 labels until here (half the bytes through the clefts); the submission's are uint64
+    return Submission(modality=modality, segmentation=seg.astype(np.uint64), synapses=cleft_table(clefts, with_sign=with_sign),
                       cells=None, method=method)
 
 

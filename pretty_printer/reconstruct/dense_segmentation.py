@@ -150,25 +150,39 @@ def cell_interiors(r: np.ndarray, classes: Classes, voxel_nm) -> np.ndarray:
     return out
 
 
+def label_dtype(shape) -> np.dtype:
+    """The label volumes' dtype inside the segmentation: uint32, or uint64 for volumes of 2**32
+    voxels or more (labels never outnumber voxels); half the bytes of the submission's uint64."""
+    return np.dtype(np.uint32 if int(np.prod(shape)) < 2 ** 32 else np.uint64)
+
+
 def link_sections(interiors: np.ndarray, voxel_nm) -> np.ndarray:
-    """Per-section regions linked across sections by overlap, small groups dropped (rule 3); int64 labels."""
+    """Per-section regions linked across sections by overlap, small groups dropped (rule 3);
+    labels 1, 2, ... of :func:`label_dtype` (0 = none)."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    lab = np.zeros(interiors.shape, np.int64)
+    dtype = label_dtype(interiors.shape)
+    lab = np.zeros(interiors.shape, np.int32 if interiors.size < 2 ** 31 else np.int64)
     n = 0
     for z in range(interiors.shape[0]):
         sec, k = ndimage.label(interiors[z], _CROSS)
         lab[z] = np.where(sec > 0, sec + n, 0)
         n += k
     if n == 0:
-        return lab
+        return lab.astype(dtype)
     size = np.bincount(lab.ravel(), minlength=n + 1)
-    a, b = lab[:-1], lab[1:]
-    both = (a > 0) & (b > 0)
-    # (a, b) pairs as one integer a * (n + 1) + b: sorted like np.unique(..., axis=1) sorts them
-    keys, overlap = np.unique(a[both] * (n + 1) + b[both], return_counts=True)
-    del a, b, both
+    # (a, b) pairs of consecutive sections as one integer a * (n + 1) + b, one section pair at a
+    # time: a section's labels all exceed the previous one's, so the pairs' keys come out sorted
+    # and distinct, as one np.unique over the whole volume gives them
+    keys, overlap = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for z in range(interiors.shape[0] - 1):
+        a, b = lab[z], lab[z + 1]
+        both = (a > 0) & (b > 0)
+        k, c = np.unique(a[both].astype(np.int64) * (n + 1) + b[both], return_counts=True)
+        keys.append(k)
+        overlap.append(c)
+    keys, overlap = np.concatenate(keys), np.concatenate(overlap)
     pairs = np.stack([keys // (n + 1), keys % (n + 1)])
     ok = overlap >= LINK_SHARE * np.maximum(size[pairs[0]], size[pairs[1]])
     graph = coo_matrix((np.ones(int(ok.sum())), (pairs[0, ok], pairs[1, ok])), shape=(n + 1, n + 1))
@@ -181,24 +195,53 @@ def link_sections(interiors: np.ndarray, voxel_nm) -> np.ndarray:
     keep = sizes >= MIN_SEGMENT_NM3
     keep[0] = False
     _, compact = np.unique(np.where(keep, np.arange(len(keep)), 0), return_inverse=True)
-    return compact.reshape(-1).astype(np.int64)[group][lab]
+    return compact.reshape(-1).astype(dtype)[group][lab]
 
 
-def grow_over_membranes(seg: np.ndarray, membrane: np.ndarray, voxel_nm) -> np.ndarray:
-    """Membrane voxels near a segment take the nearest segment's label (rule 4); uint64 labels."""
+def grow_over_membranes(seg: np.ndarray, membrane: np.ndarray, voxel_nm, *, overwrite: bool = False) -> np.ndarray:
+    """Membrane voxels near a segment take the nearest segment's label (rule 4).
+
+    Parameters
+    ----------
+    seg : (z, y, x) numpy.ndarray
+        Integer labels >= 0 (0 = unlabelled), e.g. :func:`link_sections`'.
+    membrane : (z, y, x) bool numpy.ndarray
+        The membrane class.
+    voxel_nm : sequence of float
+        Voxel size (z, y, x), nm: the anisotropic distance to the nearest segment voxel.
+    overwrite : bool
+        Write the new labels into ``seg`` itself (it must have :func:`label_dtype`) instead of a
+        copy: one label volume less at the peak.
+
+    Returns
+    -------
+    numpy.ndarray
+        (z, y, x) labels of :func:`label_dtype` (``seg`` itself with ``overwrite``).
+
+    Raises
+    ------
+    ValueError
+        ``overwrite`` with labels of another dtype.
+    """
     voxel_nm = np.asarray(voxel_nm, float)
-    if not (seg > 0).any():
-        return seg.astype(np.uint64)
+    seg = np.asarray(seg)
+    dtype = label_dtype(seg.shape)
+    if overwrite and seg.dtype != dtype:
+        raise ValueError(f"grow_over_membranes: overwrite needs {dtype} labels, got {seg.dtype}")
+    out = seg if overwrite else seg.astype(dtype)
+    if not (out > 0).any():
+        return out
     reach = max(1, int(round(GROW_NM / voxel_nm[1])))
-    band = ndimage.binary_dilation(seg > 0, np.ones((1, 2 * reach + 1, 2 * reach + 1), bool))
-    band &= membrane | (seg > 0)
-    # the nearest segment voxel's indices only (the distances would cost 32 bytes a voxel), read
-    # where they are used
-    idx = ndimage.distance_transform_edt(seg == 0, sampling=voxel_nm, return_distances=False, return_indices=True)
-    src = tuple(i[band] for i in idx)
-    del idx
-    out = np.zeros(seg.shape, np.uint64)
-    out[band] = seg[src]
+    band = ndimage.binary_dilation(out > 0, np.ones((1, 2 * reach + 1, 2 * reach + 1), bool))
+    band &= membrane
+    band &= out == 0  # the band's unlabelled voxels: the labelled ones keep their own label
+    # the nearest segment voxel's indices only (the distances would cost 44 bytes a voxel), read
+    # section by section where they are used.  In place: the nearest segment voxels are labelled
+    # ones, never written here; voxels outside the band stay as they are (0 or their own label)
+    idx = ndimage.distance_transform_edt(out == 0, sampling=voxel_nm, return_distances=False, return_indices=True)
+    for z in range(out.shape[0]):
+        b = band[z]
+        out[z][b] = out[idx[0, z][b], idx[1, z][b], idx[2, z][b]]
     return out
 
 
@@ -222,19 +265,25 @@ def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm, *, overwrite: b
     voxel_nm : sequence of float
         Voxel size (z, y, x), nm: the anisotropic distance to the nearest label.
     overwrite : bool
-        Write the new labels into ``seg`` itself (it must be uint64) instead of a copy: one
-        label volume less at the peak.
+        Write the new labels into ``seg`` itself (it must have :func:`label_dtype`) instead of a
+        copy: one label volume less at the peak.
 
     Returns
     -------
     numpy.ndarray
-        (z, y, x) uint64 labels (``seg`` itself with ``overwrite``).
+        (z, y, x) labels of :func:`label_dtype` (``seg`` itself with ``overwrite``).
+
+    Raises
+    ------
+    ValueError
+        ``overwrite`` with labels of another dtype.
     """
     voxel_nm = np.asarray(voxel_nm, float)
     seg = np.asarray(seg)
-    if overwrite and seg.dtype != np.uint64:
-        raise ValueError(f"assign_foreground: overwrite needs uint64 labels, got {seg.dtype}")
-    out = seg if overwrite else seg.astype(np.uint64)
+    dtype = label_dtype(seg.shape)
+    if overwrite and seg.dtype != dtype:
+        raise ValueError(f"assign_foreground: overwrite needs {dtype} labels, got {seg.dtype}")
+    out = seg if overwrite else seg.astype(dtype)
     comps, n = ndimage.label(fg | (out > 0))
     if n == 0:
         return out
@@ -245,18 +294,20 @@ def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm, *, overwrite: b
     if todo.any():
         idx = ndimage.distance_transform_edt(out == 0, sampling=voxel_nm, return_distances=False,
                                              return_indices=True)
-        src = tuple(i[todo] for i in idx)
-        del idx
         # the nearest label must lie in the same foreground component (no jumps across space);
-        # a voxel to do is unlabelled, so where the nearest label is elsewhere it stays 0
-        out[todo] = np.where(comps[src] == comps[todo], out[src], 0)
-        del src
+        # a voxel to do is unlabelled, so where the nearest label is elsewhere it stays 0.  Section
+        # by section, in place: the nearest labelled voxels are never ones written here
+        for z in range(out.shape[0]):
+            t = todo[z]
+            src = idx[0, z][t], idx[1, z][t], idx[2, z][t]
+            out[z][t] = np.where(comps[src] == comps[z][t], out[src], 0)
+        del idx
     del todo
     sizes = np.bincount(comps.ravel(), minlength=n + 1) * float(np.prod(voxel_nm))
     new = ~has_label & (sizes >= MIN_SEGMENT_NM3)
     new[0] = False
     if new.any():
-        ids = np.zeros(n + 1, np.uint64)
+        ids = np.zeros(n + 1, dtype)
         ids[new] = int(out.max()) + 1 + np.arange(int(new.sum()))
         fresh = (out == 0) & new[comps]
         out[fresh] = ids[comps[fresh]]
@@ -264,37 +315,42 @@ def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm, *, overwrite: b
 
 
 def merge_enclosed(seg: np.ndarray, rounds: int = 3) -> np.ndarray:
-    """Rule 6: segments enclosed by one other segment take its label; uint64 labels."""
+    """Rule 6: segments enclosed by one other segment take its label; labels of seg's dtype if
+    unsigned, else :func:`label_dtype`."""
     seg = np.asarray(seg)
-    if seg.dtype != np.uint64:
-        seg = seg.astype(np.uint64)
+    if seg.dtype.kind != "u":
+        seg = seg.astype(label_dtype(seg.shape))
     for _ in range(rounds):
         n = int(seg.max()) + 1
         if n <= 2:
             break
-        pairs = []
-        for ax in range(3):
-            a = np.moveaxis(seg, ax, 0)
-            lo, hi = a[:-1], a[1:]  # views: compared and indexed in place, never copied whole
-            d = lo != hi
-            lo, hi = lo[d].astype(np.int64), hi[d].astype(np.int64)
-            pairs += [lo * n + hi, hi * n + lo]
-            del lo, hi, d
-        if not pairs:
-            break
-        target = _enclosing(np.concatenate(pairs), n)
+        # contact faces (s, t) and (t, s) of each pair of differing neighbours, counted section by
+        # section (in-plane pairs, and pairs with the next section) and merged on the distinct pairs
+        keys, count = [], []
+        for z in range(seg.shape[0]):
+            near = [(seg[z, :-1], seg[z, 1:]), (seg[z, :, :-1], seg[z, :, 1:])]
+            if z + 1 < seg.shape[0]:
+                near.append((seg[z], seg[z + 1]))
+            for lo, hi in near:
+                d = lo != hi
+                lo, hi = lo[d].astype(np.int64), hi[d].astype(np.int64)
+                for k in (lo * n + hi, hi * n + lo):
+                    k, c = np.unique(k, return_counts=True)
+                    keys.append(k)
+                    count.append(c)
+        keys, at = np.unique(np.concatenate(keys), return_inverse=True)
+        target = _enclosing(keys, np.bincount(at.reshape(-1), weights=np.concatenate(count)).astype(np.int64), n)
         if target is None:
             break
-        seg = target.astype(np.uint64)[seg]
+        seg = target.astype(seg.dtype)[seg]
     return seg
 
 
-def _enclosing(code: np.ndarray, n: int) -> np.ndarray | None:
-    """Rule 6 on contact faces coded ``s * n + t`` (a face of segment ``s`` on ``t != s``): each
-    label's target, ``t`` where at least ``ENCLOSED_SHARE`` of ``s``'s faces lie on one ``t > 0``
-    (the lowest such ``t`` on a tie), chains followed; ``None`` if no segment is enclosed.  The
-    ``(n, n)`` contact matrix, kept sparse: only pairs that touch."""
-    keys, count = np.unique(code, return_counts=True)  # sorted by s, then t
+def _enclosing(keys: np.ndarray, count: np.ndarray, n: int) -> np.ndarray | None:
+    """Rule 6 on contact faces: ``count`` faces of segment ``s`` on ``t != s`` for each distinct
+    ``keys = s * n + t`` (sorted): each label's target, ``t`` where at least ``ENCLOSED_SHARE`` of
+    ``s``'s faces lie on one ``t > 0`` (the lowest such ``t`` on a tie), chains followed; ``None``
+    if no segment is enclosed.  The ``(n, n)`` contact matrix, kept sparse: only pairs that touch."""
     s, t = keys // n, keys % n
     total = np.bincount(s, weights=count, minlength=n).astype(np.int64)  # faces of s, exact
     on = t > 0
@@ -319,13 +375,14 @@ def _enclosing(code: np.ndarray, n: int) -> np.ndarray | None:
 
 
 def segment_dense(r: np.ndarray, voxel_nm) -> tuple[np.ndarray, Classes | None]:
-    """The whole rule (1-6) on a lightness image: uint64 labels (0 = unassigned) and classes."""
+    """The whole rule (1-6) on a lightness image: labels of :func:`label_dtype` (0 = unassigned)
+    and classes."""
     r = np.asarray(r, np.float32)
     classes = classify(r, voxel_nm)
     if classes is None:
-        return np.zeros(r.shape, np.uint64), None
-    # rule 5 writes into rule 4's fresh labels: one label volume fewer at the peak
+        return np.zeros(r.shape, label_dtype(r.shape)), None
+    # rules 4 and 5 write into rule 3's fresh labels: no second label volume at their peaks
     seg = link_sections(cell_interiors(r, classes, voxel_nm), voxel_nm)
-    seg = grow_over_membranes(seg, r < classes.t_mem, voxel_nm)
+    seg = grow_over_membranes(seg, r < classes.t_mem, voxel_nm, overwrite=True)
     seg = assign_foreground(seg, foreground(r, classes, voxel_nm), voxel_nm, overwrite=True)
     return merge_enclosed(seg), classes
