@@ -287,6 +287,8 @@ def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm, *, overwrite: b
     comps, n = ndimage.label(fg | (out > 0))
     if n == 0:
         return out
+    if n < 2 ** 16:  # the component ids in 2 bytes a voxel, not 4, through the feature transform
+        comps = comps.astype(np.uint16)
     has_label = np.zeros(n + 1, bool)
     has_label[np.unique(comps[out > 0])] = True
     has_label[0] = False
