@@ -2,11 +2,12 @@
 
 Usage::
 
-    python benchmarks/bench_em_memory.py DATASET_DIR SUB_DIR
+    python benchmarks/bench_em_memory.py [DATASET_DIR [SUB_DIR]] [--seed N]
 
 Runs ``reconstruct --method baseline --modality em`` on ``DATASET_DIR`` (its ``public/`` part) and
-writes the submission to ``SUB_DIR``, under :mod:`tracemalloc` (numpy reports its array buffers to
-it).  Each step below is wrapped: on entry the traced memory, on exit the highest traced memory
+writes the submission to ``SUB_DIR`` (a temporary directory if not given), under
+:mod:`tracemalloc` (numpy reports its array buffers to it).  Without ``DATASET_DIR`` a `tiny`
+dataset of seed ``N`` is generated into a temporary directory first (a few minutes).  Each step below is wrapped: on entry the traced memory, on exit the highest traced memory
 while it ran (nested steps included), both divided by the number of EM voxels.  Tracing slows the
 run down several times; the process's own peak (``/usr/bin/time -v``) adds the interpreter and
 libraries (~155 MB) and allocator slack on top (issue 13, ``benchmarks/RESULTS.md``).
@@ -17,7 +18,9 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import tempfile
 import tracemalloc
+from pathlib import Path
 
 R = "pretty_printer.reconstruct."
 STEPS = {
@@ -71,21 +74,30 @@ def _traced(steps: dict) -> list[tuple[str, int, int]]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("dataset")
-    p.add_argument("out")
+    p.add_argument("dataset", nargs="?")
+    p.add_argument("out", nargs="?")
+    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    dataset = args.dataset
+    if dataset is None:
+        from pretty_printer.dataset.generate import generate
+        from pretty_printer.dataset.presets import load_preset
+
+        dataset = Path(tempfile.mkdtemp(prefix="bench-em-memory-")) / "tiny"
+        generate(load_preset("tiny"), dataset, args.seed, progress=False)
+    out = args.out or Path(tempfile.mkdtemp(prefix="bench-em-memory-sub-")) / "sub"
 
     record = _traced(STEPS)
     from pretty_printer.dataset.layout import Dataset
     from pretty_printer.reconstruct.methods import get_method
     from pretty_printer.submission import format as fmt
 
-    ds = Dataset(args.dataset)
+    ds = Dataset(dataset)
     arr, _ = ds.image("em")
     n = int(arr[0].size)
     tracemalloc.start()
     sub = get_method("baseline", "em")(ds, "em", rng=0)
-    fmt.write_submission(args.out, sub, voxel_nm=ds.modality("em")["voxel_nm"], force=True)
+    fmt.write_submission(Path(out), sub, voxel_nm=ds.modality("em")["voxel_nm"], force=True)
     tracemalloc.stop()
     print(f"EM voxels: {n:,}; traced memory per EM voxel (bytes), first call of each step")
     seen = set()
