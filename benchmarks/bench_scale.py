@@ -229,31 +229,36 @@ def _warm_cache(preset_name: str, work: Path, seed: int):
 
 
 # --------------------------------------------------------------------------- memory
-def peak_rss(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd``; return (peak summed RSS of it and its descendants in GB, wall seconds)."""
+def peak_rss(cmd: list[str], log: Path) -> tuple[float, float]:
+    """Run ``cmd``; return (peak summed RSS of it and its descendants in GB, wall seconds).
+
+    Its whole stderr goes to ``log``; a failure raises ``RuntimeError`` with the log's last lines
+    (the first exception of a long run can be far above them: read the log).
+    """
     import psutil
 
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    peak = [0]
+    with open(log, "w") as err_file:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file, text=True, cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        peak = [0]
 
-    def poll():
-        p = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                rss = sum(c.memory_info().rss for c in [p] + p.children(recursive=True))
-                peak[0] = max(peak[0], rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.2)
+        def poll():
+            p = psutil.Process(proc.pid)
+            while proc.poll() is None:
+                try:
+                    rss = sum(c.memory_info().rss for c in [p] + p.children(recursive=True))
+                    peak[0] = max(peak[0], rss)
+                except psutil.Error:
+                    pass
+                time.sleep(0.2)
 
-    th = threading.Thread(target=poll, daemon=True)
-    th.start()
-    _, err = proc.communicate()
-    th.join()
+        th = threading.Thread(target=poll, daemon=True)
+        th.start()
+        proc.wait()
+        th.join()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {err[-2000:]}")
+        raise RuntimeError(f"{' '.join(cmd)} failed (whole stderr in {log}): {log.read_text()[-2000:]}")
     return peak[0] / 1e9, time.perf_counter() - t
 
 
@@ -268,7 +273,7 @@ def bench_memory(preset_name: str, work: Path, seed: int, factors) -> None:
                "--out", str(work / f"mem-{f}"), "--seed", str(seed), "--force", "--no-cache",
                "--set", f"tissue.block_nm=[{b[0]:.1f},{b[1]:.1f},{b[2]:.1f}]"]
         before = load()
-        gb, s = peak_rss(cmd)
+        gb, s = peak_rss(cmd, work / f"mem-{f}.stderr")
         print(f"  {f}x block ({b[0] / 1000:.1f} x {b[1] / 1000:.1f} x {b[2] / 1000:.1f} um): peak {gb:.2f} GB, "
               f"{s:.0f} s ({before} before, {load()} after); {dataset_size(work / f'mem-{f}')}", flush=True)
         shutil.rmtree(work / f"mem-{f}", ignore_errors=True)
