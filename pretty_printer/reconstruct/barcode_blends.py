@@ -27,37 +27,85 @@ def drop_mixed_pieces(labels: np.ndarray, voxel_nm) -> np.ndarray:
 
     Parameters
     ----------
-    labels : (Z, Y, X) uint64
+    labels : (Z, Y, X) unsigned integer (uint64, or narrower when the codes fit)
         Bit-string codes, 0 = no cell.
     voxel_nm : (3,) float
 
     Returns
     -------
-    (Z, Y, X) uint64
+    (Z, Y, X) of ``labels``' dtype
         The codes with blended pieces relabelled (``labels`` itself if there are none).
     """
     from skimage.measure import label
 
     voxel_nm = np.asarray(voxel_nm, float)
     max_vox = MIXED_PIECE_UM3 * 1e9 / float(np.prod(voxel_nm))
-    codes, inverse = np.unique(labels, return_inverse=True)
-    inverse = inverse.reshape(labels.shape) + (0 if codes[0] == 0 else 1)
-    codes = codes if codes[0] == 0 else np.r_[np.uint64(0), codes]
-    comp = label(inverse, background=0, connectivity=1).astype(np.int64)
+    codes, inverse = unique_inverse(labels)
+    if codes[0] != 0:
+        inverse += 1  # fits: unique_inverse leaves room for one more index
+        codes = np.r_[codes.dtype.type(0), codes]
+    comp = label(inverse, background=0, connectivity=1).astype(np.int64, copy=False)
     small = np.bincount(comp.ravel()) <= max_vox
     small[0] = False
     code_of = np.zeros(small.size, np.int64)
     code_of[comp.ravel()] = inverse.ravel()
     mixed_comps = [c for c, near in _neighbour_codes(comp, inverse, small).items()
                    if _is_blend(int(codes[code_of[c]]), [int(codes[j]) for j in near])]
-    mixed = np.isin(comp, mixed_comps)
+    del inverse
+    is_mixed = np.zeros(small.size, bool)  # a table by component, not np.isin's sort of the volume
+    is_mixed[mixed_comps] = True
+    mixed = is_mixed[comp]
+    del comp
     if not mixed.any():
         return labels
-    keep = (labels > 0) & ~mixed
-    _, idx = ndimage.distance_transform_edt(~keep, sampling=voxel_nm, return_indices=True)
+    keep = labels > 0
+    keep &= ~mixed
+    np.logical_not(keep, out=keep)
+    # only the indices: scipy would form the distances (44 B a voxel) for the whole volume
+    idx = ndimage.distance_transform_edt(keep, sampling=voxel_nm, return_distances=False, return_indices=True)
+    del keep
     out = labels.copy()
     out[mixed] = labels[tuple(i[mixed] for i in idx)]
     return out
+
+
+def uint_dtype(n_max: int) -> np.dtype:
+    """The smallest unsigned integer dtype that holds every integer in ``0..n_max``.
+
+    >>> uint_dtype(255), uint_dtype(256), uint_dtype(2 ** 32)
+    (dtype('uint8'), dtype('uint16'), dtype('uint64'))
+    """
+    for t in (np.uint8, np.uint16, np.uint32):
+        if n_max <= np.iinfo(t).max:
+            return np.dtype(t)
+    return np.dtype(np.uint64)
+
+
+def unique_inverse(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(labels, return_inverse=True)``, section by section and in a small dtype.
+
+    Parameters
+    ----------
+    labels : (Z, ...) integer array
+
+    Returns
+    -------
+    codes : (n,) of ``labels``' dtype
+        The sorted distinct values.
+    inverse : (Z, ...) unsigned integer
+        ``codes[inverse] == labels``; the smallest unsigned dtype that holds ``0..n`` (so one can be
+        added in place), not ``np.unique``'s int64 (a third of the bytes or less, and no argsort of
+        the whole volume).
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 0 or labels.shape[0] == 0:
+        codes, inverse = np.unique(labels, return_inverse=True)
+        return codes, inverse.reshape(labels.shape).astype(uint_dtype(codes.size))
+    codes = np.unique(np.concatenate([np.unique(s) for s in labels]))
+    inverse = np.empty(labels.shape, uint_dtype(codes.size))
+    for z, s in enumerate(labels):
+        inverse[z] = np.searchsorted(codes, s)
+    return codes, inverse
 
 
 def _neighbour_codes(comp: np.ndarray, code_index: np.ndarray, wanted: np.ndarray) -> dict[int, list[int]]:

@@ -44,7 +44,8 @@ import numpy as np
 from scipy import ndimage
 
 from pretty_printer.submission.format import Submission
-from pretty_printer.reconstruct.barcode_blends import MIXED_PIECE_UM3, drop_mixed_pieces
+from pretty_printer.reconstruct.barcode_blends import MIXED_PIECE_UM3, drop_mixed_pieces, uint_dtype, unique_inverse
+from pretty_printer.reconstruct.excitability import _section_distance
 from pretty_printer.reconstruct.puncta import detect_peaks, matched_filter, matched_sigma_vox
 from pretty_printer.reconstruct.stain_unmixing import stain_densities
 from pretty_printer.reconstruct.registry import METHODS
@@ -67,28 +68,67 @@ def _photons(img: np.ndarray, settings: dict) -> np.ndarray:
     offset = float(settings.get("offset_adu", 0.0))
     gain = float(settings.get("gain_adu_per_e", 1.0)) or 1.0
     bg = float(settings.get("background_photons", 0.0))
-    return (img.astype(np.float32) - offset) / gain - bg
+    out = img.astype(np.float32)  # in place from here: the same float32 operations, one array
+    out -= offset
+    out /= gain
+    out -= bg
+    return out
 
 
 def _channel_signal(img: np.ndarray, settings: dict, sigma_vox) -> np.ndarray:
-    return ndimage.gaussian_filter(_photons(img, settings), sigma_vox)
+    photons = _photons(img, settings)
+    return ndimage.gaussian_filter(photons, sigma_vox, output=photons)  # 1-D passes line by line: in place is exact
 
 
-def barcode_codes(sig: np.ndarray, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: bool = False) -> np.ndarray:
+class _Signals:
+    """The denoised barcode channels as a sequence, each computed from the raw image when asked.
+
+    :func:`barcode_codes` reads each channel once and :func:`merge_short_codes` once more, so the
+    (N, Z, Y, X) float32 stack (48 B a voxel for 12 channels) is never held; each channel costs its
+    Gaussian filter twice instead.
+    """
+
+    def __init__(self, arr, channels, settings: dict, sigma_vox):
+        self.arr, self.channels, self.settings, self.sigma_vox = arr, list(channels), settings, sigma_vox
+
+    def __len__(self) -> int:
+        return len(self.channels)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return _channel_signal(np.asarray(self.arr[self.channels[i]]), self.settings, self.sigma_vox)
+
+
+def barcode_codes(sig, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: bool = False) -> np.ndarray:
     """(N, z, y, x) denoised barcode signal -> uint64 bit-string codes (0 = no cell).
 
-    ``voxel_nm`` scales the fill distance ``FILL_NM`` (rule 1 of the module docstring);
-    ``accept_gaps`` keeps codes one bit short of the common popcount (rule 5).
+    ``sig`` is an array or a sequence of N (z, y, x) arrays (each read twice); ``voxel_nm``
+    scales the fill distance ``FILL_NM`` (rule 1 of the module docstring); ``accept_gaps`` keeps
+    codes one bit short of the common popcount (rule 5).
+    """
+    return _barcode_codes(sig, voxel_nm, accept_gaps=accept_gaps).astype(np.uint64, copy=False)
+
+
+def _barcode_codes(sig, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: bool = False) -> np.ndarray:
+    """:func:`barcode_codes` in the smallest unsigned dtype that holds N bits (uint16 for 12).
+
+    One channel of ``sig`` is alive at a time; the sum over channels is accumulated channel by
+    channel in ``sig``'s dtype, which is what ``sig.sum(axis=0)`` does over a leading axis.
     """
     from skimage.filters import threshold_otsu
 
-    n = sig.shape[0]
+    n = len(sig)
     voxel_nm = np.asarray(voxel_nm, float)
-    bits = np.zeros(sig.shape[1:], np.uint64)
-    popcount = np.zeros(sig.shape[1:], np.int32)
     thresholds = np.full(n, np.inf)
+    bits = popcount = total = None
     for i in range(n):
-        sample = sig[i][:: max(1, sig.shape[1] // 8)]
+        s = sig[i]
+        if total is None:
+            bits = np.zeros(s.shape, uint_dtype(2 ** n - 1))
+            popcount = np.zeros(s.shape, uint_dtype(n))
+            total = np.array(s, copy=True)
+        else:
+            total += s
+        sample = s[:: max(1, s.shape[0] // 8)]
         if float(np.ptp(sample)) <= 0:
             continue  # a blank channel is "off" everywhere
         # Otsu splits "on" from "off"; a protein no cell here expresses has only noise, which
@@ -96,21 +136,37 @@ def barcode_codes(sig: np.ndarray, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: boo
         med = float(np.median(sample))
         noise = float(np.median(np.abs(sample - med))) * 1.4826
         thresholds[i] = max(float(threshold_otsu(sample)), med + ON_SNR * noise)
-        on = sig[i] > thresholds[i]
-        bits |= on.astype(np.uint64) << np.uint64(i)
+        on = s > thresholds[i]
+        del s
         popcount += on
-    counts = np.bincount(popcount.ravel(), minlength=n + 1)
+        on = on.astype(bits.dtype)
+        on <<= i
+        bits |= on
+        del on
+    counts = sum(np.bincount(p.ravel(), minlength=n + 1) for p in popcount)  # no int64 copy of the volume
     k = int(np.argmax(counts[1:]) + 1) if counts[1:].any() else 1
-    valid = (popcount == k) | ((popcount == k - 1) & (k > 1) & accept_gaps)
-    labels = np.where(valid, bits, 0).astype(np.uint64)
-    total = sig.sum(axis=0)
+    valid = popcount == k
+    if k > 1 and accept_gaps:
+        valid |= popcount == k - 1
+    labels = bits
+    labels[~valid] = 0
     sample = total[:: max(1, total.shape[0] // 8)]
     mask = total > MASK_FRACTION * threshold_otsu(sample) if float(np.ptp(sample)) > 0 else popcount > 0
-    fill = mask & ~valid
+    del total, popcount
+    fill = mask
+    fill &= ~valid
     if fill.any() and valid.any():
-        dist, idx = ndimage.distance_transform_edt(~valid, sampling=voxel_nm, return_indices=True)
-        near = fill & (dist <= FILL_NM)
-        labels[near] = labels[tuple(i[near] for i in idx)]
+        np.logical_not(valid, out=valid)
+        # only the indices; the distances are formed section by section, where they are needed
+        # (scipy would form them for the whole volume: 44 B a voxel on top of the indices)
+        idx = ndimage.distance_transform_edt(valid, sampling=voxel_nm, return_distances=False, return_indices=True)
+        del valid
+        for z in range(labels.shape[0]):  # sources are decoded voxels, never filled: order is free
+            near = fill[z] & (_section_distance(idx, z, voxel_nm, 0.0) <= FILL_NM)
+            if near.any():
+                labels[z][near] = labels[idx[0, z][near], idx[1, z][near], idx[2, z][near]]
+        del idx
+    del fill
     labels = merge_short_codes(labels, k, sig, thresholds) if accept_gaps and k > 1 else labels
     return drop_mixed_pieces(labels, voxel_nm) if MIXED_PIECE_UM3 > 0 else labels
 
@@ -135,56 +191,67 @@ def merge_short_codes(labels: np.ndarray, k: int, sig: np.ndarray, thresholds) -
 
     Parameters
     ----------
-    labels : (Z, Y, X) uint64
+    labels : (Z, Y, X) unsigned integer (uint64, or narrower when the codes fit)
         Bit-string codes, 0 = no cell.
     k : int
         The common popcount.
-    sig : (N, Z, Y, X) float
-        The denoised barcode signal the codes were read from, photons.
+    sig : (N, Z, Y, X) float, or a sequence of N (Z, Y, X) float arrays
+        The denoised barcode signal the codes were read from, photons (each channel read once).
     thresholds : (N,) float
         Each channel's on-threshold, photons (``inf`` for a blank channel).
 
     Returns
     -------
-    (Z, Y, X) uint64
+    (Z, Y, X) of ``labels``' dtype
         The codes with short pieces merged.
     """
-    codes, inverse = np.unique(labels, return_inverse=True)
-    inverse = inverse.reshape(labels.shape)
+    codes, inverse = unique_inverse(labels)
     pc = _popcount(codes)
     full = set(int(c) for c in codes[pc == k])
-    comp = np.zeros(labels.shape, np.int64)
+    comp = np.zeros(labels.shape, np.int64 if labels.size >= 2 ** 31 else np.int32)
     comp_code = [0]
-    for j, box in enumerate(ndimage.find_objects(inverse + 1)):
+    inverse += 1  # fits: unique_inverse leaves room for one more index
+    for j, box in enumerate(ndimage.find_objects(inverse)):
         if box is None or pc[j] != k - 1 or codes[j] == 0:
             continue
-        lab, n = ndimage.label(inverse[box] == j)
+        lab, n = ndimage.label(inverse[box] == j + 1)
         comp[box][lab > 0] = lab[lab > 0] + len(comp_code) - 1
         comp_code += [int(codes[j])] * n
+    del inverse
     if len(comp_code) == 1 or not full:
         return labels
-    size = np.maximum(np.bincount(comp.ravel(), minlength=len(comp_code)), 1)
-    level = np.stack([np.bincount(comp.ravel(), weights=sig[b].ravel(), minlength=len(comp_code)) / size
-                      / thresholds[b] for b in range(sig.shape[0])], axis=1)  # (pieces, N)
+    # the pieces' voxels only (piece 0, the rest, is never read): each bin sums the same voxels in
+    # the same order as a bincount over the whole volume
+    at = np.flatnonzero(comp)
+    piece = comp.reshape(-1)[at].astype(np.intp)
+    del comp
+    size = np.maximum(np.bincount(piece, minlength=len(comp_code)), 1)
+    level = np.stack([np.bincount(piece, weights=np.asarray(sig[b]).reshape(-1)[at], minlength=len(comp_code))
+                      / size / thresholds[b] for b in range(len(sig))], axis=1)  # (pieces, N)
     target = np.zeros(len(comp_code), np.uint64)
     for c in range(1, len(comp_code)):
-        options = [(-level[c, b], comp_code[c] | (1 << b)) for b in range(sig.shape[0])
+        options = [(-level[c, b], comp_code[c] | (1 << b)) for b in range(len(sig))
                    if not comp_code[c] >> b & 1 and level[c, b] >= DIM_BIT_FRACTION
                    and comp_code[c] | (1 << b) in full]
         if options:
             target[c] = min(options)[1]
-    new = target[comp]
-    return np.where(new > 0, new, labels)
+    new = target[piece]
+    moved = new > 0
+    out = labels.copy()
+    out.reshape(-1)[at[moved]] = new[moved]
+    return out
 
 
 def decode_barcodes(sig: np.ndarray, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: bool = False) -> np.ndarray:
     """(N, z, y, x) denoised barcode signal -> uint64 compact labels 1..n (0 = no cell).
 
-    :func:`barcode_codes`, renumbered: a segment id need not reveal the barcode.
+    :func:`barcode_codes`, renumbered: a segment id need not reveal the barcode.  ``sig`` is an
+    array or a sequence of N (z, y, x) arrays.
     """
-    labels = barcode_codes(sig, voxel_nm, accept_gaps=accept_gaps)
-    codes, inverse = np.unique(labels, return_inverse=True)
-    compact = inverse.reshape(labels.shape).astype(np.uint64)
+    labels = _barcode_codes(sig, voxel_nm, accept_gaps=accept_gaps)
+    codes, inverse = unique_inverse(labels)
+    del labels
+    compact = inverse.astype(np.uint64)
     if codes[0] != 0:
         compact += 1
     return compact
@@ -341,10 +408,12 @@ def reconstruct_exm(ds, modality: str = "exm", *, rng=None) -> Submission:
     sigma = [max(0.5, SMOOTH_NM * fraction ** (-1.0 / 3.0) / v) for v in voxel_nm]
     bar = [i for i, c in enumerate(names) if c.startswith("barcode:")]
     rec = [(i, c.split(":", 1)[1]) for i, c in enumerate(names) if c.startswith("receptor:")]
-    sig = np.stack([_channel_signal(np.asarray(arr[i]), settings, sigma) for i in bar])
+    # the puncta first: they do not depend on the segmentation, whose uint64 labels then need not
+    # be held beside the matched filter
+    synapses = _synapses(arr, rec, settings, voxel_nm)
+    sig = _Signals(arr, bar, settings, sigma)  # each channel filtered when read: no (N, Z, Y, X) stack
     seg = decode_barcodes(sig, voxel_nm, accept_gaps=float(settings.get("barcode_dropout", 0.0)) > 0)
-    del sig
-    cols = _synapse_table(seg, _synapses(arr, rec, settings, voxel_nm), voxel_nm, origin)
+    cols = _synapse_table(seg, synapses, voxel_nm, origin)
     sub = Submission(modality=modality, segmentation=seg, synapses=cols, method="baseline:exm")
     return _with_stain_densities(sub, info, arr, voxel_nm, np.asarray(sigma) * voxel_nm)
 

@@ -186,3 +186,45 @@ def test_a_small_piece_with_a_blend_of_two_touching_codes_goes_to_its_neighbours
     # a large piece keeps even a blended code (a real cell's code can be one)
     labels[:, 10:30, 15:25] = blend
     assert np.all(drop_mixed_pieces(labels, VOX)[:, 10:30, 15:25] == blend)
+
+
+def test_unique_inverse_is_numpys_in_a_small_dtype():
+    from pretty_printer.reconstruct.barcode_blends import uint_dtype, unique_inverse
+
+    assert [uint_dtype(n) for n in (0, 255, 256, 65535, 65536, 2 ** 32)] == [
+        np.uint8, np.uint8, np.uint16, np.uint16, np.uint32, np.uint64]
+    labels = np.array([[[7, 0], [3, 7]], [[2 ** 40, 3], [0, 0]]], np.uint64)
+    codes, inverse = unique_inverse(labels)
+    assert codes.tolist() == [0, 3, 7, 2 ** 40] and inverse.dtype == np.uint8
+    assert inverse.tolist() == [[[2, 0], [1, 2]], [[3, 1], [0, 0]]]
+    ref_codes, ref_inverse = np.unique(labels, return_inverse=True)
+    assert np.array_equal(codes, ref_codes) and np.array_equal(inverse, ref_inverse.reshape(labels.shape))
+
+
+def test_barcodes_read_channel_by_channel_are_the_stacked_arrays_bits():
+    truth = _boxes()
+    codes = {1: [0, 2, 5, 7], 2: [1, 3, 6, 9], 3: [0, 2, 5]}
+    right = np.zeros(truth.shape, bool)
+    right[..., 25:] = True
+    sig = _barcode_signal(truth, codes, dim=(1, 7, right, 0.3), rng=np.random.default_rng(1))
+    for gaps in (False, True):
+        stacked = barcode_codes(sig, VOX, accept_gaps=gaps)
+        assert stacked.dtype == np.uint64
+        assert np.array_equal(barcode_codes([s for s in sig], VOX, accept_gaps=gaps), stacked)
+        assert np.array_equal(decode_barcodes([s for s in sig], VOX, accept_gaps=gaps),
+                              decode_barcodes(sig, VOX, accept_gaps=gaps))
+    # the channel sum, accumulated channel by channel, is numpy's sum over the leading axis
+    total = sig[0].copy()
+    for s in sig[1:]:
+        total += s
+    assert np.array_equal(total, sig.sum(axis=0))
+
+
+def test_channel_signal_in_place_is_the_out_of_place_filter():
+    from pretty_printer.reconstruct.baseline_exm import _channel_signal
+
+    img = np.random.default_rng(2).integers(90, 600, (7, 30, 31)).astype(np.uint16)
+    settings = {"offset_adu": 100.0, "gain_adu_per_e": 1.3, "background_photons": 20.0}
+    ref = ndimage.gaussian_filter((img.astype(np.float32) - 100.0) / 1.3 - 20.0, (0.5, 1.4, 1.4))
+    out = _channel_signal(img, settings, (0.5, 1.4, 1.4))
+    assert out.dtype == np.float32 and np.array_equal(out, ref)
