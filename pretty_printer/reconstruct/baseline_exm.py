@@ -152,8 +152,9 @@ def _barcode_codes(sig, voxel_nm=(1.0, 1.0, 1.0), *, accept_gaps: bool = False) 
     labels[~valid] = 0
     sample = total[:: max(1, total.shape[0] // 8)]
     mask = total > MASK_FRACTION * threshold_otsu(sample) if float(np.ptp(sample)) > 0 else popcount > 0
-    del total, popcount
+    del total, popcount, sample  # sample is a view of total
     fill = mask
+    del mask
     fill &= ~valid
     if fill.any() and valid.any():
         np.logical_not(valid, out=valid)

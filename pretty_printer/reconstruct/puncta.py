@@ -75,9 +75,14 @@ def noise_gain(shape, sigma_vox) -> np.ndarray:
     (Z, Y, X) float
         1 in the interior, larger within a few widths of a face.
     """
-    a = [_axis_gain(int(n), float(s)) for n, s in zip(shape, sigma_vox)]
-    a = [x / np.median(x) for x in a]
+    a = _axis_gains(shape, sigma_vox)
     return a[0][:, None, None] * a[1][None, :, None] * a[2][None, None, :]
+
+
+def _axis_gains(shape, sigma_vox) -> list[np.ndarray]:
+    """The three 1-D factors of :func:`noise_gain`, each relative to its median."""
+    a = [_axis_gain(int(n), float(s)) for n, s in zip(shape, sigma_vox)]
+    return [x / np.median(x) for x in a]
 
 
 def matched_filter(photons: np.ndarray, sigma_vox) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +102,17 @@ def matched_filter(photons: np.ndarray, sigma_vox) -> tuple[np.ndarray, np.ndarr
         The filtered image's robust deviation (MAD x 1.4826) times :func:`noise_gain`; photons.
     """
     filtered = ndimage.gaussian_filter(np.asarray(photons, np.float32), sigma_vox)
-    level = float(np.median(np.abs(filtered - np.median(filtered))) * 1.4826) or 1.0
-    return filtered, (level * noise_gain(filtered.shape, sigma_vox)).astype(np.float32)
+    dev = filtered - np.median(filtered)
+    np.abs(dev, out=dev)
+    level = float(np.median(dev, overwrite_input=True) * 1.4826) or 1.0
+    del dev
+    # level x noise_gain section by section: the same float64 products, then float32, without
+    # noise_gain's float64 volume and its scaled copy (16 B a voxel)
+    a = _axis_gains(filtered.shape, sigma_vox)
+    noise = np.empty(filtered.shape, np.float32)
+    for z in range(filtered.shape[0]):
+        noise[z] = level * (a[0][z] * a[1][:, None] * a[2][None, :])
+    return filtered, noise
 
 
 def detect_peaks(filtered: np.ndarray, noise: np.ndarray, threshold: float, footprint) -> np.ndarray:

@@ -39,6 +39,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from phantoms.channels import CHANNEL_SPECIES
 from phantoms.raster_channels import PS_UM2_PER_MS_CM2
+from pretty_printer.reconstruct.barcode_blends import unique_inverse
 from pretty_printer.reconstruct.excitability import SURFACE_CORRECTION
 
 UNMIX_ITERATIONS = 60
@@ -68,13 +69,18 @@ def face_area_um2(seg: np.ndarray, voxel_nm) -> np.ndarray:
         a = np.moveaxis(seg, axis, 0)
         o = np.moveaxis(out, axis, 0)
         diff = a[1:] != a[:-1]
-        o[1:] += diff * face[axis]
-        o[:-1] += diff * face[axis]
+        # adding face where diff (o + 0.0 elsewhere is o): the same sums without a float64 product
+        np.add(o[1:], face[axis], out=o[1:], where=diff)
+        np.add(o[:-1], face[axis], out=o[:-1], where=diff)
+        del diff
     out[seg == 0] = 0.0
-    return out * SURFACE_CORRECTION * 1e-6
+    out *= SURFACE_CORRECTION
+    out *= 1e-6
+    return out
 
 
-def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, pieces=None) -> dict[int, float]:
+def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, pieces=None, *,
+                    overwrite_input: bool = False) -> dict[int, float]:
     """Each segment's (or piece's) stain density (pS/um^2) from a background-subtracted stain image.
 
     Parameters
@@ -89,6 +95,8 @@ def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, 
     pieces : (Z, Y, X) integer labels, optional
         A finer labelling inside ``seg`` (each piece within one segment): one density per piece.
         The membrane is still where ``seg``'s labels change.  Default: ``seg`` itself.
+    overwrite_input : bool
+        If ``pS_image`` is float64, blur it in place (saves a float64 copy of the volume).
 
     Returns
     -------
@@ -97,12 +105,13 @@ def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, 
     """
     F = face_area_um2(seg, voxel_nm)
     unknown = seg if pieces is None else pieces
-    ids = np.unique(unknown[F > 0]).astype(np.int64)
+    where = F > 0
+    f = F[where]
+    del F  # only the membrane voxels' areas are read
+    ids = np.unique(unknown[where]).astype(np.int64)
     if ids.size == 0:
         return {}
-    where = F > 0
     k = np.searchsorted(ids, unknown[where].astype(np.int64))
-    f = F[where]
 
     def paint(d):
         img = np.zeros(seg.shape, np.float64)
@@ -112,11 +121,13 @@ def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, 
     def gather(img):
         return np.bincount(k, weights=img[where] * f, minlength=ids.size)
 
-    def blur(img):
-        return ndimage.gaussian_filter(img, sigma_vox, mode="constant")
+    def blur(img):  # in place: the 1-D passes go line by line, so the result is the same
+        return ndimage.gaussian_filter(img, sigma_vox, output=img, mode="constant")
 
     op = LinearOperator((ids.size, ids.size), matvec=lambda d: gather(blur(blur(paint(d)))), dtype=np.float64)
-    rhs = gather(blur(np.asarray(pS_image, np.float64)))
+    y = np.asarray(pS_image, np.float64)
+    rhs = gather(blur(y if overwrite_input or y is not pS_image else y.copy()))
+    del y
     d, _ = cg(op, rhs, maxiter=UNMIX_ITERATIONS)
     return {int(i): float(max(v, 0.0)) for i, v in zip(ids, d)}
 
@@ -160,7 +171,7 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
     fwhm = np.asarray(settings.get("psf_fwhm_nm", (0.0, 0.0, 0.0)), float)
     fwhm = fwhm / (float(settings.get("expansion_factor", 1.0)) or 1.0)
     sigma = np.hypot(fwhm / FWHM_PER_SIGMA, np.asarray(boundary_sigma_nm, float)) / voxel_nm
-    ids = np.unique(seg[seg > 0]).astype(np.int64)
+    ids = _nonzero_ids(seg)
     cols = {"segment_id": ids}
     pieces, segment_of, main = component_pieces(seg, voxel_nm)
     area = np.bincount(pieces.ravel(), weights=face_area_um2(seg, voxel_nm).ravel(), minlength=segment_of.size)
@@ -168,8 +179,13 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
     read = np.array([main_of.get(int(i), 0) for i in ids])
     noise_photons = np.sqrt(bg + float(settings.get("read_noise_e", 0.0)) ** 2)
     for name, img in stains.items():
-        y = ((np.asarray(img, np.float64) - offset) / adu - bg) / (per_pS * gains.get(name, 1.0))
-        d = unmix_densities(seg, y, voxel_nm, sigma, pieces)
+        y = np.array(img, np.float64)  # a copy, then in place: the same float64 operations
+        y -= offset
+        y /= adu
+        y -= bg
+        y /= per_pS * gains.get(name, 1.0)
+        d = unmix_densities(seg, y, voxel_nm, sigma, pieces, overwrite_input=True)
+        del y
         d = np.array([d.get(int(p), 0.0) for p in read])
         se = density_standard_error(area[read], noise_photons / (per_pS * gains.get(name, 1.0)), voxel_nm, sigma)
         cols[CHANNEL_SPECIES[name].column] = np.where(d >= DETECTION_SE * se, d, 0.0) / PS_UM2_PER_MS_CM2
@@ -190,6 +206,12 @@ def density_standard_error(area_um2, noise_pS, voxel_nm, sigma_vox) -> np.ndarra
     with np.errstate(divide="ignore"):
         return np.where(norm2 > 0, noise_pS / np.sqrt(np.maximum(norm2, 1e-300)), np.inf)
 
+
+
+def _nonzero_ids(seg: np.ndarray) -> np.ndarray:
+    """``np.unique(seg[seg > 0])`` as int64, section by section."""
+    codes = np.unique(np.concatenate([np.unique(s) for s in seg])) if seg.ndim and len(seg) else np.unique(seg)
+    return codes[codes > 0].astype(np.int64)
 
 
 def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_UM2):
@@ -215,12 +237,16 @@ def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_
     """
     from skimage.measure import label
 
-    ids = np.unique(seg[seg > 0])
-    comp = label(np.where(seg > 0, np.searchsorted(ids, seg) + 1, 0), background=0, connectivity=1)
-    comp = comp.astype(np.int64)
+    ids = _nonzero_ids(seg)
+    codes, inverse = unique_inverse(seg)  # = np.where(seg > 0, searchsorted(ids, seg) + 1, 0)
+    if codes[0] != 0:
+        inverse += 1
+    comp = label(inverse, background=0, connectivity=1).astype(np.int64, copy=False)
+    del inverse
     n = int(comp.max())
     seg_of = np.zeros(n + 1, np.int64)
-    seg_of[comp.ravel()] = seg.ravel().astype(np.int64)
+    for c, s in zip(comp, seg):  # section by section: no int64 copy of the volume
+        seg_of[c.ravel()] = s.ravel()
     vol = np.bincount(comp.ravel(), minlength=n + 1)
     area = np.bincount(comp.ravel(), weights=face_area_um2(seg, voxel_nm).ravel(), minlength=n + 1)
     by_segment = np.lexsort((np.arange(n), seg_of[1:])) + 1  # components by segment, then scan order

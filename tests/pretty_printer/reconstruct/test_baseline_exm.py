@@ -228,3 +228,25 @@ def test_channel_signal_in_place_is_the_out_of_place_filter():
     ref = ndimage.gaussian_filter((img.astype(np.float32) - 100.0) / 1.3 - 20.0, (0.5, 1.4, 1.4))
     out = _channel_signal(img, settings, (0.5, 1.4, 1.4))
     assert out.dtype == np.float32 and np.array_equal(out, ref)
+
+
+def test_face_area_and_unmixing_in_place_are_the_out_of_place_computation():
+    from pretty_printer.reconstruct.excitability import SURFACE_CORRECTION
+
+    seg = np.zeros((6, 20, 24), np.uint64)
+    seg[1:5, 3:15, 2:12] = 4
+    seg[1:5, 3:15, 12:22] = 9
+    face = (VOX[1] * VOX[2], VOX[0] * VOX[2], VOX[0] * VOX[1])
+    ref = np.zeros(seg.shape)
+    for axis in range(3):
+        a, o = np.moveaxis(seg, axis, 0), np.moveaxis(ref, axis, 0)
+        diff = a[1:] != a[:-1]
+        o[1:] += diff * face[axis]
+        o[:-1] += diff * face[axis]
+    ref[seg == 0] = 0.0
+    assert np.array_equal(face_area_um2(seg, VOX), ref * SURFACE_CORRECTION * 1e-6)
+    y = np.random.default_rng(4).normal(0.0, 1.0, seg.shape)
+    kept = y.copy()
+    d = unmix_densities(seg, y, VOX, (0.5, 2.0, 2.0))
+    assert np.array_equal(y, kept)  # not overwritten unless asked
+    assert unmix_densities(seg, y, VOX, (0.5, 2.0, 2.0), overwrite_input=True) == d and sorted(d) == [4, 9]

@@ -60,3 +60,13 @@ def test_dim_punctum_is_found_by_the_matched_filter():
         peaks = detect_peaks(filtered, noise, 4.5, FOOTPRINT)
         found += any(np.abs(p - (8, 30, 30)).max() <= 2 for p in peaks)
     assert found >= 16
+
+
+def test_matched_filter_noise_is_level_times_noise_gain_in_float32():
+    photons = np.random.default_rng(3).normal(0.0, 5.0, (9, 33, 30)).astype(np.float32)
+    sigma = (0.7, 2.1, 2.1)
+    filtered, noise = matched_filter(photons, sigma)
+    ref = ndimage.gaussian_filter(photons, sigma)
+    level = float(np.median(np.abs(ref - np.median(ref))) * 1.4826)
+    assert np.array_equal(filtered, ref)
+    assert noise.dtype == np.float32 and np.array_equal(noise, (level * noise_gain(ref.shape, sigma)).astype(np.float32))
