@@ -40,6 +40,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from scipy import ndimage
 
@@ -429,10 +431,26 @@ def _with_stain_densities(sub: Submission, info: dict, arr, voxel_nm, boundary_s
     stained = [(i, c.split(":", 1)[1]) for i, c in enumerate(info["channels"]) if c.startswith("channel:")]
     if not stained or not np.any(sub.segmentation):
         return sub
-    stains = {name: np.asarray(arr[i]) for i, name in stained}
+    stains = _LazyChannels(arr, {name: i for i, name in stained})  # one raw stain in memory at a time
     gains = {name: _bleach_gain(settings, i) for i, name in stained}
     cols = stain_densities(np.asarray(sub.segmentation), stains, settings, gains, voxel_nm, boundary_sigma_nm)
     return replace(sub, cells=cols)
+
+
+class _LazyChannels(Mapping):
+    """Name -> a channel of the raw image, read when asked (a mapping of names to indices)."""
+
+    def __init__(self, arr, index: dict):
+        self.arr, self.index = arr, index
+
+    def __getitem__(self, name) -> np.ndarray:
+        return np.asarray(self.arr[self.index[name]])
+
+    def __iter__(self):
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 def _bleach_gain(settings: dict, channel: int) -> float:

@@ -62,21 +62,31 @@ def face_area_um2(seg: np.ndarray, voxel_nm) -> np.ndarray:
         0 in unassigned voxels and inside segments; the sum over a segment is its membrane area
         (voxel faces on a label boundary, times the staircase correction).
     """
-    vz, vy, vx = (float(v) for v in voxel_nm)
-    face = (vy * vx, vz * vx, vz * vy)
-    out = np.zeros(seg.shape, np.float64)
-    for axis in range(3):
-        a = np.moveaxis(seg, axis, 0)
-        o = np.moveaxis(out, axis, 0)
-        diff = a[1:] != a[:-1]
-        # adding face where diff (o + 0.0 elsewhere is o): the same sums without a float64 product
-        np.add(o[1:], face[axis], out=o[1:], where=diff)
-        np.add(o[:-1], face[axis], out=o[:-1], where=diff)
-        del diff
-    out[seg == 0] = 0.0
-    out *= SURFACE_CORRECTION
-    out *= 1e-6
+    out = np.empty(seg.shape, np.float64)
+    for z in range(seg.shape[0]):
+        out[z] = _face_area_section(seg, z, voxel_nm)
     return out
+
+
+def _face_area_section(seg: np.ndarray, z: int, voxel_nm) -> np.ndarray:
+    """Section ``z`` of :func:`face_area_um2`: each voxel's faces added in the same order (the
+    section below, above, then along y, then along x), so the same float64 sums."""
+    vz, vy, vx = (float(v) for v in voxel_nm)
+    s = seg[z]
+    o = np.zeros(s.shape, np.float64)
+    if z > 0:
+        np.add(o, vy * vx, out=o, where=s != seg[z - 1])
+    if z < seg.shape[0] - 1:
+        np.add(o, vy * vx, out=o, where=s != seg[z + 1])
+    for axis, face in ((0, vz * vx), (1, vz * vy)):
+        a, b = np.moveaxis(s, axis, 0), np.moveaxis(o, axis, 0)
+        diff = a[1:] != a[:-1]
+        np.add(b[1:], face, out=b[1:], where=diff)
+        np.add(b[:-1], face, out=b[:-1], where=diff)
+    o[s == 0] = 0.0
+    o *= SURFACE_CORRECTION
+    o *= 1e-6
+    return o
 
 
 def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, pieces=None, *,
@@ -103,11 +113,15 @@ def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, 
     dict
         Segment (or piece) id -> density, pS/um^2, >= 0; only those with a boundary face.
     """
-    F = face_area_um2(seg, voxel_nm)
     unknown = seg if pieces is None else pieces
-    where = F > 0
-    f = F[where]
-    del F  # only the membrane voxels' areas are read
+    # only the membrane voxels' areas are read: formed section by section, no float64 volume
+    where = np.empty(seg.shape, bool)
+    f = []
+    for z in range(seg.shape[0]):
+        a = _face_area_section(seg, z, voxel_nm)
+        where[z] = a > 0
+        f.append(a[where[z]])
+    f = np.concatenate(f) if f else np.zeros(0)
     ids = np.unique(unknown[where]).astype(np.int64)
     if ids.size == 0:
         return {}
@@ -126,7 +140,10 @@ def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, 
 
     op = LinearOperator((ids.size, ids.size), matvec=lambda d: gather(blur(blur(paint(d)))), dtype=np.float64)
     y = np.asarray(pS_image, np.float64)
-    rhs = gather(blur(y if overwrite_input or y is not pS_image else y.copy()))
+    if y is pS_image and not overwrite_input:
+        y = y.copy()
+    del pS_image  # a temporary passed by the caller is freed with y, before the iterations
+    rhs = gather(blur(y))
     del y
     d, _ = cg(op, rhs, maxiter=UNMIX_ITERATIONS)
     return {int(i): float(max(v, 0.0)) for i, v in zip(ids, d)}
@@ -143,8 +160,8 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
     Parameters
     ----------
     seg : (Z, Y, X) uint64
-    stains : dict
-        Species name -> (Z, Y, X) raw image (ADU).
+    stains : mapping
+        Species name -> (Z, Y, X) raw image (ADU); read once each, one at a time.
     settings : dict
         The scanner's public settings: ``offset_adu``, ``gain_adu_per_e``,
         ``background_photons``, ``channel_photons`` (per pS), ``psf_fwhm_nm``,
@@ -178,18 +195,24 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
     main_of = dict(zip(segment_of[main].tolist(), main.tolist()))  # segment -> its largest piece
     read = np.array([main_of.get(int(i), 0) for i in ids])
     noise_photons = np.sqrt(bg + float(settings.get("read_noise_e", 0.0)) ** 2)
-    for name, img in stains.items():
-        y = np.array(img, np.float64)  # a copy, then in place: the same float64 operations
-        y -= offset
-        y /= adu
-        y -= bg
-        y /= per_pS * gains.get(name, 1.0)
-        d = unmix_densities(seg, y, voxel_nm, sigma, pieces, overwrite_input=True)
-        del y
+    for name in stains:  # one stain read at a time if ``stains`` reads lazily
+        # the pS image passed as a temporary, so that unmix_densities frees it once blurred
+        d = unmix_densities(seg, _pS_image(stains[name], offset, adu, bg, per_pS * gains.get(name, 1.0)),
+                            voxel_nm, sigma, pieces, overwrite_input=True)
         d = np.array([d.get(int(p), 0.0) for p in read])
         se = density_standard_error(area[read], noise_photons / (per_pS * gains.get(name, 1.0)), voxel_nm, sigma)
         cols[CHANNEL_SPECIES[name].column] = np.where(d >= DETECTION_SE * se, d, 0.0) / PS_UM2_PER_MS_CM2
     return cols
+
+
+def _pS_image(img, offset: float, adu: float, bg: float, per_pS: float) -> np.ndarray:
+    """``((img - offset) / adu - bg) / per_pS`` in float64, in place on one copy (the same operations)."""
+    y = np.array(img, np.float64)
+    y -= offset
+    y /= adu
+    y -= bg
+    y /= per_pS
+    return y
 
 
 def density_standard_error(area_um2, noise_pS, voxel_nm, sigma_vox) -> np.ndarray:
