@@ -68,6 +68,24 @@ def face_area_um2(seg: np.ndarray, voxel_nm) -> np.ndarray:
     return out
 
 
+def _membrane(seg: np.ndarray, voxel_nm) -> tuple[np.ndarray, np.ndarray]:
+    """Where :func:`face_area_um2` is positive, and its values there in C order, formed section by
+    section (no float64 volume): ``(F > 0, F[F > 0])``."""
+    where = np.empty(seg.shape, bool)
+    f = []
+    for z in range(seg.shape[0]):
+        a = _face_area_section(seg, z, voxel_nm)
+        where[z] = a > 0
+        f.append(a[where[z]])
+    return where, (np.concatenate(f) if f else np.zeros(0))
+
+
+def _areas(labels: np.ndarray, where: np.ndarray, f: np.ndarray, minlength: int) -> np.ndarray:
+    """``np.bincount(labels.ravel(), weights=face_area_um2(...).ravel(), minlength)`` from the
+    membrane voxels alone: the other voxels add 0.0, which leaves every sum as it is."""
+    return np.bincount(labels[where].astype(np.intp, copy=False), weights=f, minlength=minlength)
+
+
 def _face_area_section(seg: np.ndarray, z: int, voxel_nm) -> np.ndarray:
     """Section ``z`` of :func:`face_area_um2`: each voxel's faces added in the same order (the
     section below, above, then along y, then along x), so the same float64 sums."""
@@ -114,14 +132,7 @@ def unmix_densities(seg: np.ndarray, pS_image: np.ndarray, voxel_nm, sigma_vox, 
         Segment (or piece) id -> density, pS/um^2, >= 0; only those with a boundary face.
     """
     unknown = seg if pieces is None else pieces
-    # only the membrane voxels' areas are read: formed section by section, no float64 volume
-    where = np.empty(seg.shape, bool)
-    f = []
-    for z in range(seg.shape[0]):
-        a = _face_area_section(seg, z, voxel_nm)
-        where[z] = a > 0
-        f.append(a[where[z]])
-    f = np.concatenate(f) if f else np.zeros(0)
+    where, f = _membrane(seg, voxel_nm)
     ids = np.unique(unknown[where]).astype(np.int64)
     if ids.size == 0:
         return {}
@@ -191,7 +202,9 @@ def stain_densities(seg: np.ndarray, stains: dict[str, np.ndarray], settings: di
     ids = _nonzero_ids(seg)
     cols = {"segment_id": ids}
     pieces, segment_of, main = component_pieces(seg, voxel_nm)
-    area = np.bincount(pieces.ravel(), weights=face_area_um2(seg, voxel_nm).ravel(), minlength=segment_of.size)
+    where, f = _membrane(seg, voxel_nm)
+    area = _areas(pieces, where, f, segment_of.size)
+    del where, f
     main_of = dict(zip(segment_of[main].tolist(), main.tolist()))  # segment -> its largest piece
     read = np.array([main_of.get(int(i), 0) for i in ids])
     noise_photons = np.sqrt(bg + float(settings.get("read_noise_e", 0.0)) ** 2)
@@ -251,7 +264,7 @@ def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_
 
     Returns
     -------
-    pieces : (Z, Y, X) int64
+    pieces : (Z, Y, X) int32 (int64 from 2**31 pieces on)
         Piece labels 1..n, 0 where ``seg`` is 0.
     segment_of : (n + 1,) int64
         Each piece's segment (``segment_of[0] = 0``).
@@ -271,7 +284,9 @@ def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_
     for c, s in zip(comp, seg):  # section by section: no int64 copy of the volume
         seg_of[c.ravel()] = s.ravel()
     vol = np.bincount(comp.ravel(), minlength=n + 1)
-    area = np.bincount(comp.ravel(), weights=face_area_um2(seg, voxel_nm).ravel(), minlength=n + 1)
+    where, f = _membrane(seg, voxel_nm)
+    area = _areas(comp, where, f, n + 1)
+    del where, f
     by_segment = np.lexsort((np.arange(n), seg_of[1:])) + 1  # components by segment, then scan order
     by_size = np.lexsort((np.arange(n), -vol[1:], seg_of[1:])) + 1
     largest = by_size[np.r_[True, seg_of[by_size][1:] != seg_of[by_size][:-1]]]  # ties: first found
@@ -279,9 +294,9 @@ def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_
     own[largest] = True
     own[0] = False
     kept = by_segment[own[by_segment]]
-    piece_of = np.zeros(n + 1, np.int64)
+    piece_of = np.zeros(n + 1, np.int32 if n < 2 ** 31 else np.int64)  # 4 B a voxel in the image
     piece_of[kept] = np.arange(1, kept.size + 1)
-    main = piece_of[largest]  # in increasing segment order, like ids
+    main = piece_of[largest].astype(np.int64)  # in increasing segment order, like ids
     small = np.flatnonzero(~own[1:]) + 1
     piece_of[small] = main[np.searchsorted(ids, seg_of[small])]
     return piece_of[comp], np.r_[0, seg_of[kept]], main

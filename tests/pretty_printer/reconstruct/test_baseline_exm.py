@@ -250,3 +250,19 @@ def test_face_area_and_unmixing_in_place_are_the_out_of_place_computation():
     d = unmix_densities(seg, y, VOX, (0.5, 2.0, 2.0))
     assert np.array_equal(y, kept)  # not overwritten unless asked
     assert unmix_densities(seg, y, VOX, (0.5, 2.0, 2.0), overwrite_input=True) == d and sorted(d) == [4, 9]
+
+
+def test_membrane_areas_from_the_membrane_voxels_are_the_whole_volumes_sums():
+    from pretty_printer.reconstruct.stain_unmixing import _areas, _membrane, component_pieces
+
+    seg = np.zeros((6, 20, 24), np.uint64)
+    seg[1:5, 3:15, 2:12] = 4
+    seg[1:5, 3:15, 12:22] = 9
+    seg[2:4, 16:19, 5:9] = 4  # a second piece of segment 4
+    F = face_area_um2(seg, VOX)
+    where, f = _membrane(seg, VOX)
+    assert np.array_equal(where, F > 0) and np.array_equal(f, F[F > 0])
+    pieces, segment_of, main = component_pieces(seg, VOX, min_area_um2=0.0)
+    assert pieces.dtype == np.int32 and main.dtype == np.int64 and segment_of.tolist() == [0, 4, 4, 9]
+    ref = np.bincount(pieces.ravel().astype(np.int64), weights=F.ravel(), minlength=4)
+    assert np.array_equal(_areas(pieces, where, f, 4), ref) and (ref[1:] > 0).all()
