@@ -36,16 +36,14 @@ def drop_mixed_pieces(labels: np.ndarray, voxel_nm) -> np.ndarray:
     (Z, Y, X) of ``labels``' dtype
         The codes with blended pieces relabelled (``labels`` itself if there are none).
     """
-    from skimage.measure import label
-
     voxel_nm = np.asarray(voxel_nm, float)
     max_vox = MIXED_PIECE_UM3 * 1e9 / float(np.prod(voxel_nm))
     codes, inverse = unique_inverse(labels)
     if codes[0] != 0:
         inverse += 1  # fits: unique_inverse leaves room for one more index
         codes = np.r_[codes.dtype.type(0), codes]
-    comp = label(inverse, background=0, connectivity=1).astype(np.int64, copy=False)
-    small = np.bincount(comp.ravel()) <= max_vox
+    comp = label_by_value(inverse)
+    small = sum(np.bincount(c.ravel(), minlength=int(comp.max()) + 1) for c in comp) <= max_vox
     small[0] = False
     code_of = np.zeros(small.size, np.int64)
     code_of[comp.ravel()] = inverse.ravel()
@@ -66,6 +64,45 @@ def drop_mixed_pieces(labels: np.ndarray, voxel_nm) -> np.ndarray:
     del keep
     out = labels.copy()
     out[mixed] = labels[tuple(i[mixed] for i in idx)]
+    return out
+
+
+def label_by_value(image: np.ndarray) -> np.ndarray:
+    """6-connected components of each nonzero value: ``skimage.measure.label(image, background=0,
+    connectivity=1)``, numbered the same way, in int32.
+
+    skimage's label copies its input to intp and returns int64 (16 B a voxel); here each value's
+    box is labelled by :func:`scipy.ndimage.label` and the components renumbered in the order of
+    their first voxel in C order, which is skimage's numbering.
+
+    Parameters
+    ----------
+    image : (Z, Y, X) unsigned integer
+        Small values (one box per value up to the maximum), 0 = background.
+
+    Returns
+    -------
+    (Z, Y, X) int32 (int64 from 2**31 voxels on)
+        Component ids 1..n, 0 on the background.
+    """
+    out = np.zeros(image.shape, np.int32 if image.size < 2 ** 31 else np.int64)
+    n = 0
+    for v, box in enumerate(ndimage.find_objects(image), start=1):
+        if box is None:
+            continue
+        lab, k = ndimage.label(image[box] == v)
+        m = lab > 0
+        out[box][m] = lab[m] + n
+        n += k
+    first = np.full(n + 1, np.iinfo(np.int64).max)
+    for z in range(out.shape[0]):
+        u, i = np.unique(out[z], return_index=True)
+        first[u] = np.minimum(first[u], i + z * out[z].size)
+    first[0] = -1
+    rank = np.zeros(n + 1, out.dtype)
+    rank[np.argsort(first, kind="stable")] = np.arange(n + 1)
+    for z in range(out.shape[0]):
+        out[z] = rank[out[z]]
     return out
 
 

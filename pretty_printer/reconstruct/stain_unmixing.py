@@ -39,7 +39,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from phantoms.channels import CHANNEL_SPECIES
 from phantoms.raster_channels import PS_UM2_PER_MS_CM2
-from pretty_printer.reconstruct.barcode_blends import unique_inverse
+from pretty_printer.reconstruct.barcode_blends import label_by_value, unique_inverse
 from pretty_printer.reconstruct.excitability import SURFACE_CORRECTION
 
 UNMIX_ITERATIONS = 60
@@ -271,19 +271,17 @@ def component_pieces(seg: np.ndarray, voxel_nm, min_area_um2: float = MIN_PIECE_
     main : (number of segments,) int64
         Each segment's largest piece, in increasing segment order.
     """
-    from skimage.measure import label
-
     ids = _nonzero_ids(seg)
     codes, inverse = unique_inverse(seg)  # = np.where(seg > 0, searchsorted(ids, seg) + 1, 0)
     if codes[0] != 0:
         inverse += 1
-    comp = label(inverse, background=0, connectivity=1).astype(np.int64, copy=False)
+    comp = label_by_value(inverse)  # = skimage's label(inverse, background=0, connectivity=1), int32
     del inverse
     n = int(comp.max())
     seg_of = np.zeros(n + 1, np.int64)
     for c, s in zip(comp, seg):  # section by section: no int64 copy of the volume
         seg_of[c.ravel()] = s.ravel()
-    vol = np.bincount(comp.ravel(), minlength=n + 1)
+    vol = sum(np.bincount(c.ravel(), minlength=n + 1) for c in comp)  # counts: exact in any order
     where, f = _membrane(seg, voxel_nm)
     area = _areas(comp, where, f, n + 1)
     del where, f

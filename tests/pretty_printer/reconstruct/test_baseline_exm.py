@@ -266,3 +266,19 @@ def test_membrane_areas_from_the_membrane_voxels_are_the_whole_volumes_sums():
     assert pieces.dtype == np.int32 and main.dtype == np.int64 and segment_of.tolist() == [0, 4, 4, 9]
     ref = np.bincount(pieces.ravel().astype(np.int64), weights=F.ravel(), minlength=4)
     assert np.array_equal(_areas(pieces, where, f, 4), ref) and (ref[1:] > 0).all()
+
+
+def test_label_by_value_is_skimages_label_in_int32():
+    from skimage.measure import label
+
+    from pretty_printer.reconstruct.barcode_blends import label_by_value
+
+    two = np.array([[[1, 1, 0, 2], [0, 1, 0, 2], [2, 0, 0, 1]]], np.uint16)
+    assert label_by_value(two).tolist() == [[[1, 1, 0, 2], [0, 1, 0, 2], [3, 0, 0, 4]]]
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        img = (ndimage.gaussian_filter(rng.standard_normal((7, 30, 40)), 1.5) * 8).astype(int).clip(0, None)
+        img = img.astype(np.uint16)
+        out = label_by_value(img)
+        assert out.dtype == np.int32 and np.array_equal(out, label(img, background=0, connectivity=1))
+    assert not label_by_value(np.zeros((2, 3, 3), np.uint8)).any()
