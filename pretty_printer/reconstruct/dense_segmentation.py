@@ -198,6 +198,16 @@ def link_sections(interiors: np.ndarray, voxel_nm) -> np.ndarray:
     return compact.reshape(-1).astype(dtype)[group][lab]
 
 
+def _labels_out(seg, overwrite: bool, who: str) -> np.ndarray:
+    """``seg`` itself when ``overwrite`` (it must have :func:`label_dtype`; else ``ValueError``
+    naming ``who``), or a :func:`label_dtype` copy of it."""
+    seg = np.asarray(seg)
+    dtype = label_dtype(seg.shape)
+    if overwrite and seg.dtype != dtype:
+        raise ValueError(f"{who}: overwrite needs {dtype} labels, got {seg.dtype}")
+    return seg if overwrite else seg.astype(dtype)
+
+
 def grow_over_membranes(seg: np.ndarray, membrane: np.ndarray, voxel_nm, *, overwrite: bool = False) -> np.ndarray:
     """Membrane voxels near a segment take the nearest segment's label (rule 4).
 
@@ -224,11 +234,7 @@ def grow_over_membranes(seg: np.ndarray, membrane: np.ndarray, voxel_nm, *, over
         ``overwrite`` with labels of another dtype.
     """
     voxel_nm = np.asarray(voxel_nm, float)
-    seg = np.asarray(seg)
-    dtype = label_dtype(seg.shape)
-    if overwrite and seg.dtype != dtype:
-        raise ValueError(f"grow_over_membranes: overwrite needs {dtype} labels, got {seg.dtype}")
-    out = seg if overwrite else seg.astype(dtype)
+    out = _labels_out(seg, overwrite, "grow_over_membranes")
     if not (out > 0).any():
         return out
     reach = max(1, int(round(GROW_NM / voxel_nm[1])))
@@ -279,11 +285,7 @@ def assign_foreground(seg: np.ndarray, fg: np.ndarray, voxel_nm, *, overwrite: b
         ``overwrite`` with labels of another dtype.
     """
     voxel_nm = np.asarray(voxel_nm, float)
-    seg = np.asarray(seg)
-    dtype = label_dtype(seg.shape)
-    if overwrite and seg.dtype != dtype:
-        raise ValueError(f"assign_foreground: overwrite needs {dtype} labels, got {seg.dtype}")
-    out = seg if overwrite else seg.astype(dtype)
+    out = _labels_out(seg, overwrite, "assign_foreground")
     comps, n = ndimage.label(fg | (out > 0))
     if n == 0:
         return out
