@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from pretty_printer.reconstruct.baseline_exm import barcode_codes, decode_barcodes, find_puncta, partners
+from pretty_printer.reconstruct.baseline_exm import barcode_codes, decode_barcodes
+from pretty_printer.reconstruct.exm_synapses import find_puncta, partners
 from pretty_printer.reconstruct.stain_unmixing import face_area_um2, unmix_densities
 
 VOX = np.array([60.0, 20.0, 20.0])
