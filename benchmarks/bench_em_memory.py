@@ -72,8 +72,11 @@ def _traced(steps: dict) -> list[tuple[str, int, int]]:
     return record
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run(modality: str, steps: dict, description: str, argv=None) -> int:
+    """Parse ``[DATASET_DIR [SUB_DIR]] [--seed N]``, run the ``modality`` baseline under
+    :mod:`tracemalloc` with ``steps`` wrapped (:func:`_traced`), print each step's traced memory per
+    voxel of one channel (shared with ``bench_exm_memory.py``)."""
+    p = argparse.ArgumentParser(description=description.splitlines()[0])
     p.add_argument("dataset", nargs="?")
     p.add_argument("out", nargs="?")
     p.add_argument("--seed", type=int, default=0)
@@ -83,23 +86,24 @@ def main(argv=None) -> int:
         from pretty_printer.dataset.generate import generate
         from pretty_printer.dataset.presets import load_preset
 
-        dataset = Path(tempfile.mkdtemp(prefix="bench-em-memory-")) / "tiny"
+        dataset = Path(tempfile.mkdtemp(prefix=f"bench-{modality}-memory-")) / "tiny"
         generate(load_preset("tiny"), dataset, args.seed, progress=False)
-    out = args.out or Path(tempfile.mkdtemp(prefix="bench-em-memory-sub-")) / "sub"
+    out = args.out or Path(tempfile.mkdtemp(prefix=f"bench-{modality}-memory-sub-")) / "sub"
 
-    record = _traced(STEPS)
+    record = _traced(steps)
     from pretty_printer.dataset.layout import Dataset
     from pretty_printer.reconstruct.methods import get_method
     from pretty_printer.submission import format as fmt
 
     ds = Dataset(dataset)
-    arr, _ = ds.image("em")
+    arr, _ = ds.image(modality)
     n = int(arr[0].size)
     tracemalloc.start()
-    sub = get_method("baseline", "em")(ds, "em", rng=0)
-    fmt.write_submission(Path(out), sub, voxel_nm=ds.modality("em")["voxel_nm"], force=True)
+    sub = get_method("baseline", modality)(ds, modality, rng=0)
+    fmt.write_submission(Path(out), sub, voxel_nm=ds.modality(modality)["voxel_nm"], force=True)
     tracemalloc.stop()
-    print(f"EM voxels: {n:,}; traced memory per EM voxel (bytes), first call of each step")
+    print(f"{modality} voxels: {n:,} x {arr.shape[0]} channel(s); traced memory per voxel of one channel "
+          "(bytes), first call of each step")
     seen = set()
     for name, entry, peak in record:
         if name not in seen:
@@ -107,6 +111,10 @@ def main(argv=None) -> int:
             print(f"  {name:40s} entry {entry / n:5.1f}  peak {peak / n:5.1f}  ({peak / 1e6:.0f} MB)")
     print(f"  peak of the whole run: {max(p for _, _, p in record) / n:.1f} B a voxel")
     return 0
+
+
+def main(argv=None) -> int:
+    return run("em", STEPS, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -14,17 +14,13 @@ voxels of one ExM channel (issue 13, ``benchmarks/RESULTS.md``).
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-import tracemalloc
-from pathlib import Path
-
-from bench_em_memory import _traced
+from bench_em_memory import run
 
 R = "pretty_printer.reconstruct."
 STEPS = {
     R + "baseline_exm": ["_channel_signal", "_barcode_codes", "merge_short_codes", "decode_barcodes", "_synapses",
-                         "find_puncta", "_synapse_table", "_with_stain_densities", "reconstruct_exm"],
+                         "_with_stain_densities", "reconstruct_exm"],
+    R + "exm_synapses": ["find_puncta", "synapse_table"],
     R + "puncta": ["matched_filter", "detect_peaks"],
     R + "barcode_blends": ["drop_mixed_pieces"],
     # not unmix_densities: a wrapper would hold the pS image that stain_densities hands it as a
@@ -35,40 +31,7 @@ STEPS = {
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("dataset", nargs="?")
-    p.add_argument("out", nargs="?")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    dataset = args.dataset
-    if dataset is None:
-        from pretty_printer.dataset.generate import generate
-        from pretty_printer.dataset.presets import load_preset
-
-        dataset = Path(tempfile.mkdtemp(prefix="bench-exm-memory-")) / "tiny"
-        generate(load_preset("tiny"), dataset, args.seed, progress=False)
-    out = args.out or Path(tempfile.mkdtemp(prefix="bench-exm-memory-sub-")) / "sub"
-
-    record = _traced(STEPS)
-    from pretty_printer.dataset.layout import Dataset
-    from pretty_printer.reconstruct.methods import get_method
-    from pretty_printer.submission import format as fmt
-
-    ds = Dataset(dataset)
-    arr, _ = ds.image("exm")
-    n = int(arr[0].size)
-    tracemalloc.start()
-    sub = get_method("baseline", "exm")(ds, "exm", rng=0)
-    fmt.write_submission(Path(out), sub, voxel_nm=ds.modality("exm")["voxel_nm"], force=True)
-    tracemalloc.stop()
-    print(f"ExM voxels: {n:,} x {arr.shape[0]} channels; traced memory per voxel (bytes), first call of each step")
-    seen = set()
-    for name, entry, peak in record:
-        if name not in seen:
-            seen.add(name)
-            print(f"  {name:40s} entry {entry / n:5.1f}  peak {peak / n:5.1f}  ({peak / 1e6:.0f} MB)")
-    print(f"  peak of the whole run: {max(p for _, _, p in record) / n:.1f} B a voxel")
-    return 0
+    return run("exm", STEPS, __doc__, argv)
 
 
 if __name__ == "__main__":
