@@ -27,7 +27,8 @@ def register(sub) -> None:
 def add_scale_options(p) -> None:
     """``--workers``, ``--scheduler``, ``--cache-dir``, ``--no-cache`` (shared with ``sweep``)."""
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="local worker processes for chunk tasks (default: every core; 1: this process only)")
+                   help="local worker processes for chunk tasks and NEURON simulations "
+                        "(default: every core; 1: this process only)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run chunk tasks on an existing dask.distributed cluster, e.g. tcp://host:8786 "
                         "(default: dask's 'scheduler-address' setting, else local workers)")

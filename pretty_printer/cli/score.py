@@ -29,6 +29,8 @@ def register(sub) -> None:
                    help="HTTP address where DATASET is served (e.g. http://127.0.0.1:9000); the HTML report's "
                         "diagnostics then link each entry to neuroglancer (default: no links, image crops only)")
     p.add_argument("--no-function", action="store_true", help="skip the (slower) function score")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes for the function score's NEURON runs (default: every core; 1: this process only)")
     p.set_defaults(func=run)
 
 
@@ -59,8 +61,12 @@ def run(args) -> int:
         raise ConfigError(f"--vi-convention: expected one of {', '.join(VI_CONVENTIONS)}, got {args.vi_convention!r}")
     check_output_file(args.json, "--json")
     check_output_file(args.html, "--html")
-    card = score(args.dataset, args.submission, threshold_nm=threshold, function=not args.no_function,
-                 vi_convention=args.vi_convention)
+    from pretty_printer.dataset.engine import EngineConfig
+    from pretty_printer.sim.parallel import simulation_workers
+
+    with simulation_workers(EngineConfig(workers=args.workers).n_local):  # EngineConfig checks --workers
+        card = score(args.dataset, args.submission, threshold_nm=threshold, function=not args.no_function,
+                     vi_convention=args.vi_convention)
     from pretty_printer.studies.leaderboard import fails_most
 
     print(f"fails most at: {fails_most(card)}")  # the same summary as the leaderboard's column

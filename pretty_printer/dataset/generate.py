@@ -22,6 +22,7 @@ from pretty_printer.errors import GrowthError
 from pretty_printer.dataset.presets import Preset
 from pretty_printer.progress import Progress
 from pretty_printer.seeds import stage_rng
+from pretty_printer.sim.parallel import simulation_workers
 
 
 def renumber_cells(circuit: Circuit, first_id: int = 1) -> Circuit:
@@ -105,7 +106,8 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
         public, truth = tmp / "public", tmp / "truth"
         for d in (public, truth / "artifacts", truth / "labels"):
             d.mkdir(parents=True, exist_ok=True)
-        with prog.stage(f"train and compile task {preset.task!r}"):
+        sim_workers = (engine or EngineConfig()).n_local  # NEURON's processes (sim/parallel.py)
+        with prog.stage(f"train and compile task {preset.task!r}"), simulation_workers(sim_workers):
             compiled = _compile_stage(preset, seed, truth, cache)
         circuit, td = compiled["circuit"], compiled["task_data"]
         # the workers start after compiling (a long, busy stage of this process) and stop after the scans
@@ -118,7 +120,8 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
                               for m, sc in scanners.items()}
                 eng.wait(bar=lambda items, total: prog.bar(items, "chunks", total=total))
         write_organelle_stats(truth, phantom)
-        with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"):
+        with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"), \
+                simulation_workers(sim_workers):
             morph = _morphology_stage(circuit, phantom, td, grow_key, truth, cache)
         with prog.stage("write fidelity and manifest"):
             layout.write_json(truth / "fidelity.json", {**compiled["fidelity"], **morph})

@@ -24,6 +24,7 @@ from pretty_printer.circuit.cellmodels import RECEPTOR_KINETICS, CellModel, get_
 from pretty_printer.circuit.description import Circuit
 from pretty_printer.circuit.excitability import cell_densities
 from pretty_printer.errors import ConfigError
+from pretty_printer.sim import parallel
 # the membrane half (mechanisms, single cells, f-I curves), re-exported for callers of this module
 from pretty_printer.sim.mechanism_files import mechanism_hash  # noqa: F401
 from pretty_printer.sim.membrane import (SPIKE_THRESHOLD_MV, V_INIT_MV, _insert_channels,  # noqa: F401
@@ -190,16 +191,29 @@ def _simulate(circuit: Circuit, X: np.ndarray, record_spikes: bool, builder,
     if circuit.readout.window_ms <= 0 or circuit.readout.window_ms > circuit.readout.bin_ms:
         raise ConfigError(f"readout.window_ms: expected in (0, bin_ms], got "
                           f"{circuit.readout.window_ms}")
+    n = X3.shape[0]
+    steps = X3.shape[1] * circuit.readout.bin_ms / circuit.dt_ms
+    k = parallel.n_parts(n, n * compartments_per_copy * steps)
+    bounds = np.linspace(0, n, k + 1).round().astype(int)  # contiguous runs of samples, in order
+    parts = parallel.map_parts(_simulate_rows, [(circuit, X3[a:b], record_spikes, builder, compartments_per_copy)
+                                                for a, b in zip(bounds[:-1], bounds[1:])])
+    rates = [r for r, _ in parts]
+    spikes = [s for _, sp in parts for s in sp] if record_spikes else None
+    rates_Hz = np.concatenate(rates, axis=0) if n else np.zeros((0,) + X3.shape[1:2] + (len(circuit.cells),))
+    return SimResult(tuple(c.id for c in circuit.cells), rates_like_inputs(rates_Hz, X), spikes)
+
+
+def _simulate_rows(circuit: Circuit, X3: np.ndarray, record_spikes: bool, builder,
+                   compartments_per_copy: int) -> tuple[np.ndarray, list]:
+    """Rates (n, n_steps, n_cells) and spikes of the copies ``X3`` (n, n_steps, n_in), in NEURON
+    runs of at most :data:`MAX_CELLS_PER_RUN` compartments (run in a worker process too)."""
     per_run = max(1, MAX_CELLS_PER_RUN // max(1, compartments_per_copy))
-    rates, spikes = [], [] if record_spikes else None
+    rates, spikes = [np.zeros((0,) + X3.shape[1:2] + (len(circuit.cells),))], []
     for start in range(0, X3.shape[0], per_run):
         r, sp = _simulate_chunk(circuit, X3[start:start + per_run], record_spikes, builder)
         rates.append(r)
-        if record_spikes:
-            spikes.extend(sp)
-    rates_Hz = np.concatenate(rates, axis=0) if rates else np.zeros((0,) + X3.shape[1:2]
-                                                                    + (len(circuit.cells),))
-    return SimResult(tuple(c.id for c in circuit.cells), rates_like_inputs(rates_Hz, X), spikes)
+        spikes.extend(sp or [])
+    return np.concatenate(rates, axis=0), spikes
 
 
 def rates_like_inputs(rates_Hz: np.ndarray, X) -> np.ndarray:

@@ -75,15 +75,20 @@ def record_activity(circuit: Circuit, X: np.ndarray, *, v_cells=(), n_v_copies: 
         Voltage sampling interval (ms).
     """
     X3 = nb._validate_inputs(circuit, X)
+    n_v = min(max(0, int(n_v_copies)), X3.shape[0]) if v_cells else 0
     per_run = max(1, nb.MAX_CELLS_PER_RUN // max(1, len(circuit.cells)))
     rates, spikes, v = [], [], {c: [] for c in v_cells}
-    for start in range(0, X3.shape[0], per_run):
-        builder = _RecordingBuilder(circuit, v_cells, n_v_copies, v_dt_ms, start)
-        r, sp = nb._simulate_chunk(circuit, X3[start:start + per_run], True, builder)
+    for start in range(0, n_v, per_run):  # the copies whose voltages are recorded, here
+        builder = _RecordingBuilder(circuit, v_cells, n_v, v_dt_ms, start)
+        r, sp = nb._simulate_chunk(circuit, X3[start:min(start + per_run, n_v)], True, builder)
         rates.append(r)
         spikes.extend(sp)
         for (s, cid), vec in sorted(builder.vecs.items()):
             v[cid].append(np.asarray(vec)[:-1] if len(vec) > 1 else np.asarray(vec))
+    if n_v < X3.shape[0]:  # the rest as simulate() runs them (in worker processes when large)
+        rest = nb.simulate(circuit, X3[n_v:], record_spikes=True)
+        rates.append(rest.rates_Hz.reshape((-1,) + X3.shape[1:2] + (len(circuit.cells),)))
+        spikes.extend(rest.spike_times)
     n_t = int(round(X3.shape[1] * circuit.readout.bin_ms / v_dt_ms))
     v_mV = {cid: np.stack([a[:n_t] for a in arrs]) if arrs else np.zeros((0, n_t))
             for cid, arrs in v.items()}

@@ -244,8 +244,10 @@ def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], p
     a point that changes only scanner keys recomputes only its scans, reconstruction and scores.
     Returns the scorecards by arm name.  The ``done`` marker is written last.
     """
+    from pretty_printer.dataset.engine import EngineConfig
     from pretty_printer.dataset.generate import generate
     from pretty_printer.scoring.score import score
+    from pretty_printer.sim.parallel import simulation_workers
 
     point_dir.mkdir(parents=True, exist_ok=True)
     _clean_partial(point_dir)
@@ -268,7 +270,8 @@ def run_point(cfg: SweepConfig, arms: Sequence[Arm], point: Mapping[str, Any], p
         if score_path.is_file():
             cards[arm.name] = json.loads(score_path.read_text())
         else:
-            with _stage(f"score {label}" + (" (simulating the rebuilt circuit)" if cfg.function else ""), progress):
+            with _stage(f"score {label}" + (" (simulating the rebuilt circuit)" if cfg.function else ""), progress), \
+                    simulation_workers((engine or EngineConfig()).n_local):
                 cards[arm.name] = score(dataset_dir, sub_dir, function=cfg.function)
             atomic_write_json(score_path, cards[arm.name])
     atomic_write_json(point_dir / DONE, {"arms": [a.name for a in arms]})

@@ -35,6 +35,13 @@ def test_missing_dataset_exit_2(tmp_path, capsys):
     assert rc == 2 and not (tmp_path / "s").exists()
 
 
+def test_score_bad_worker_count_exit_2(tmp_path, capsys):
+    json_out = tmp_path / "card.json"
+    rc, out = _run(capsys, ["score", str(tmp_path / "ds"), str(tmp_path / "sub"), "--workers", "0", "--json", str(json_out)])
+    assert rc == 2 and "--workers: expected a positive integer, got 0" in out.err
+    assert len(out.err.strip().splitlines()) == 1 and not json_out.exists()
+
+
 def test_bad_override_exit_2(tmp_path, capsys):
     rc, out = _run(capsys, ["generate", "--preset", "tiny", "--out", str(tmp_path / "d"), "--set", "tissue.no_such_key=1"])
     assert rc == 2 and "no_such_key" in out.err and "expected one of" in out.err
