@@ -75,6 +75,8 @@ class CompileResult:
     rate_correlation: float
     ann_rates: dict = field(repr=False, default_factory=dict)  # unit group -> Hz (test set)
     circuit_rates: np.ndarray | None = field(repr=False, default=None)  # Hz, ordered like cells
+    # the held-out run itself (rates and every spike), for callers that store it (the NWB file)
+    circuit_run: object = field(repr=False, default=None)  # neuron_backend.SimResult
     timings_s: dict = field(default_factory=dict)  # wall-clock seconds per stage
 
     def to_json_dict(self) -> dict:
@@ -346,7 +348,7 @@ def compile_task(task: str, *, cell: str = DEFAULT_CELL, seed: int = 0,
     check_dale(circuit)
     ann_rates = forward(ann, fi, td.X_test)
     t2 = time.perf_counter()
-    sim = simulate(circuit, td.X_test)
+    sim = simulate(circuit, td.X_test, record_spikes=True)
     out = sim.rates_of(circuit.output_cells)
     timings = {"training": t1 - t0, "calibration": t2 - t1,
                "test_simulation": time.perf_counter() - t2}
@@ -355,4 +357,4 @@ def compile_task(task: str, *, cell: str = DEFAULT_CELL, seed: int = 0,
         ann_accuracy=accuracy(td.y_test, ann_rates["output"]),
         circuit_accuracy=accuracy(td.y_test, out),
         rate_correlation=rate_correlation(ann_rates, sim.rates_Hz, ann),
-        ann_rates=ann_rates, circuit_rates=sim.rates_Hz, timings_s=timings)
+        ann_rates=ann_rates, circuit_rates=sim.rates_Hz, circuit_run=sim, timings_s=timings)

@@ -159,9 +159,10 @@ def _build_compile(preset: Preset, seed: int, d: Path) -> None:
     write_neuroml(circuit, d / "circuit.net.nml")
     td = result.task_data
     np.savez(d / "task.npz", X_test=td.X_test, y_test=td.y_test, X_train=td.X_train, y_train=td.y_train)
-    # one NEURON run of the held-out inputs gives both the reference rates and the NWB's spikes
-    # and voltages (recording does not change the dynamics: its rates are simulate()'s to the bit)
-    rec = record_for_nwb(circuit, td.X_test)
+    # compile_task's NEURON run of the held-out inputs gives both the reference rates and the NWB's
+    # spikes; only the few samples whose voltages the NWB stores run again, and must spike alike
+    # (renumbering shifts ids, not the cells' order or dynamics)
+    rec = record_for_nwb(circuit, td.X_test, simulated=result.circuit_run)
     write_reference_activity(circuit, td, d / "reference_activity.npz", rates_Hz=rec.rates_Hz)
     write_lems_simulation(circuit, td.X_test, d / "neuroml", "heldout")  # jNeuroML / NEURON
     write_activity_nwb(circuit, td.X_test, td.y_test, d / "activity.nwb", recording=rec)  # spikes, voltages

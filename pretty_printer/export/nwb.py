@@ -43,9 +43,13 @@ def voltage_cells(circuit: Circuit) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i in known))
 
 
-def record_for_nwb(circuit: Circuit, X):
+def record_for_nwb(circuit: Circuit, X, *, simulated=None):
     """Simulate ``circuit`` on ``X`` recording what :func:`write_activity_nwb` stores: every spike,
     and the somatic voltages of :func:`voltage_cells` in the first ``N_VOLTAGE_SAMPLES`` samples.
+
+    ``simulated``: that held-out run of :func:`~pretty_printer.sim.neuron_backend.simulate`
+    (with spikes) if already made; then only the voltage samples are simulated again (see
+    :func:`~pretty_printer.sim.recording.record_activity`).
 
     Returns
     -------
@@ -56,7 +60,8 @@ def record_for_nwb(circuit: Circuit, X):
 
     X = np.asarray(X, float)
     return record_activity(circuit, X, v_cells=voltage_cells(circuit),
-                           n_v_copies=min(N_VOLTAGE_SAMPLES, X.shape[0]), v_dt_ms=VOLTAGE_DT_MS)
+                           n_v_copies=min(N_VOLTAGE_SAMPLES, X.shape[0]), v_dt_ms=VOLTAGE_DT_MS,
+                           simulated=simulated)
 
 
 def write_activity_nwb(circuit: Circuit, X, y, path: str | Path, *, identifier: str | None = None,

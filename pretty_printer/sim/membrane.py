@@ -21,6 +21,7 @@ from pretty_printer.circuit.cellmodels import CellModel, FIProtocol, cache_dir, 
 from pretty_printer.circuit.cellmodels import nA_per_uA_cm2
 from pretty_printer.sim.mechanism_files import mechanism_hash, mod_files
 from pretty_printer.errors import SimulationError
+from pretty_printer.sim import parallel
 
 os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 from neuron import h  # noqa: E402
@@ -200,5 +201,14 @@ def measure_fi_surface(model: CellModel, currents_uA_cm2: np.ndarray,
     ``conductances_mS_cm2[g]`` reversing at ``e_mV``: the f-I curve of the cell under a tonic or
     mean synaptic conductance load (one NEURON run per row).
     """
-    return np.stack([measure_fi(model, currents_uA_cm2, protocol, shunt_mS_cm2=float(g),
-                                shunt_e_mV=e_mV) for g in np.asarray(conductances_mS_cm2, float)])
+    rows = [(model, np.asarray(currents_uA_cm2, float), protocol, float(g), float(e_mV))
+            for g in np.asarray(conductances_mS_cm2, float)]
+    steps = (protocol.settle_ms + protocol.step_ms) / protocol.dt_ms
+    # rows are independent runs: on worker processes inside parallel.simulation_workers
+    return np.stack(parallel.map_items(_fi_row, rows, len(rows) * len(currents_uA_cm2) * steps))
+
+
+def _fi_row(model: CellModel, currents_uA_cm2: np.ndarray, protocol: FIProtocol, g_mS_cm2: float,
+            e_mV: float) -> np.ndarray:
+    """One row of :func:`measure_fi_surface` (a module function: worker processes import it)."""
+    return measure_fi(model, currents_uA_cm2, protocol, shunt_mS_cm2=g_mS_cm2, shunt_e_mV=e_mV)

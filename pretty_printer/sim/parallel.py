@@ -77,8 +77,16 @@ def n_parts(n_items: int, work: float) -> int:
     return min(_state["workers"], n_items)
 
 
+def map_items(fn: Callable, args: Sequence[tuple], work: float) -> list:
+    """``[fn(*a) for a in args]``: on the worker processes when :func:`n_parts` allows it for
+    ``len(args)`` items of ``work`` compartment-steps in all, else in the calling process."""
+    if n_parts(len(args), work) == 1:
+        return [fn(*a) for a in args]
+    return map_parts(fn, args)
+
+
 def map_parts(fn: Callable, args: Sequence[tuple]) -> list:
-    """``[fn(*a) for a in args]``, one call per worker process, results in order.
+    """``[fn(*a) for a in args]`` on the worker processes (here when there is one), in order.
 
     Raises
     ------

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pretty_printer.circuit.description import Circuit
+from pretty_printer.errors import SimulationError
 from pretty_printer.sim import neuron_backend as nb
 
 
@@ -59,7 +60,7 @@ class _RecordingBuilder:
 
 
 def record_activity(circuit: Circuit, X: np.ndarray, *, v_cells=(), n_v_copies: int = 0,
-                    v_dt_ms: float = 0.1) -> Recording:
+                    v_dt_ms: float = 0.1, simulated=None) -> Recording:
     """Simulate ``circuit`` on ``X`` (as :func:`~pretty_printer.sim.neuron_backend.simulate`).
 
     Parameters
@@ -73,6 +74,15 @@ def record_activity(circuit: Circuit, X: np.ndarray, *, v_cells=(), n_v_copies: 
         Record voltages in copies ``0 .. n_v_copies - 1`` only (bounds memory and file size).
     v_dt_ms : float
         Voltage sampling interval (ms).
+    simulated : SimResult, optional
+        ``simulate(circuit, X, record_spikes=True)`` already run: only the voltage copies are
+        simulated again, the other copies' rates and spikes are taken from it.
+
+    Raises
+    ------
+    SimulationError
+        ``simulated`` is not a run of this circuit on ``X``: its shape differs, or the copies
+        simulated again here spiked otherwise.
     """
     X3 = nb._validate_inputs(circuit, X)
     n_v = min(max(0, int(n_v_copies)), X3.shape[0]) if v_cells else 0
@@ -85,10 +95,22 @@ def record_activity(circuit: Circuit, X: np.ndarray, *, v_cells=(), n_v_copies: 
         spikes.extend(sp)
         for (s, cid), vec in sorted(builder.vecs.items()):
             v[cid].append(np.asarray(vec)[:-1] if len(vec) > 1 else np.asarray(vec))
-    if n_v < X3.shape[0]:  # the rest as simulate() runs them (in worker processes when large)
-        rest = nb.simulate(circuit, X3[n_v:], record_spikes=True)
-        rates.append(rest.rates_Hz.reshape((-1,) + X3.shape[1:2] + (len(circuit.cells),)))
-        spikes.extend(rest.spike_times)
+    shape = (X3.shape[0],) + X3.shape[1:2] + (len(circuit.cells),)  # (copies, steps, cells)
+    if simulated is None and n_v < X3.shape[0]:  # the rest as simulate() runs them (in worker processes when large)
+        run = nb.simulate(circuit, X3[n_v:], record_spikes=True)
+        rates.append(run.rates_Hz.reshape((-1,) + shape[1:]))
+        spikes.extend(run.spike_times)
+    elif simulated is not None:  # a run of every copy: check the copies run here against it, take the rest
+        known = np.asarray(simulated.rates_Hz)
+        ok = known.size == np.prod(shape) and len(simulated.spike_times or ()) == shape[0]
+        if ok:
+            known = known.reshape(shape)
+            ok = not rates or np.array_equal(known[:n_v], np.concatenate(rates, 0))
+        if not ok:
+            raise SimulationError(f"simulated: expected simulate(circuit, X, record_spikes=True) of these "
+                                  f"{shape[0]} samples, got rates of shape {known.shape} that differ")
+        rates.append(known[n_v:])
+        spikes.extend(simulated.spike_times[n_v:])
     n_t = int(round(X3.shape[1] * circuit.readout.bin_ms / v_dt_ms))
     v_mV = {cid: np.stack([a[:n_t] for a in arrs]) if arrs else np.zeros((0, n_t))
             for cid, arrs in v.items()}

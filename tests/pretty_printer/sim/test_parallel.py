@@ -106,3 +106,16 @@ def test_recording_with_workers_matches_simulate():
         for x, y in zip(sa, sb):
             np.testing.assert_array_equal(x, y)
     assert rec.v_mV[2].shape[0] == 2 and rec.v_mV[2].max() > 0  # the output cell spiked in copy 1
+
+
+def test_fi_surface_rows_on_two_processes_match_one():
+    from pretty_printer.circuit.cellmodels import FIProtocol
+    from pretty_printer.sim.membrane import measure_fi_surface
+
+    model, protocol = get_cell_model("wang_buzsaki"), FIProtocol(step_ms=300.0, window_ms=200.0)
+    currents, g = np.array([0.5, 1.0, 2.0, 4.0]), np.array([0.0, 0.1, 0.3])
+    one = measure_fi_surface(model, currents, g, -65.0, protocol)
+    with simulation_workers(2, min_work=0):
+        two = measure_fi_surface(model, currents, g, -65.0, protocol)
+    np.testing.assert_array_equal(one, two)
+    assert one.shape == (3, 4) and one[0, -1] > one[-1, -1] > 0  # a shunt lowers the rate
