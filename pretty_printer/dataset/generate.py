@@ -107,7 +107,8 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
         for d in (public, truth / "artifacts", truth / "labels"):
             d.mkdir(parents=True, exist_ok=True)
         sim_workers = (engine or EngineConfig()).n_local  # NEURON's processes (sim/parallel.py)
-        with prog.stage(f"train and compile task {preset.task!r}"), simulation_workers(sim_workers):
+        with prog.stage(f"train and compile task {preset.task!r}"), \
+                simulation_workers(sim_workers, progress=prog.counter("NEURON")):
             compiled = _compile_stage(preset, seed, truth, cache)
         circuit, td = compiled["circuit"], compiled["task_data"]
         # the workers start after compiling (a long, busy stage of this process) and stop after the scans
@@ -121,7 +122,7 @@ def generate(preset: Preset, out: Path, seed: int, *, force: bool = False, progr
                 eng.wait(bar=lambda items, total: prog.bar(items, "chunks", total=total))
         write_organelle_stats(truth, phantom)
         with prog.stage("recalibrate and simulate the grown (multi-compartment) cells"), \
-                simulation_workers(sim_workers):
+                simulation_workers(sim_workers, progress=prog.counter("NEURON")):
             morph = _morphology_stage(circuit, phantom, td, grow_key, truth, cache)
         with prog.stage("write fidelity and manifest"):
             layout.write_json(truth / "fidelity.json", {**compiled["fidelity"], **morph})

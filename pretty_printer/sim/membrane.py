@@ -205,7 +205,8 @@ def measure_fi_surface(model: CellModel, currents_uA_cm2: np.ndarray,
             for g in np.asarray(conductances_mS_cm2, float)]
     steps = (protocol.settle_ms + protocol.step_ms) / protocol.dt_ms
     # rows are independent runs: on worker processes inside parallel.simulation_workers
-    return np.stack(parallel.map_items(_fi_row, rows, len(rows) * len(currents_uA_cm2) * steps))
+    return np.stack(parallel.map_items(_fi_row, rows, len(rows) * len(currents_uA_cm2) * steps,
+                                       what="f-I rows"))
 
 
 def _fi_row(model: CellModel, currents_uA_cm2: np.ndarray, protocol: FIProtocol, g_mS_cm2: float,

@@ -16,6 +16,7 @@ same circuit simulated twice gives identical spikes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,9 +195,13 @@ def _simulate(circuit: Circuit, X: np.ndarray, record_spikes: bool, builder,
     n = X3.shape[0]
     steps = X3.shape[1] * circuit.readout.bin_ms / circuit.dt_ms
     k = parallel.n_parts(n, n * compartments_per_copy * steps)
-    bounds = np.linspace(0, n, k + 1).round().astype(int)  # contiguous runs of samples, in order
+    per_run = max(1, MAX_CELLS_PER_RUN // max(1, compartments_per_copy))
+    runs = math.ceil(n / per_run)  # NEURON runs of <= per_run copies each
+    runs = k * math.ceil(runs / k)  # a multiple of the processes, which then finish together
+    bounds = np.linspace(0, n, min(runs, n) + 1).round().astype(int)  # contiguous, in order
     parts = parallel.map_parts(_simulate_rows, [(circuit, X3[a:b], record_spikes, builder, compartments_per_copy)
-                                                for a, b in zip(bounds[:-1], bounds[1:])])
+                                                for a, b in zip(bounds[:-1], bounds[1:])],
+                               processes=k > 1, sizes=np.diff(bounds).tolist())
     rates = [r for r, _ in parts]
     spikes = [s for _, sp in parts for s in sp] if record_spikes else None
     rates_Hz = np.concatenate(rates, axis=0) if n else np.zeros((0,) + X3.shape[1:2] + (len(circuit.cells),))

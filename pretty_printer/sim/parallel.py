@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterator, Sequence
 
@@ -33,11 +33,12 @@ from pretty_printer.errors import ConfigError, SimulationError
 #: NEURON takes 0.2-0.3 us per compartment-step here, so 3e7 is ~6-9 s of simulation.
 MIN_PARALLEL_WORK = 3e7
 
-_state: dict = {"workers": 1, "min_work": MIN_PARALLEL_WORK, "pool": None}
+_state: dict = {"workers": 1, "min_work": MIN_PARALLEL_WORK, "pool": None, "progress": None, "runs": 0}
 
 
 @contextlib.contextmanager
-def simulation_workers(workers: int, *, min_work: float = MIN_PARALLEL_WORK) -> Iterator[None]:
+def simulation_workers(workers: int, *, min_work: float = MIN_PARALLEL_WORK,
+                       progress: Callable[[str, int, int], None] | None = None) -> Iterator[None]:
     """Run large simulations inside the block on ``workers`` processes.
 
     Parameters
@@ -46,6 +47,9 @@ def simulation_workers(workers: int, *, min_work: float = MIN_PARALLEL_WORK) -> 
         Processes to split samples over (1: the calling process only).
     min_work : float
         Runs of less work (compartment-steps) stay in the calling process.
+    progress : callable, optional
+        ``progress(step, done, total)`` after each finished part of a run (samples or f-I rows),
+        e.g. :meth:`pretty_printer.progress.Progress.counter`.
 
     Raises
     ------
@@ -59,7 +63,7 @@ def simulation_workers(workers: int, *, min_work: float = MIN_PARALLEL_WORK) -> 
     if not min_work >= 0:
         raise ConfigError(f"min_work: expected >= 0, got {min_work!r}")
     saved = dict(_state)
-    _state.update(workers=workers, min_work=float(min_work), pool=None)
+    _state.update(workers=workers, min_work=float(min_work), pool=None, progress=progress, runs=0)
     try:
         yield
     finally:
@@ -77,30 +81,47 @@ def n_parts(n_items: int, work: float) -> int:
     return min(_state["workers"], n_items)
 
 
-def map_items(fn: Callable, args: Sequence[tuple], work: float) -> list:
+def map_items(fn: Callable, args: Sequence[tuple], work: float, *, what: str = "items") -> list:
     """``[fn(*a) for a in args]``: on the worker processes when :func:`n_parts` allows it for
     ``len(args)`` items of ``work`` compartment-steps in all, else in the calling process."""
-    if n_parts(len(args), work) == 1:
-        return [fn(*a) for a in args]
-    return map_parts(fn, args)
+    return map_parts(fn, args, processes=n_parts(len(args), work) > 1, sizes=[1] * len(args), what=what)
 
 
-def map_parts(fn: Callable, args: Sequence[tuple]) -> list:
-    """``[fn(*a) for a in args]`` on the worker processes (here when there is one), in order.
+def map_parts(fn: Callable, args: Sequence[tuple], *, processes: bool, sizes: Sequence[int],
+              what: str = "samples") -> list:
+    """``[fn(*a) for a in args]``, in order: on the worker processes, or here.
+
+    ``sizes[i]`` is how many ``what`` part ``i`` holds; the ``progress`` callback of
+    :func:`simulation_workers` hears their running sum as parts finish.
 
     Raises
     ------
     SimulationError
         A worker process died (for example killed when memory ran out).
     """
-    if len(args) == 1:
-        return [fn(*args[0])]
+    _state["runs"] += 1
+    step, total, done = f"run {_state['runs']}: {what}", int(sum(sizes)), 0
+    report = _state["progress"] if len(args) > 1 else None
+    if not processes:
+        out = []
+        for a, size in zip(args, sizes):
+            out.append(fn(*a))
+            done += size
+            if report:
+                report(step, done, total)
+        return out
     if _state["pool"] is None:
         # spawn, not fork: the caller may hold threads (dask, numba) that a fork would copy mid-lock
         _state["pool"] = ProcessPoolExecutor(_state["workers"],
                                              mp_context=multiprocessing.get_context("spawn"))
     try:
-        return list(_state["pool"].map(fn, *zip(*args)))
+        futures = {_state["pool"].submit(fn, *a): size for a, size in zip(args, sizes)}
+        for f in as_completed(futures):
+            f.result()  # a worker's exception surfaces at once
+            done += futures[f]
+            if report:
+                report(step, done, total)
+        return [f.result() for f in futures]
     except BrokenProcessPool as e:
         raise SimulationError(f"a NEURON worker process died ({e}); memory may have run out: "
                               f"rerun with --workers 1") from e

@@ -119,3 +119,17 @@ def test_fi_surface_rows_on_two_processes_match_one():
         two = measure_fi_surface(model, currents, g, -65.0, protocol)
     np.testing.assert_array_equal(one, two)
     assert one.shape == (3, 4) and one[0, -1] > one[-1, -1] > 0  # a shunt lowers the rate
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_hears_every_sample(workers, monkeypatch):
+    from pretty_printer.sim import neuron_backend
+
+    monkeypatch.setattr(neuron_backend, "MAX_CELLS_PER_RUN", 6)  # 2 copies of 3 cells per NEURON run
+    calls = []
+    c, X = _three_cells(), np.linspace(0.0, 1.5, 7)[:, None]
+    with simulation_workers(workers, min_work=0, progress=lambda *a: calls.append(a)):
+        got = simulate(c, X)
+    np.testing.assert_array_equal(got.rates_Hz, simulate(c, X).rates_Hz)
+    assert len(calls) == 4 and {step for step, _, _ in calls} == {"run 1: samples"}  # 4 runs of 2, 2, 2, 1
+    assert sorted(done for _, done, _ in calls)[-1] == 7 and all(total == 7 for _, _, total in calls)
