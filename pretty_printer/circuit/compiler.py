@@ -74,10 +74,14 @@ class CompileResult:
     circuit_accuracy: float
     rate_correlation: float
     ann_rates: dict = field(repr=False, default_factory=dict)  # unit group -> Hz (test set)
-    circuit_rates: np.ndarray | None = field(repr=False, default=None)  # Hz, ordered like cells
-    # the held-out run itself (rates and every spike), for callers that store it (the NWB file)
-    circuit_run: object = field(repr=False, default=None)  # neuron_backend.SimResult
+    # the held-out run (rates and every spike): neuron_backend.SimResult; the NWB file stores it
+    circuit_run: object = field(repr=False, default=None)
     timings_s: dict = field(default_factory=dict)  # wall-clock seconds per stage
+
+    @property
+    def circuit_rates(self) -> np.ndarray | None:
+        """Every cell's held-out rates (Hz), ordered like the circuit's cells."""
+        return None if self.circuit_run is None else self.circuit_run.rates_Hz
 
     def to_json_dict(self) -> dict:
         """The three headline figures, as fractions in [0, 1]."""
@@ -357,4 +361,4 @@ def compile_task(task: str, *, cell: str = DEFAULT_CELL, seed: int = 0,
         ann_accuracy=accuracy(td.y_test, ann_rates["output"]),
         circuit_accuracy=accuracy(td.y_test, out),
         rate_correlation=rate_correlation(ann_rates, sim.rates_Hz, ann),
-        ann_rates=ann_rates, circuit_rates=sim.rates_Hz, circuit_run=sim, timings_s=timings)
+        ann_rates=ann_rates, circuit_run=sim, timings_s=timings)

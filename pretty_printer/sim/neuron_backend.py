@@ -195,7 +195,7 @@ def _simulate(circuit: Circuit, X: np.ndarray, record_spikes: bool, builder,
     n = X3.shape[0]
     steps = X3.shape[1] * circuit.readout.bin_ms / circuit.dt_ms
     k = parallel.n_parts(n, n * compartments_per_copy * steps)
-    per_run = max(1, MAX_CELLS_PER_RUN // max(1, compartments_per_copy))
+    per_run = copies_per_run(compartments_per_copy)
     runs = math.ceil(n / per_run)  # NEURON runs of <= per_run copies each
     runs = k * math.ceil(runs / k)  # a multiple of the processes, which then finish together
     bounds = np.linspace(0, n, min(runs, n) + 1).round().astype(int)  # contiguous, in order
@@ -208,11 +208,16 @@ def _simulate(circuit: Circuit, X: np.ndarray, record_spikes: bool, builder,
     return SimResult(tuple(c.id for c in circuit.cells), rates_like_inputs(rates_Hz, X), spikes)
 
 
+def copies_per_run(compartments_per_copy: int) -> int:
+    """Circuit copies in one NEURON run: :data:`MAX_CELLS_PER_RUN` compartments, at least one copy."""
+    return max(1, MAX_CELLS_PER_RUN // max(1, compartments_per_copy))
+
+
 def _simulate_rows(circuit: Circuit, X3: np.ndarray, record_spikes: bool, builder,
                    compartments_per_copy: int) -> tuple[np.ndarray, list]:
     """Rates (n, n_steps, n_cells) and spikes of the copies ``X3`` (n, n_steps, n_in), in NEURON
     runs of at most :data:`MAX_CELLS_PER_RUN` compartments (run in a worker process too)."""
-    per_run = max(1, MAX_CELLS_PER_RUN // max(1, compartments_per_copy))
+    per_run = copies_per_run(compartments_per_copy)
     rates, spikes = [np.zeros((0,) + X3.shape[1:2] + (len(circuit.cells),))], []
     for start in range(0, X3.shape[0], per_run):
         r, sp = _simulate_chunk(circuit, X3[start:start + per_run], record_spikes, builder)

@@ -86,7 +86,7 @@ def record_activity(circuit: Circuit, X: np.ndarray, *, v_cells=(), n_v_copies: 
     """
     X3 = nb._validate_inputs(circuit, X)
     n_v = min(max(0, int(n_v_copies)), X3.shape[0]) if v_cells else 0
-    per_run = max(1, nb.MAX_CELLS_PER_RUN // max(1, len(circuit.cells)))
+    per_run = nb.copies_per_run(len(circuit.cells))
     rates, spikes, v = [], [], {c: [] for c in v_cells}
     for start in range(0, n_v, per_run):  # the copies whose voltages are recorded, here
         builder = _RecordingBuilder(circuit, v_cells, n_v, v_dt_ms, start)
